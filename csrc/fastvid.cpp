@@ -1,0 +1,52 @@
+// The one place where every fastvid op schema is declared. Device files (ops/cpu, ops/cuda, sampling)
+// only implement them with TORCH_LIBRARY_IMPL.
+#include <Python.h>
+#include <torch/library.h>
+
+#include <string>
+
+#include "common/cpu_features.h"
+
+// Importing fastvid._C loads this library, whose static initializers register the ops below. The
+// module itself has no members: ops are reached through torch.ops.fastvid.
+PyMODINIT_FUNC PyInit__C(void) {
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  return PyModule_Create(&module_def);
+}
+
+namespace fastvid {
+
+namespace {
+
+std::string build_info() {
+  std::string info = "cpu_isa=";
+  info += cpu_kernel_isa();
+#ifdef _OPENMP
+  info += ";openmp=1";
+#else
+  info += ";openmp=0";
+#endif
+#ifdef FASTVID_WITH_CUDA
+  info += ";cuda=1;cuda_archs=";
+  info += FASTVID_CUDA_ARCHS;
+#else
+  info += ";cuda=0;cuda_archs=";
+#endif
+  return info;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(fastvid, m) {
+  m.def("build_info() -> str", &build_info);
+
+  // Fused temporal subsample + bilinear resize + crop + flip + scale/normalize + layout, one pass.
+  // video: (C,T,H,W) or (T,H,W,C) per `layout`, uint8 or float32, any strides.
+  // Output (C, T', crop_h, crop_w), contiguous, out_dtype.
+  m.def(
+      "clip_transform(Tensor video, str layout, Tensor? frame_indices, int[]? size, int[]? crop, "
+      "bool flip, float? scale, float[]? mean, float[]? std, bool antialias, ScalarType out_dtype) "
+      "-> Tensor");
+}
+
+}  // namespace fastvid

@@ -1,0 +1,20 @@
+"""Shared test setup: the compiled extension is required, and `cuda` tests skip cleanly without a GPU."""
+
+import pytest
+import torch
+
+import fastvid
+
+
+def pytest_configure(config):
+    # The tests exercise the compiled kernels; a missing extension is an error, never a silent skip.
+    fastvid.assert_has_ops()
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (run with -m cuda on a GPU machine)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
