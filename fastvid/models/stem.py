@@ -1,0 +1,76 @@
+"""The ResNet stem: conv -> norm -> activation -> pool (as ``pytorchvideo.models.stem``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+
+__all__ = ["ResNetBasicStem", "create_res_basic_stem"]
+
+
+class ResNetBasicStem(nn.Module):
+    """Spatiotemporal convolution, normalization, activation, then pooling; any of the last three may be None.
+
+    Submodules are registered in the order conv, norm, activation, pool (PyTorchVideo's), which fixes
+    the state_dict key order.
+    """
+
+    def __init__(
+        self,
+        *,
+        conv: nn.Module | None = None,
+        norm: nn.Module | None = None,
+        activation: nn.Module | None = None,
+        pool: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        if conv is None:
+            raise ValueError("ResNetBasicStem: conv is required, got None")
+        self.conv = conv
+        self.norm = norm
+        self.activation = activation
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        if self.activation is not None:
+            x = self.activation(x)
+        if self.pool is not None:
+            x = self.pool(x)
+        return x
+
+
+def create_res_basic_stem(
+    *,
+    in_channels: int,
+    out_channels: int,
+    conv_kernel_size: tuple[int, int, int] = (3, 7, 7),
+    conv_stride: tuple[int, int, int] = (1, 2, 2),
+    conv_padding: tuple[int, int, int] = (1, 3, 3),
+    conv_bias: bool = False,
+    pool: Callable | None = nn.MaxPool3d,
+    pool_kernel_size: tuple[int, int, int] = (1, 3, 3),
+    pool_stride: tuple[int, int, int] = (1, 2, 2),
+    pool_padding: tuple[int, int, int] = (0, 1, 1),
+    norm: Callable | None = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Callable | None = nn.ReLU,
+) -> nn.Module:
+    """Builds a :class:`ResNetBasicStem` (PyTorchVideo's arguments and defaults)."""
+    conv_module = nn.Conv3d(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        kernel_size=conv_kernel_size,
+        stride=conv_stride,
+        padding=conv_padding,
+        bias=conv_bias,
+    )
+    norm_module = None if norm is None else norm(num_features=out_channels, eps=norm_eps, momentum=norm_momentum)
+    activation_module = None if activation is None else activation()
+    pool_module = None if pool is None else pool(kernel_size=pool_kernel_size, stride=pool_stride, padding=pool_padding)
+    return ResNetBasicStem(conv=conv_module, norm=norm_module, activation=activation_module, pool=pool_module)
