@@ -1,0 +1,61 @@
+"""Drop-in PyTorchVideo / torchvision video transforms that fuse themselves.
+
+Change ``from pytorchvideo.transforms import ...`` / ``from torchvision.transforms._transforms_video import
+...`` / ``from torchvision.transforms import Compose, Lambda`` to ``from fastvid.transforms import ...``:
+same names, arguments and defaults. Each class alone runs on the fused kernel
+(:func:`fastvid.ops.clip_transform`); :class:`Compose` turns every maximal run of them into one kernel call,
+with the same random draws as running them one by one. uint8 clips give the same result as the float 0-255
+clips PyTorchVideo's decoders produce. Batch-level MixUp / CutMix / MixVideo come from :mod:`.mix`.
+"""
+
+from fastvid.transforms.compose import ApplyTransformToKey, Compose, Lambda, RemoveKey, UniformCropVideo
+from fastvid.transforms.factory import create_video_transform
+from fastvid.transforms.mix import CutMix, MixUp, MixVideo
+from fastvid.transforms.plan import TemporalPlan, accepts_uint8, temporal_plan
+from fastvid.transforms.video import (
+    CenterCrop,
+    CenterCropVideo,
+    ConvertUint8ToFloat,
+    Div255,
+    Normalize,
+    NormalizeVideo,
+    Permute,
+    RandomCrop,
+    RandomCropVideo,
+    RandomHorizontalFlip,
+    RandomHorizontalFlipVideo,
+    RandomResizedCrop,
+    RandomShortSideScale,
+    ShortSideScale,
+    UniformTemporalSubsample,
+)
+
+__all__ = [
+    "ApplyTransformToKey",
+    "CenterCrop",
+    "CenterCropVideo",
+    "Compose",
+    "ConvertUint8ToFloat",
+    "CutMix",
+    "Div255",
+    "Lambda",
+    "MixUp",
+    "MixVideo",
+    "Normalize",
+    "NormalizeVideo",
+    "Permute",
+    "RandomCrop",
+    "RandomCropVideo",
+    "RandomHorizontalFlip",
+    "RandomHorizontalFlipVideo",
+    "RandomResizedCrop",
+    "RandomShortSideScale",
+    "RemoveKey",
+    "ShortSideScale",
+    "TemporalPlan",
+    "UniformCropVideo",
+    "UniformTemporalSubsample",
+    "accepts_uint8",
+    "create_video_transform",
+    "temporal_plan",
+]
