@@ -1,0 +1,623 @@
+"""``fastvid-prepare``: re-encode a Kinetics-style dataset into a copy that is cheap to decode for training.
+
+Raw Kinetics videos are often large (up to 1080p) with long GOPs (a keyframe every 250 frames or more), so reading
+a random 2 s clip means decoding seconds of frames before the clip and scaling down every one of them. The copy
+this tool writes has a short side of 256 (or ``--short-side``), a keyframe every ``--gop`` frames, H.264 in
+yuv420p (libx264) in MP4 with the index at the front, and no audio unless ``--audio``.
+
+Inputs (one or more, mixed):
+* a CSV file of ``path label`` lines, as PyTorchVideo's ``LabeledVideoPaths`` reads it (the label is the last
+  space-separated token; paths are absolute or relative to ``--video-path-prefix``, default the current
+  directory, as PyTorchVideo's ``video_path_prefix=""``);
+* a folder of class folders (``train/abseiling/x.mp4``), labelled by the index of the class in sorted order, as
+  PyTorchVideo does.
+
+Outputs, under the output folder: the videos, in the folder structure of the inputs below their common folder
+(``train/abseiling/x.mp4``), always with the ``.mp4`` extension; one CSV per input, with the input's name
+(``train.csv`` for ``train.csv`` or for a folder ``train``), paths relative to the output folder (pass it as
+``video_path_prefix``) or absolute with ``--absolute-paths``; ``<name>_classes.txt`` for folder inputs;
+``prepare_failures.txt`` (``path<TAB>error`` per line) and ``prepare_settings.json``.
+
+Safety and resuming: inputs are never written. The tool refuses an output folder that is the inputs' folder,
+lies inside a folder input or contains one, and any plan where a file it writes is an input. Each video is
+written under a temporary name and renamed when complete, so a video that exists is finished: a second run skips
+it (and checks it still opens) and only does what is left. Rerunning into a folder prepared with other settings
+is refused. Unreadable videos are listed in the failures file and left out of the CSVs; the exit code is 0
+unless ``--strict`` is given and some failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from fractions import Fraction
+from typing import Iterable, Optional, Sequence
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
+FAILURES_FILE = "prepare_failures.txt"
+SETTINGS_FILE = "prepare_settings.json"
+TMP_SUFFIX = ".partial"
+
+
+class PrepareError(ValueError):
+    """A dataset or output folder that fastvid-prepare refuses to work on (the message says why)."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# settings
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodeSettings:
+    """How each video is re-encoded. ``threads`` is per worker and not part of what the output depends on."""
+
+    short_side: int = 256
+    gop: int = 16
+    crf: int = 23
+    preset: str = "veryfast"
+    tune: Optional[str] = None
+    audio: bool = False
+    upscale: bool = True
+    codec: str = "libx264"
+    pix_fmt: str = "yuv420p"
+    threads: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.short_side, int) or self.short_side < 2 or self.short_side % 2:
+            raise ValueError(f"short_side must be an even int >= 2 (yuv420p needs even sizes), got {self.short_side!r}.")
+        if not isinstance(self.gop, int) or self.gop < 1:
+            raise ValueError(f"gop must be an int >= 1 (frames between keyframes), got {self.gop!r}.")
+        if not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
+            raise ValueError(f"crf must be an int in [0, 51] (libx264 quality, lower is better), got {self.crf!r}.")
+        presets = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+        if self.preset not in presets:
+            raise ValueError(f"preset must be one of {', '.join(presets)}, got {self.preset!r}.")
+        tunes = (None, "film", "animation", "grain", "stillimage", "fastdecode", "zerolatency")
+        if self.tune not in tunes:
+            raise ValueError(f"tune must be one of {', '.join(t for t in tunes if t)} or None, got {self.tune!r}.")
+        if not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be an int >= 0 (0: let the codec choose), got {self.threads!r}.")
+
+    def identity(self) -> dict:
+        """The settings the output depends on (what ``prepare_settings.json`` records)."""
+        d = dataclasses.asdict(self)
+        d.pop("threads")
+        return d
+
+
+def output_size(width: int, height: int, short_side: int, upscale: bool = True) -> tuple[int, int]:
+    """(new_width, new_height) with the short side ``short_side`` (DESIGN.md point 2), both rounded down to even.
+
+    Without ``upscale`` a video whose short side is already at most ``short_side`` keeps its size (made even).
+    """
+    if width < 2 or height < 2:
+        raise ValueError(f"video size must be at least 2x2, got {width}x{height}.")
+    if not upscale and min(width, height) <= short_side:
+        new_w, new_h = width, height
+    elif width < height:
+        new_w, new_h = short_side, int(height / width * short_side)
+    else:
+        new_w, new_h = int(width / height * short_side), short_side
+    return max(2, new_w - new_w % 2), max(2, new_h - new_h % 2)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# reading the inputs
+
+
+@dataclasses.dataclass
+class _Entry:
+    src: str  # absolute, normalized path of the input video
+    label: Optional[str]  # label token as written to the CSV (None: the line had no label)
+
+
+@dataclasses.dataclass
+class _Input:
+    path: str  # absolute path of the CSV file or the class folder
+    kind: str  # "csv" or "folder"
+    name: str  # output CSV stem
+    entries: list
+    classes: Optional[list] = None
+
+
+def read_csv_list(csv_path: str, video_path_prefix: str = "") -> list[tuple[str, Optional[str]]]:
+    """``[(absolute video path, label token or None), ...]`` from a ``path label`` CSV (PyTorchVideo's format)."""
+    out = []
+    with open(csv_path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f.read().splitlines(), 1):
+            if not line.strip():
+                continue
+            if lineno == 1 and "youtube_id" in line and "," in line:
+                raise PrepareError(
+                    f"{csv_path} looks like the official Kinetics annotation CSV (youtube_id, time_start, ...); "
+                    "fastvid-prepare expects one 'path label' line per downloaded video, as PyTorchVideo's "
+                    "Kinetics dataset reads."
+                )
+            parts = line.rsplit(None, 1)
+            if len(parts) == 2:
+                path, label = parts
+            else:
+                path, label = parts[0], None
+            path = path.strip()
+            full = path if os.path.isabs(path) else os.path.join(video_path_prefix, path)
+            out.append((os.path.abspath(full), label))
+    return out
+
+
+def scan_class_folders(root: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Videos of a class-folder tree, labelled by the index of their class folder in sorted order."""
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    if not classes:
+        raise PrepareError(f"{root} has no class folders (expected {root}/<class>/<video>).")
+    entries = []
+    for index, cls in enumerate(classes):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, cls), followlinks=True):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                if fn.lower().endswith(VIDEO_EXTENSIONS):
+                    entries.append((os.path.abspath(os.path.join(dirpath, fn)), str(index)))
+    return entries, classes
+
+
+def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
+    loaded = []
+    for p in inputs:
+        ap = os.path.abspath(p)
+        if os.path.isdir(ap):
+            entries, classes = scan_class_folders(ap)
+            name = os.path.basename(os.path.normpath(ap))
+            loaded.append(_Input(ap, "folder", name, [_Entry(s, l) for s, l in entries], classes))
+        elif os.path.isfile(ap):
+            entries = read_csv_list(ap, video_path_prefix)
+            name = os.path.splitext(os.path.basename(ap))[0]
+            loaded.append(_Input(ap, "csv", name, [_Entry(s, l) for s, l in entries]))
+        else:
+            raise PrepareError(f"input {p!r} is neither a CSV file nor a folder of class folders.")
+    names = [i.name for i in loaded]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise PrepareError(f"two inputs would both write {dup[0]}.csv; give inputs with different names.")
+    return loaded
+
+
+def _real(p: str) -> str:
+    return os.path.realpath(p)
+
+
+def _inside(child: str, parent: str) -> bool:
+    child, parent = _real(child), _real(parent)
+    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+@dataclasses.dataclass
+class Plan:
+    """What one run does: ``jobs`` maps each input video to the file it becomes (relative to ``out_dir``)."""
+
+    out_dir: str
+    inputs: list
+    jobs: dict  # src -> relative destination
+    root: str
+
+
+def make_plan(inputs: Sequence[str], out_dir: str, *, video_path_prefix: str = "") -> Plan:
+    """Read the inputs and decide every output path; raises :class:`PrepareError` for an unsafe output folder."""
+    if not inputs:
+        raise PrepareError("give at least one input (a CSV file or a folder of class folders).")
+    out_dir = os.path.abspath(out_dir)
+    loaded = _load_inputs(inputs, video_path_prefix)
+    sources = sorted({e.src for i in loaded for e in i.entries})
+    if not sources:
+        raise PrepareError("the inputs list no videos.")
+
+    # the folder the output tree mirrors: the common folder of all videos (and of every folder input's parent, so
+    # that a folder input 'train' keeps its name: out/train/<class>/<video>)
+    anchors = [os.path.dirname(s) for s in sources]
+    anchors += [os.path.dirname(i.path) for i in loaded if i.kind == "folder"]
+    root = os.path.commonpath(anchors)
+
+    # where the output folder may not be
+    if _real(out_dir) == _real(root):
+        raise PrepareError(
+            f"the output folder {out_dir} is the folder the input videos are in; choose a new folder "
+            "(fastvid-prepare never writes next to or over its inputs)."
+        )
+    for i in loaded:
+        if i.kind == "folder" and (_inside(out_dir, i.path) or _inside(i.path, out_dir)):
+            raise PrepareError(
+                f"the output folder {out_dir} and the input folder {i.path} contain one another; choose an output "
+                "folder outside the inputs."
+            )
+
+    # output names: the path below root, with .mp4; two inputs that would give the same name keep their extension
+    rel = {s: os.path.splitext(os.path.relpath(s, root))[0] + ".mp4" for s in sources}
+    taken: dict = {}
+    for s, r in rel.items():
+        taken.setdefault(r, []).append(s)
+    for r, srcs in taken.items():
+        if len(srcs) > 1:
+            for s in srcs:
+                base, ext = os.path.splitext(os.path.relpath(s, root))
+                rel[s] = base + ext.replace(".", "_") + ".mp4"
+
+    # nothing written may be an input
+    input_files = {_real(s) for s in sources} | {_real(i.path) for i in loaded if i.kind == "csv"}
+    written = [os.path.join(out_dir, r) for r in rel.values()]
+    written += [os.path.join(out_dir, r) + TMP_SUFFIX for r in rel.values()]
+    written += [os.path.join(out_dir, i.name + ".csv") for i in loaded]
+    written += [os.path.join(out_dir, i.name + "_classes.txt") for i in loaded if i.kind == "folder"]
+    written += [os.path.join(out_dir, FAILURES_FILE), os.path.join(out_dir, SETTINGS_FILE)]
+    for w in written:
+        if _real(w) in input_files:
+            raise PrepareError(f"writing {w} would overwrite an input; choose another output folder.")
+    return Plan(out_dir, loaded, rel, root)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# one video (runs in the worker processes)
+
+
+@dataclasses.dataclass
+class VideoResult:
+    src: str
+    status: str  # "done", "skipped" (already complete) or "failed"
+    error: str = ""
+    frames: int = 0
+    in_bytes: int = 0
+    out_bytes: int = 0
+    seconds: float = 0.0
+
+
+def is_complete(path: str) -> bool:
+    """True when ``path`` is a finished output: it exists (outputs appear only by rename) and opens with a video
+    stream that has frames."""
+    import av
+
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return False
+    try:
+        with av.open(path) as c:
+            return bool(c.streams.video) and (c.streams.video[0].frames > 0 or (c.duration or 0) > 0)
+    except Exception:
+        return False
+
+
+def encode_video(src: str, dst: str, settings: EncodeSettings) -> int:
+    """Re-encode ``src`` into ``dst`` (an .mp4 path, written directly); returns the number of video frames.
+
+    Timestamps are kept (shifted so the first frame is at 0), so clip times mean the same in the copy.
+    """
+    import av
+
+    with av.open(src, metadata_errors="ignore") as inp:
+        if not inp.streams.video:
+            raise ValueError("no video stream")
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        if settings.threads:
+            vin.codec_context.thread_count = settings.threads
+        ain = inp.streams.audio[0] if settings.audio and inp.streams.audio else None
+        width, height = vin.codec_context.width, vin.codec_context.height
+        out_w, out_h = output_size(width, height, settings.short_side, settings.upscale)
+        rate = vin.average_rate or vin.guessed_rate or Fraction(30)
+        time_base = vin.time_base or (1 / Fraction(rate))
+
+        with av.open(dst, "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            x264_params = f"keyint={settings.gop}:min-keyint={settings.gop}:scenecut=0"
+            options = {"crf": str(settings.crf), "preset": settings.preset, "x264-params": x264_params}
+            if settings.tune:
+                options["tune"] = settings.tune
+            if settings.threads:
+                options["threads"] = str(settings.threads)
+            vout = out.add_stream(settings.codec, rate=rate, options=options)
+            vout.width, vout.height, vout.pix_fmt = out_w, out_h, settings.pix_fmt
+            vout.codec_context.time_base = time_base
+            vout.codec_context.gop_size = settings.gop
+            aout = resampler = None
+            if ain is not None:
+                rate_a = ain.codec_context.sample_rate or 44100
+                layout = "mono" if ain.codec_context.channels == 1 else "stereo"
+                aout = out.add_stream("aac", rate=rate_a, layout=layout)
+                resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate_a)
+
+            first_pts = None
+            last_pts = -1
+            frames = 0
+            streams = (vin, ain) if ain is not None else (vin,)
+            for packet in inp.demux(*streams):
+                if packet.stream.type == "video":
+                    for frame in packet.decode():
+                        # timestamps: keep them (in the input's time base), starting at 0, strictly increasing
+                        if frame.pts is not None:
+                            if first_pts is None:
+                                first_pts = frame.pts
+                            pts = frame.pts - first_pts
+                        else:
+                            pts = last_pts + max(1, round(1 / (Fraction(rate) * time_base)))
+                        pts = max(pts, last_pts + 1)
+                        last_pts = pts
+                        small = frame.reformat(width=out_w, height=out_h, format=settings.pix_fmt, interpolation="BICUBIC")
+                        small.pts, small.time_base = pts, time_base
+                        out.mux(vout.encode(small))
+                        frames += 1
+                elif aout is not None:
+                    for aframe in packet.decode():
+                        aframe.pts = None
+                        for rs in resampler.resample(aframe):
+                            out.mux(aout.encode(rs))
+            if frames == 0:
+                raise ValueError("no video frames could be decoded")
+            out.mux(vout.encode(None))
+            if aout is not None:
+                for rs in resampler.resample(None):
+                    out.mux(aout.encode(rs))
+                out.mux(aout.encode(None))
+    return frames
+
+
+def prepare_video(src: str, dst: str, settings: EncodeSettings) -> VideoResult:
+    """Make ``dst`` from ``src`` unless it is already complete; never raises (errors come back in the result)."""
+    t0 = time.perf_counter()
+    try:
+        in_bytes = os.path.getsize(src) if os.path.exists(src) else 0
+        if is_complete(dst):
+            return VideoResult(src, "skipped", in_bytes=in_bytes, out_bytes=os.path.getsize(dst))
+        if not os.path.isfile(src):
+            return VideoResult(src, "failed", "file not found", seconds=time.perf_counter() - t0)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        tmp = dst + TMP_SUFFIX
+        try:
+            frames = encode_video(src, tmp, settings)
+            os.replace(tmp, dst)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return VideoResult(src, "done", "", frames, in_bytes, os.path.getsize(dst), time.perf_counter() - t0)
+    except Exception as e:  # an unreadable video is reported, never fatal
+        msg = " ".join(f"{type(e).__name__}: {e}".split())
+        return VideoResult(src, "failed", msg, seconds=time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the whole run
+
+
+@dataclasses.dataclass
+class Summary:
+    out_dir: str
+    done: int = 0
+    skipped: int = 0
+    failed: list = dataclasses.field(default_factory=list)  # [(src, error)]
+    frames: int = 0
+    in_bytes: int = 0
+    out_bytes: int = 0
+    seconds: float = 0.0
+    csv_files: list = dataclasses.field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.done + self.skipped + len(self.failed)
+
+    def text(self) -> str:
+        lines = [
+            f"fastvid-prepare: {self.total} videos: {self.done} encoded, {self.skipped} already done, "
+            f"{len(self.failed)} failed, in {self.seconds:.1f} s",
+        ]
+        if self.in_bytes:
+            lines.append(
+                f"  size: {self.in_bytes / 1e6:.1f} MB in -> {self.out_bytes / 1e6:.1f} MB out "
+                f"({self.out_bytes / max(self.in_bytes, 1):.2f}x)"
+            )
+        for c in self.csv_files:
+            lines.append(f"  wrote {c}")
+        if self.failed:
+            lines.append(f"  {len(self.failed)} could not be read, listed in {os.path.join(self.out_dir, FAILURES_FILE)}:")
+            for src, err in self.failed[:10]:
+                lines.append(f"    {src}: {err}")
+            if len(self.failed) > 10:
+                lines.append(f"    ... and {len(self.failed) - 10} more")
+        return "\n".join(lines)
+
+
+def _check_settings_file(out_dir: str, settings: EncodeSettings) -> None:
+    path = os.path.join(out_dir, SETTINGS_FILE)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            before = json.load(f)
+        if before != settings.identity():
+            diff = {k: (before.get(k), v) for k, v in settings.identity().items() if before.get(k) != v}
+            raise PrepareError(
+                f"{out_dir} was prepared with other settings ({', '.join(f'{k}: {a!r} then, {b!r} now' for k, (a, b) in diff.items())}); "
+                "use a new output folder or the same settings."
+            )
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = path + TMP_SUFFIX
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress: bool) -> Iterable[VideoResult]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc="fastvid-prepare")
+    failed = 0
+    try:
+        if workers <= 1:
+            for src, dst in jobs:
+                r = prepare_video(src, dst, settings)
+                failed += r.status == "failed"
+                bar.update(1)
+                bar.set_postfix(failed=failed, refresh=False)
+                yield r
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload([__name__])
+        pending = list(jobs)
+        crashes = 0
+        while pending:
+            finished = set()
+            try:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                    futures = {pool.submit(prepare_video, s, d, settings): (s, d) for s, d in pending}
+                    for fut in as_completed(futures):
+                        r = fut.result()
+                        finished.add(futures[fut])
+                        failed += r.status == "failed"
+                        bar.update(1)
+                        bar.set_postfix(failed=failed, refresh=False)
+                        yield r
+                pending = []
+            except BrokenProcessPool:
+                # a worker died (a crash inside a decoder): retry what is left in a fresh pool, up to 3 times
+                crashes += 1
+                pending = [j for j in pending if j not in finished]
+                if crashes > 3:
+                    for s, _ in pending:
+                        failed += 1
+                        bar.update(1)
+                        yield VideoResult(s, "failed", "a worker process crashed while this video was pending")
+                    pending = []
+    finally:
+        bar.close()
+
+
+def prepare(
+    inputs: Sequence[str],
+    out_dir: str,
+    *,
+    settings: Optional[EncodeSettings] = None,
+    video_path_prefix: str = "",
+    absolute_paths: bool = False,
+    workers: Optional[int] = None,
+    progress: bool = True,
+) -> Summary:
+    """Re-encode the videos of ``inputs`` into ``out_dir`` and write the new CSVs; see the module docstring."""
+    settings = settings or EncodeSettings()
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}.")
+    import av
+
+    if settings.codec not in av.codecs_available:
+        raise PrepareError(f"this PyAV/FFmpeg build has no {settings.codec} encoder; install a PyAV wheel with libx264.")
+
+    plan = make_plan(inputs, out_dir, video_path_prefix=video_path_prefix)
+    os.makedirs(plan.out_dir, exist_ok=True)
+    _check_settings_file(plan.out_dir, settings)
+    _write_atomic(os.path.join(plan.out_dir, SETTINGS_FILE), json.dumps(settings.identity(), indent=2) + "\n")
+    if settings.threads == 0:
+        settings = dataclasses.replace(settings, threads=max(1, (os.cpu_count() or 1) // workers))
+
+    t0 = time.perf_counter()
+    summary = Summary(plan.out_dir)
+    jobs = [(s, os.path.join(plan.out_dir, r)) for s, r in sorted(plan.jobs.items())]
+    ok = set()
+    for r in _run_jobs(jobs, settings, min(workers, len(jobs)), progress):
+        if r.status == "failed":
+            summary.failed.append((r.src, r.error))
+            continue
+        ok.add(r.src)
+        summary.done += r.status == "done"
+        summary.skipped += r.status == "skipped"
+        summary.frames += r.frames
+        summary.in_bytes += r.in_bytes
+        summary.out_bytes += r.out_bytes
+    summary.failed.sort()
+    summary.seconds = time.perf_counter() - t0
+
+    for inp in plan.inputs:
+        lines = []
+        for e in inp.entries:
+            if e.src not in ok:
+                continue
+            rel = plan.jobs[e.src]
+            path = os.path.join(plan.out_dir, rel) if absolute_paths else rel
+            lines.append(path if e.label is None else f"{path} {e.label}")
+        csv_path = os.path.join(plan.out_dir, inp.name + ".csv")
+        _write_atomic(csv_path, "".join(line + "\n" for line in lines))
+        summary.csv_files.append(csv_path)
+        if inp.kind == "folder":
+            _write_atomic(os.path.join(plan.out_dir, inp.name + "_classes.txt"), "".join(c + "\n" for c in inp.classes))
+    _write_atomic(
+        os.path.join(plan.out_dir, FAILURES_FILE), "".join(f"{src}\t{err}\n" for src, err in summary.failed)
+    )
+    return summary
+
+
+# --------------------------------------------------------------------------------------------------------------
+# command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fastvid-prepare",
+        description="Re-encode a Kinetics-style dataset (CSV of 'path label' lines or class folders) into a copy "
+        "that is fast to decode for training: short side 256/320, a keyframe every few frames, H.264 yuv420p.",
+    )
+    p.add_argument("inputs", nargs="+", help="CSV files ('path label' per line) and/or folders of class folders")
+    p.add_argument("-o", "--output", required=True, help="output folder (must not be or contain the inputs)")
+    p.add_argument("--video-path-prefix", default="", help="folder that relative CSV paths are relative to (default: .)")
+    p.add_argument("--short-side", type=int, default=256, help="short side of the output in pixels (default 256)")
+    p.add_argument("--no-upscale", action="store_true", help="keep videos already smaller than --short-side as they are")
+    p.add_argument("--gop", type=int, default=16, help="frames between keyframes (default 16)")
+    p.add_argument("--crf", type=int, default=23, help="libx264 constant rate factor, lower is better (default 23)")
+    p.add_argument("--preset", default="veryfast", help="libx264 preset (default veryfast)")
+    p.add_argument("--tune", default=None, help="libx264 tune, e.g. fastdecode (default none)")
+    p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=False, help="keep audio as AAC (default: drop it)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    p.add_argument("--threads", type=int, default=0, help="codec threads per worker (default: cores / workers)")
+    p.add_argument("--absolute-paths", action="store_true", help="write absolute paths into the new CSVs")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 when any video could not be read")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``fastvid-prepare``; returns the exit status (0, 1 with --strict and failures, 2 on misuse)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = EncodeSettings(
+            short_side=args.short_side,
+            gop=args.gop,
+            crf=args.crf,
+            preset=args.preset,
+            tune=args.tune,
+            audio=args.audio,
+            upscale=not args.no_upscale,
+            threads=args.threads,
+        )
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}.")
+        summary = prepare(
+            args.inputs,
+            args.output,
+            settings=settings,
+            video_path_prefix=args.video_path_prefix,
+            absolute_paths=args.absolute_paths,
+            workers=args.workers,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except (PrepareError, ValueError) as e:
+        print(f"fastvid-prepare: error: {e}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    if not args.absolute_paths:
+        print(f"  CSV paths are relative to {summary.out_dir}: pass it as video_path_prefix.")
+    return 1 if args.strict and summary.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""fastvid-prepare: re-encoded copies (size, GOP, frames, timestamps), CSVs, failures, resuming, input safety."""
+
+import hashlib
+import json
+import os
+import shutil
+
+import av
+import numpy as np
+import pytest
+
+from fastvid.train.prepare import (
+    FAILURES_FILE,
+    EncodeSettings,
+    PrepareError,
+    main,
+    make_plan,
+    output_size,
+    prepare,
+)
+
+FPS = 15
+
+
+def _frame(i, w, h):
+    # a smooth picture that moves with i, so frames differ and compress well
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = 128 + 100 * np.sin((xx + 2 * i) / 6.0)
+    g = 128 + 100 * np.cos((yy - i) / 5.0)
+    b = np.full_like(r, (40 + 9 * i) % 256)
+    return np.stack([r, g, b], -1).astype(np.uint8)
+
+
+def make_video(path, w, h, n, *, fps=FPS, gop=250, audio=False, codec="libx264"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with av.open(path, "w") as c:
+        opts = {"preset": "ultrafast"}
+        if codec == "libx264":
+            opts["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+        s = c.add_stream(codec, rate=fps, options=opts)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        if codec != "libx264":
+            s.codec_context.gop_size = gop
+        a = c.add_stream("aac", rate=16000, layout="mono") if audio else None
+        for i in range(n):
+            f = av.VideoFrame.from_ndarray(_frame(i, w, h), format="rgb24")
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+        if a is not None:
+            t = np.arange(16000 * n // fps, dtype=np.float32) / 16000
+            fr = av.AudioFrame.from_ndarray((0.1 * np.sin(2 * np.pi * 440 * t))[None], format="flt", layout="mono")
+            fr.sample_rate = 16000
+            for p in a.encode(fr):
+                c.mux(p)
+            c.mux(a.encode(None))
+
+
+def probe(path):
+    """(width, height, frame times in s, keyframe indices in decode order, has audio)."""
+    with av.open(path) as c:
+        v = c.streams.video[0]
+        keys, times = [], []
+        for i, p in enumerate(q for q in c.demux(v) if q.size):
+            if p.is_keyframe:
+                keys.append(i)
+        c.seek(0)
+        for f in c.decode(video=0):
+            times.append(float(f.time))
+        return v.codec_context.width, v.codec_context.height, times, keys, bool(c.streams.audio)
+
+
+def decode_rgb(path):
+    with av.open(path) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def _digest(folder):
+    h = {}
+    for dp, _, fns in os.walk(folder):
+        for fn in fns:
+            p = os.path.join(dp, fn)
+            with open(p, "rb") as f:
+                h[os.path.relpath(p, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return h
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A class-folder tree and a CSV over (mostly) the same videos, plus one corrupt and one missing entry."""
+    root = tmp_path_factory.mktemp("kinetics")
+    make_video(str(root / "train/archery/a1.mp4"), 96, 64, 40)  # landscape, long GOP
+    make_video(str(root / "train/archery/a2.mp4"), 100, 60, 25)  # odd aspect: long side rounds to even
+    make_video(str(root / "train/bowling/b1.avi"), 64, 96, 30, audio=True)  # portrait, with audio
+    make_video(str(root / "train/bowling/b2.mkv"), 80, 80, 20, codec="mpeg4", gop=100)
+    with open(root / "train/bowling/broken.mp4", "wb") as f:
+        f.write(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    (root / "val").mkdir()
+    lines = [
+        "train/archery/a1.mp4 0",
+        f"{root / 'train/bowling/b1.avi'} 1",  # absolute
+        "train/bowling/missing.mp4 1",
+        "train/bowling/broken.mp4 1",
+        "train/bowling/b2.mkv 1",
+    ]
+    (root / "val.csv").write_text("\n".join(lines) + "\n\n")
+    return root
+
+
+SMALL = dict(short_side=32, gop=8, crf=18, preset="ultrafast")
+
+
+@pytest.fixture(scope="module")
+def prepared(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "prepared"
+    before = _digest(dataset)
+    summary = prepare(
+        [str(dataset / "train"), str(dataset / "val.csv")],
+        str(out),
+        settings=EncodeSettings(**SMALL),
+        video_path_prefix=str(dataset),
+        workers=1,
+        progress=False,
+    )
+    assert _digest(dataset) == before, "an input was modified"
+    return out, summary
+
+
+def test_output_size_follows_short_side_rule():
+    # DESIGN.md point 2, then rounded down to even for yuv420p
+    assert output_size(340, 256, 256) == (340, 256)
+    assert output_size(1920, 1080, 256) == (454, 256)  # floor(1920/1080*256) = 455 -> 454
+    assert output_size(1080, 1920, 320) == (320, 568)
+    assert output_size(100, 60, 32) == (52, 32)
+    assert output_size(64, 64, 256) == (256, 256)
+    assert output_size(64, 48, 256, upscale=False) == (64, 48)
+    assert output_size(65, 47, 256, upscale=False) == (64, 46)
+    for w, h in [(171, 128), (320, 240), (640, 360), (37, 1000), (1000, 37)]:
+        ow, oh = output_size(w, h, 128)
+        assert min(ow, oh) == 128 and ow % 2 == 0 and oh % 2 == 0
+        assert abs(ow / oh - w / h) <= 2 / min(ow, oh) * max(w / h, h / w) + 1e-9
+
+
+def test_outputs_exist_with_right_size_gop_frames_and_times(dataset, prepared):
+    out, summary = prepared
+    expect = {
+        "train/archery/a1.mp4": ((96, 64), (48, 32), 40),
+        "train/archery/a2.mp4": ((100, 60), (52, 32), 25),
+        "train/bowling/b1.mp4": ((64, 96), (32, 48), 30),
+        "train/bowling/b2.mp4": ((80, 80), (32, 32), 20),
+    }
+    src_of = {
+        "train/archery/a1.mp4": "train/archery/a1.mp4",
+        "train/archery/a2.mp4": "train/archery/a2.mp4",
+        "train/bowling/b1.mp4": "train/bowling/b1.avi",
+        "train/bowling/b2.mp4": "train/bowling/b2.mkv",
+    }
+    for rel, (_, (w, h), n) in expect.items():
+        path = out / rel
+        assert path.is_file(), rel
+        ow, oh, times, keys, has_audio = probe(str(path))
+        assert (ow, oh) == (w, h), rel
+        assert min(ow, oh) == 32
+        assert len(times) == n, rel
+        # a keyframe exactly every 8 frames (the source had one every 250 / 100)
+        assert keys == list(range(0, n, 8)), (rel, keys)
+        _, _, src_times, src_keys, _ = probe(str(dataset / src_of[rel]))
+        assert src_keys == [0]
+        # the same presentation times (first frame at 0)
+        np.testing.assert_allclose(times, np.array(src_times) - src_times[0], atol=1e-3)
+        assert not has_audio  # dropped by default
+    assert summary.done == 4 and summary.skipped == 0
+
+
+def test_content_is_the_same_video_scaled(dataset, prepared):
+    out, _ = prepared
+    import torch
+
+    src = decode_rgb(str(dataset / "train/archery/a1.mp4"))
+    dst = decode_rgb(str(out / "train/archery/a1.mp4"))
+    assert len(src) == len(dst)
+    x = torch.from_numpy(np.stack(src)).permute(0, 3, 1, 2).float()
+    ref = torch.nn.functional.interpolate(x, size=(32, 48), mode="bilinear", antialias=True, align_corners=False)
+    got = torch.from_numpy(np.stack(dst)).permute(0, 3, 1, 2).float()
+    err = (ref - got).abs().mean(dim=(1, 2, 3))
+    assert err.max() < 12, err  # lossy re-encode of a smooth picture: small per-frame error
+    # and frame order is kept: frame i is much closer to source frame i than to source frame i + 5
+    wrong = (ref[5:] - got[:-5]).abs().mean(dim=(1, 2, 3))
+    assert (wrong > 2 * err[:-5]).all()
+
+
+def test_csvs_rewritten(dataset, prepared):
+    out, _ = prepared
+    train = (out / "train.csv").read_text().splitlines()
+    assert train == [
+        "train/archery/a1.mp4 0",
+        "train/archery/a2.mp4 0",
+        "train/bowling/b1.mp4 1",
+        "train/bowling/b2.mp4 1",
+    ]  # broken.mp4 left out
+    assert (out / "train_classes.txt").read_text().split() == ["archery", "bowling"]
+    val = (out / "val.csv").read_text().splitlines()
+    assert val == ["train/archery/a1.mp4 0", "train/bowling/b1.mp4 1", "train/bowling/b2.mp4 1"]
+    for line in train + val:
+        assert (out / line.rsplit(None, 1)[0]).is_file()
+    settings = json.loads((out / "prepare_settings.json").read_text())
+    assert settings["gop"] == 8 and settings["short_side"] == 32 and settings["audio"] is False
+
+
+def test_bad_files_reported(dataset, prepared):
+    out, summary = prepared
+    failures = dict(line.split("\t", 1) for line in (out / FAILURES_FILE).read_text().splitlines())
+    assert set(failures) == {str(dataset / "train/bowling/broken.mp4"), str(dataset / "train/bowling/missing.mp4")}
+    assert "not found" in failures[str(dataset / "train/bowling/missing.mp4")]
+    assert len(summary.failed) == 2
+    text = summary.text()
+    assert "2 failed" in text and "broken.mp4" in text and "missing.mp4" in text
+    assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
+
+
+def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(prepared[0], out)
+    keep = out / "train/archery/a1.mp4"
+    mtime = keep.stat().st_mtime_ns
+    (out / "train/archery/a2.mp4").unlink()  # never finished
+    (out / "train/archery/a2.mp4.partial").write_bytes(b"half a video")  # a killed run's leftover
+    (out / "train/bowling/b2.mp4").write_bytes(b"")  # an empty file is not a finished output
+    s = prepare(
+        [str(dataset / "train"), str(dataset / "val.csv")],
+        str(out),
+        settings=EncodeSettings(**SMALL),
+        video_path_prefix=str(dataset),
+        workers=1,
+        progress=False,
+    )
+    assert (s.done, s.skipped, len(s.failed)) == (2, 2, 2)
+    assert keep.stat().st_mtime_ns == mtime
+    assert probe(str(out / "train/archery/a2.mp4"))[:2] == (52, 32)
+    assert probe(str(out / "train/bowling/b2.mp4"))[3] == [0, 8, 16]
+    assert not (out / "train/archery/a2.mp4.partial").exists()
+    # other settings into the same folder are refused
+    with pytest.raises(PrepareError, match="other settings"):
+        prepare([str(dataset / "train")], str(out), settings=EncodeSettings(**{**SMALL, "gop": 4}), workers=1,
+                progress=False)
+
+
+def test_refuses_to_write_over_or_into_inputs(dataset, tmp_path):
+    before = _digest(dataset)
+    train = dataset / "train"
+    cases = [
+        ([str(train)], str(train), "contain one another"),  # the input folder itself
+        ([str(train)], str(train / "prepared"), "contain one another"),  # inside the input
+        ([str(train)], str(dataset), "contain one another|folder the input videos are in"),  # containing it
+        ([str(train)], str(dataset.parent), "contain one another"),  # further up
+        # a CSV over train/<class>/ videos: their common folder is train
+        ([str(dataset / "val.csv")], str(train), "folder the input videos are in"),
+        # the CSV's own folder: writing val.csv there would overwrite the input CSV
+        ([str(dataset / "val.csv")], str(dataset), "folder the input videos are in|overwrite"),
+    ]
+    for inputs, out, msg in cases:
+        with pytest.raises(PrepareError, match=msg):
+            make_plan(inputs, out, video_path_prefix=str(dataset))
+        with pytest.raises(PrepareError):
+            prepare(inputs, out, settings=EncodeSettings(**SMALL), video_path_prefix=str(dataset), workers=1,
+                    progress=False)
+    # a CSV whose name collides with the CSV the run writes, videos elsewhere
+    other = tmp_path / "lists"
+    other.mkdir()
+    (other / "train.csv").write_text(f"{dataset / 'train/archery/a1.mp4'} 0\n")
+    (other / "sub").mkdir()
+    with pytest.raises(PrepareError, match="overwrite"):
+        # the videos' folder is dataset/train/archery, so the output root may be `other`: writes other/train.csv
+        make_plan([str(other / "train.csv")], str(other))
+    assert _digest(dataset) == before
+    assert (other / "train.csv").read_text() == f"{dataset / 'train/archery/a1.mp4'} 0\n"
+
+
+def test_command_line_parallel_audio_absolute_and_strict(dataset, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = [str(dataset / "train"), "-o", str(out), "--short-side", "48", "--gop", "4", "--preset", "ultrafast",
+            "--audio", "--absolute-paths", "--workers", "2", "--quiet"]
+    assert main(args) == 0  # failures do not fail the run without --strict
+    text = capsys.readouterr().out
+    assert "4 encoded" in text and "1 failed" in text
+    lines = (out / "train.csv").read_text().splitlines()
+    assert len(lines) == 4 and all(os.path.isabs(line.rsplit(None, 1)[0]) for line in lines)
+    w, h, times, keys, has_audio = probe(str(out / "train/bowling/b1.mp4"))
+    assert (w, h) == (48, 72) and keys == list(range(0, 30, 4)) and has_audio
+    assert not probe(str(out / "train/archery/a1.mp4"))[4]  # no audio in the source, none in the copy
+    # second run: everything skipped; --strict turns the failure into exit status 1
+    assert main(args + ["--strict"]) == 1
+    assert "0 encoded, 4 already done, 1 failed" in capsys.readouterr().out
+
+
+def test_command_line_errors(dataset, tmp_path, capsys):
+    assert main([str(dataset / "train"), "-o", str(dataset / "train"), "--quiet"]) == 2
+    assert "contain one another" in capsys.readouterr().err
+    assert main([str(dataset / "nope.csv"), "-o", str(tmp_path / "x")]) == 2
+    assert main([str(dataset / "train"), "-o", str(tmp_path / "x"), "--short-side", "255"]) == 2
+    assert "short_side" in capsys.readouterr().err
+    assert main([str(dataset / "train"), "-o", str(tmp_path / "x"), "--gop", "0"]) == 2
+    assert main([str(dataset / "train"), "-o", str(tmp_path / "x"), "--preset", "warp"]) == 2
+    kin = tmp_path / "kinetics_official.csv"
+    kin.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
+    assert main([str(kin), "-o", str(tmp_path / "y")]) == 2
+    assert "official Kinetics" in capsys.readouterr().err
