@@ -17,11 +17,16 @@ __all__ = ["clip_transform"]
 _LAYOUTS = ("CTHW", "THWC")
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int_tuple(name: str, value, length: int) -> list[int] | None:
     if value is None:
         return None
     if isinstance(value, torch.Tensor):
         value = value.tolist()
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"clip_transform: {name} must be a sequence of {length} ints, got {value!r}")
     try:
         items = list(value)
     except TypeError:
@@ -32,7 +37,10 @@ def _int_tuple(name: str, value, length: int) -> list[int] | None:
     for v in items:
         if isinstance(v, bool) or not isinstance(v, int) and not (hasattr(v, "__index__")):
             raise TypeError(f"clip_transform: {name} must hold ints, got {items!r}")
-        out.append(int(v))
+        v = int(v.__index__())
+        if not _INT64_MIN <= v <= _INT64_MAX:
+            raise ValueError(f"clip_transform: {name} values must fit in int64, got {items!r}")
+        out.append(v)
     return out
 
 
@@ -41,7 +49,7 @@ def _float_list(name: str, value) -> list[float] | None:
         return None
     if isinstance(value, torch.Tensor):
         value = value.flatten().tolist()
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, str, bytes)):
         raise TypeError(f"clip_transform: {name} must be a sequence with one value per channel, got {value!r}")
     try:
         return [float(v) for v in value]
@@ -53,9 +61,30 @@ def _frame_tensor(frame_indices) -> torch.Tensor | None:
     if frame_indices is None or isinstance(frame_indices, torch.Tensor):
         return frame_indices
     try:
-        return torch.as_tensor(list(frame_indices), dtype=torch.long)
+        items = list(frame_indices)
+    except TypeError:
+        items = None
+    if items is None or isinstance(frame_indices, (str, bytes)) or any(
+        isinstance(v, bool) or not hasattr(v, "__index__") for v in items
+    ):
+        raise TypeError(
+            f"clip_transform: frame_indices must be a 1-D tensor or a sequence of ints, got {frame_indices!r}"
+        )
+    values = [int(v.__index__()) for v in items]
+    if any(not _INT64_MIN <= v <= _INT64_MAX for v in values):
+        raise ValueError(f"clip_transform: frame_indices values must fit in int64, got {values!r}")
+    return torch.tensor(values, dtype=torch.long)
+
+
+def _scale_value(scale) -> float | None:
+    if scale is None:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) and not hasattr(scale, "__float__"):
+        raise TypeError(f"clip_transform: scale must be a number or None, got {scale!r}")
+    try:
+        return float(scale)
     except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"clip_transform: frame_indices must be a sequence of ints or a tensor, got {frame_indices!r}") from None
+        raise TypeError(f"clip_transform: scale must be a number or None, got {scale!r}") from None
 
 
 def clip_transform(
@@ -109,7 +138,7 @@ def clip_transform(
         _int_tuple("size", size, 2),
         _int_tuple("crop", crop, 4),
         bool(flip),
-        None if scale is None else float(scale),
+        _scale_value(scale),
         _float_list("mean", mean),
         _float_list("std", std),
         bool(antialias),

@@ -3,7 +3,7 @@
 
 namespace fastvid {
 
-// True when this CPU can run the AVX2+FMA build of the CPU kernels.
+// True when this CPU can run the AVX2+FMA(+F16C) build of the CPU kernels.
 bool cpu_has_avx2_fma();
 
 // "avx2" or "baseline": the variant of the CPU kernels that runs on this machine. The environment

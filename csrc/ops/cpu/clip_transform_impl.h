@@ -1,16 +1,22 @@
 // The CPU clip_transform kernel on raw pointers. No torch types here: clip_transform_kernel.cpp
-// includes this file twice, once for the portable build and once under an AVX2+FMA target, each in a
-// namespace of its own, and dispatches between them at run time.
+// includes this file twice, once for the portable build (FASTVID_CPU_AVX2 0) and once under an
+// AVX2+FMA+F16C target (FASTVID_CPU_AVX2 1), each in a namespace of its own, and dispatches between
+// them at run time. (GCC's target pragma does not define __AVX2__ for C++ preprocessing, hence the
+// includer's macro.)
 //
 // Work unit: one output row (frame t, crop row y). For each row:
 //   1. vertical pass: tmp[c][x] = sum_i wy[i] * src[frame(t), row_first[y] + i, col_lo + x, c] over
-//      the source columns the crop needs (col_count of them), as float;
-//   2. horizontal pass: out[c][t][y][x] = (sum_j wx[j] * tmp[c][col_first[x] + j]) * alpha_c + beta_c.
-// tmp is one row of source width: the only intermediate, per thread, never a frame or a clip.
+//      the source columns the crop needs (col_count of them), as float, one plane per channel
+//      (interleaved THWC rows are filtered as one contiguous run, then split into planes);
+//   2. horizontal pass: out[c][t][y][x] = (sum_j wx[j] * tmp[c][col_first[x] + j]) * alpha_c + beta_c,
+//      8 outputs at a time (a permute of one 8-float window per tap, or a gather), converted to the
+//      output type and stored.
+// The per-row buffers (a few KiB) are the only intermediates: per thread, never a frame or a clip.
 //
-// Expected from the includer: <cstdint>, <algorithm>, <cmath>, c10 BFloat16/Half, clip_transform.h.
+// Expected from the includer: <immintrin.h> on x86, <cstdint>, <algorithm>, <cmath>, c10 BFloat16 and
+// Half, clip_transform.h, cpu/clip_transform_plan.h, and FASTVID_CPU_AVX2 defined to 0 or 1.
 
-// Converts the finished value to the output type.
+// Converts the finished value to the output type (uint8: round half to even, clamp; NaN gives 0).
 template <typename out_t>
 inline out_t clip_store(float v);
 
@@ -22,8 +28,10 @@ inline float clip_store<float>(float v) {
 template <>
 inline uint8_t clip_store<uint8_t>(float v) {
   v = std::nearbyint(v);
-  v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-  return static_cast<uint8_t>(v);
+  if (!(v > 0.0f)) {
+    return 0;
+  }
+  return v >= 255.0f ? uint8_t{255} : static_cast<uint8_t>(v);
 }
 
 template <>
@@ -36,15 +44,91 @@ inline c10::Half clip_store<c10::Half>(float v) {
   return c10::Half(v);
 }
 
-// tmp[c * tmp_pitch + x] for x in [0, n): vertical taps over `taps` rows starting at `row0` (a pointer
-// to the source pixel (c=0, row_first, col_lo) of the frame), rows `sh` apart, columns `sw` apart,
-// channels `sc` apart.
+#if FASTVID_CPU_AVX2
+inline __m256 clip_load8(const uint8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
+inline __m256 clip_load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+
+inline void clip_store8(float* d, __m256 v) {
+  _mm256_storeu_ps(d, v);
+}
+
+inline void clip_store8(c10::BFloat16* d, __m256 v) {
+  // Round to nearest even on the upper 16 bits, NaN as 0x7FC0: c10::BFloat16(float) exactly.
+  const __m256i bits = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF))), 16);
+  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+  r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(nan));
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm256_castsi256_si128(packed));
+}
+
+inline void clip_store8(c10::Half* d, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+
+inline void clip_store8(uint8_t* d, __m256 v) {
+  v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));  // NaN -> 0
+  const __m256i i = _mm256_cvttps_epi32(v);
+  const __m256i p16 = _mm256_packus_epi32(i, i);   // per 128-bit lane: i0..i3 i0..i3 | i4..i7 i4..i7
+  const __m256i p8 = _mm256_packus_epi16(p16, p16);
+  const __m128i bytes = _mm_unpacklo_epi32(_mm256_castsi256_si128(p8), _mm256_extracti128_si256(p8, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(d), bytes);
+}
+#endif
+
+// dst[x] = sum_i w[i] * src_i[x] for x in [0, n), src_i = row0 + i * sh: contiguous source rows (a
+// planar CTHW row, or a THWC row read as one interleaved run of n = width * C values).
+template <typename in_t>
+inline void clip_vertical_contig(const in_t* row0, int64_t taps, const float* w, int64_t n,
+                                 int64_t sh, float* dst) {
+  int64_t x = 0;
+#if FASTVID_CPU_AVX2
+  if (taps == 1) {
+    const __m256 w0 = _mm256_set1_ps(w[0]);
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      _mm256_storeu_ps(dst + x, _mm256_mul_ps(w0, clip_load8(row0 + x)));
+    }
+  } else if (taps == 2) {
+    const in_t* r1 = row0 + sh;
+    const __m256 w0 = _mm256_set1_ps(w[0]);
+    const __m256 w1 = _mm256_set1_ps(w[1]);
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      const __m256 a = _mm256_mul_ps(w0, clip_load8(row0 + x));
+      _mm256_storeu_ps(dst + x, _mm256_fmadd_ps(w1, clip_load8(r1 + x), a));
+    }
+  } else {
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      __m256 acc = _mm256_mul_ps(_mm256_set1_ps(w[0]), clip_load8(row0 + x));
+      for (int64_t i = 1; i < taps; ++i) {
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(w[i]), clip_load8(row0 + i * sh + x), acc);
+      }
+      _mm256_storeu_ps(dst + x, acc);
+    }
+  }
+#endif
+  for (; x < n; ++x) {
+    float acc = w[0] * static_cast<float>(row0[x]);
+    for (int64_t i = 1; i < taps; ++i) {
+      acc += w[i] * static_cast<float>(row0[i * sh + x]);
+    }
+    dst[x] = acc;
+  }
+}
+
+// Any strides: tmp[c * pitch + x] = sum_i w[i] * src[c * sc + i * sh + x * sw].
 template <typename in_t>
 inline void clip_vertical_generic(const in_t* row0, int64_t taps, const float* w, int64_t channels,
                                   int64_t n, int64_t sc, int64_t sh, int64_t sw, float* tmp,
-                                  int64_t tmp_pitch) {
+                                  int64_t pitch) {
   for (int64_t c = 0; c < channels; ++c) {
-    float* t = tmp + c * tmp_pitch;
+    float* t = tmp + c * pitch;
     const in_t* s = row0 + c * sc;
     for (int64_t x = 0; x < n; ++x) {
       float acc = 0.0f;
@@ -56,109 +140,158 @@ inline void clip_vertical_generic(const in_t* row0, int64_t taps, const float* w
   }
 }
 
-// Contiguous source rows (planar CTHW rows, or THWC rows read as one interleaved run of n*C values):
-// dst[x] = sum_i w[i] * src_i[x], vectorizable.
-template <typename in_t>
-inline void clip_vertical_contig(const in_t* row0, int64_t taps, const float* w, int64_t n,
-                                 int64_t sh, float* dst) {
-  if (taps == 1) {
-    const float w0 = w[0];
-    for (int64_t x = 0; x < n; ++x) {
-      dst[x] = w0 * static_cast<float>(row0[x]);
+// Splits n interleaved pixels of `channels` values into planes tmp[c * pitch + x].
+inline void clip_deinterleave(const float* src, int64_t channels, int64_t n, float* tmp,
+                              int64_t pitch) {
+  int64_t x = 0;
+#if FASTVID_CPU_AVX2
+  if (channels == 3) {
+    // 8 RGB pixels in three registers -> one register per channel (blend, then permute in-lane order).
+    const __m256i perm_r = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
+    const __m256i perm_g = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
+    const __m256i perm_b = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      const float* s = src + 3 * x;
+      const __m256 a = _mm256_loadu_ps(s);
+      const __m256 b = _mm256_loadu_ps(s + 8);
+      const __m256 c = _mm256_loadu_ps(s + 16);
+      const __m256 r = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x92), c, 0x24);
+      const __m256 g = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49);
+      const __m256 bl = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92);
+      _mm256_storeu_ps(tmp + x, _mm256_permutevar8x32_ps(r, perm_r));
+      _mm256_storeu_ps(tmp + pitch + x, _mm256_permutevar8x32_ps(g, perm_g));
+      _mm256_storeu_ps(tmp + 2 * pitch + x, _mm256_permutevar8x32_ps(bl, perm_b));
     }
-    return;
   }
-  if (taps == 2) {
-    const in_t* r1 = row0 + sh;
-    const float w0 = w[0];
-    const float w1 = w[1];
-    for (int64_t x = 0; x < n; ++x) {
-      dst[x] = w0 * static_cast<float>(row0[x]) + w1 * static_cast<float>(r1[x]);
-    }
-    return;
-  }
-  const float w0 = w[0];
-  for (int64_t x = 0; x < n; ++x) {
-    dst[x] = w0 * static_cast<float>(row0[x]);
-  }
-  for (int64_t i = 1; i < taps; ++i) {
-    const in_t* r = row0 + i * sh;
-    const float wi = w[i];
-    for (int64_t x = 0; x < n; ++x) {
-      dst[x] += wi * static_cast<float>(r[x]);
+#endif
+  for (; x < n; ++x) {
+    for (int64_t c = 0; c < channels; ++c) {
+      tmp[c * pitch + x] = src[x * channels + c];
     }
   }
 }
 
-// out[x] = (sum_j wx[x][j] * src[(first[x] + j) * step]) * alpha + beta for x in [0, n).
+// One output row of every channel from the planes tmp[c * pitch + ...]:
+// out_c[x] = (sum_j wx[x][j] * tmp_c[first[x] + j]) * alpha[c] + beta[c], x in [0, out_w).
 template <typename out_t>
-inline void clip_horizontal(const float* src, int64_t step, int64_t taps, const int64_t* first,
-                            const float* wx, int64_t n, float alpha, float beta, bool affine,
-                            out_t* out) {
-  if (taps == 2) {
-    for (int64_t x = 0; x < n; ++x) {
-      const float* s = src + first[x] * step;
-      float v = wx[2 * x] * s[0] + wx[2 * x + 1] * s[step];
-      out[x] = clip_store<out_t>(affine ? v * alpha + beta : v);
+inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
+                            const float* tmp, out_t* const* out) {
+  const int64_t C = p.channels;
+  const int64_t taps = p.col_taps;
+  const int64_t pitch = plan.tmp_pitch;
+  int64_t x0 = 0;
+#if FASTVID_CPU_AVX2
+  const int64_t vw = plan.vec_w;
+  if (plan.permute) {
+    for (int64_t x = 0; x < vw; x += kCpuLanes) {
+      const __m256i rel = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.group_rel + x));
+      const float* base = tmp + plan.group_base[x / kCpuLanes];
+      if (taps == 2) {
+        const __m256 w0 = _mm256_loadu_ps(plan.weight_soa + x);
+        const __m256 w1 = _mm256_loadu_ps(plan.weight_soa + vw + x);
+        for (int64_t c = 0; c < C; ++c) {
+          const float* s = base + c * pitch;
+          const __m256 a = _mm256_mul_ps(w0, _mm256_permutevar8x32_ps(_mm256_loadu_ps(s), rel));
+          const __m256 v = _mm256_fmadd_ps(w1, _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + 1), rel), a);
+          clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+        }
+      } else {
+        for (int64_t c = 0; c < C; ++c) {
+          const float* s = base + c * pitch;
+          __m256 v = _mm256_mul_ps(_mm256_loadu_ps(plan.weight_soa + x),
+                                   _mm256_permutevar8x32_ps(_mm256_loadu_ps(s), rel));
+          for (int64_t j = 1; j < taps; ++j) {
+            v = _mm256_fmadd_ps(_mm256_loadu_ps(plan.weight_soa + j * vw + x),
+                                _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + j), rel), v);
+          }
+          clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+        }
+      }
     }
-    return;
-  }
-  if (taps == 1) {
-    for (int64_t x = 0; x < n; ++x) {
-      float v = wx[x] * src[first[x] * step];
-      out[x] = clip_store<out_t>(affine ? v * alpha + beta : v);
+  } else {
+    for (int64_t x = 0; x < vw; x += kCpuLanes) {
+      const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.first32 + x));
+      for (int64_t c = 0; c < C; ++c) {
+        const float* s = tmp + c * pitch;
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(plan.weight_soa + x), _mm256_i32gather_ps(s, idx, 4));
+        for (int64_t j = 1; j < taps; ++j) {
+          v = _mm256_fmadd_ps(_mm256_loadu_ps(plan.weight_soa + j * vw + x),
+                              _mm256_i32gather_ps(s + j, idx, 4), v);
+        }
+        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+      }
     }
-    return;
   }
-  for (int64_t x = 0; x < n; ++x) {
-    const float* s = src + first[x] * step;
-    const float* w = wx + x * taps;
-    float v = 0.0f;
-    for (int64_t j = 0; j < taps; ++j) {
-      v += w[j] * s[j * step];
+  x0 = vw;
+#endif
+  (void)plan;
+  for (int64_t c = 0; c < C; ++c) {
+    const float* s0 = tmp + c * pitch;
+    const float alpha = p.alpha[c];
+    const float beta = p.beta[c];
+    out_t* o = out[c];
+    for (int64_t x = x0; x < p.out_w; ++x) {
+      const float* s = s0 + p.col_first[x];
+      const float* w = p.col_weight + x * taps;
+      float v = w[0] * s[0];
+      for (int64_t j = 1; j < taps; ++j) {
+        v += w[j] * s[j];
+      }
+      o[x] = clip_store<out_t>(v * alpha + beta);
     }
-    out[x] = clip_store<out_t>(affine ? v * alpha + beta : v);
   }
+}
+
+// Floats of per-thread buffer that clip_transform_rows needs.
+inline int64_t clip_buffer_size(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan) {
+  return p.channels * plan.tmp_pitch + p.channels * p.col_count + kCpuLanes;
 }
 
 // Computes output rows [row_begin, row_end) of the clip, row r being frame r / out_h, crop row
-// r % out_h. `tmp` holds channels * col_count floats.
+// r % out_h. `buffer` holds clip_buffer_size floats.
 template <typename in_t, typename out_t>
-void clip_transform_rows(const fastvid::ClipTransformParams& p, const in_t* src, out_t* dst,
-                         bool affine, int64_t row_begin, int64_t row_end, float* tmp) {
+void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
+                         const in_t* src, out_t* dst, int64_t row_begin, int64_t row_end, float* buffer) {
   const int64_t C = p.channels;
   const int64_t n = p.col_count;
+  const int64_t pitch = plan.tmp_pitch;
+  float* tmp = buffer;                    // C planes of `pitch` floats
+  float* scratch = buffer + C * pitch;    // one interleaved row, n * C floats
   const int64_t plane = p.out_t * p.out_h * p.out_w;  // elements per output channel
-  // Source row layouts that the vertical pass reads as one contiguous run.
-  const bool interleaved = p.stride_c == 1 && p.stride_w == C;  // THWC rows: tmp[x * C + c]
-  const bool planar = p.stride_w == 1;                         // CTHW rows: tmp[c * n + x]
+  // Source row layouts that the vertical pass reads as contiguous runs.
+  const bool planar = p.stride_w == 1;                                  // CTHW rows
+  const bool interleaved = !planar && p.stride_c == 1 && p.stride_w == C;  // THWC rows
+  out_t* out[fastvid::kMaxChannels];
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t t = r / p.out_h;
     const int64_t y = r - t * p.out_h;
     const in_t* row0 = src + p.frame_index[t] * p.stride_t + p.row_first[y] * p.stride_h +
                        p.col_lo * p.stride_w;
     const float* wy = p.row_weight + y * p.row_taps;
-    int64_t tmp_c_step;  // distance between channels in tmp
-    int64_t tmp_x_step;  // distance between columns in tmp
-    if (interleaved) {
-      clip_vertical_contig(row0, p.row_taps, wy, n * C, p.stride_h, tmp);
-      tmp_c_step = 1;
-      tmp_x_step = C;
-    } else if (planar) {
+    if (planar) {
       for (int64_t c = 0; c < C; ++c) {
-        clip_vertical_contig(row0 + c * p.stride_c, p.row_taps, wy, n, p.stride_h, tmp + c * n);
+        clip_vertical_contig(row0 + c * p.stride_c, p.row_taps, wy, n, p.stride_h, tmp + c * pitch);
       }
-      tmp_c_step = n;
-      tmp_x_step = 1;
+    } else if (interleaved) {
+      clip_vertical_contig(row0, p.row_taps, wy, n * C, p.stride_h, scratch);
+      clip_deinterleave(scratch, C, n, tmp, pitch);
     } else {
-      clip_vertical_generic(row0, p.row_taps, wy, C, n, p.stride_c, p.stride_h, p.stride_w, tmp, n);
-      tmp_c_step = n;
-      tmp_x_step = 1;
+      clip_vertical_generic(row0, p.row_taps, wy, C, n, p.stride_c, p.stride_h, p.stride_w, tmp, pitch);
     }
     for (int64_t c = 0; c < C; ++c) {
-      out_t* out = dst + c * plane + (t * p.out_h + y) * p.out_w;
-      clip_horizontal(tmp + c * tmp_c_step, tmp_x_step, p.col_taps, p.col_first, p.col_weight,
-                      p.out_w, p.alpha[c], p.beta[c], affine, out);
+      out[c] = dst + c * plane + r * p.out_w;
     }
+    clip_horizontal(p, plan, tmp, out);
   }
+}
+
+// Earlier entry point, kept for callers written against it: builds the column plan and the row
+// buffer itself (`tmp` is not used; normalization is always applied, as alpha = 1, beta = 0 is exact).
+template <typename in_t, typename out_t>
+void clip_transform_rows(const fastvid::ClipTransformParams& p, const in_t* src, out_t* dst,
+                         bool /*affine*/, int64_t row_begin, int64_t row_end, float* /*tmp*/) {
+  fastvid::ClipTransformCpuPlanStorage storage;
+  fastvid::build_cpu_plan(p, storage);
+  std::vector<float> buffer(clip_buffer_size(p, storage.plan), 0.0f);
+  clip_transform_rows<in_t, out_t>(p, storage.plan, src, dst, row_begin, row_end, buffer.data());
 }

@@ -10,62 +10,101 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FASTVID_HAVE_AVX2_BUILD 1
+#endif
 
 #include "common/cpu_features.h"
 #include "ops/clip_transform.h"
 #include "ops/clip_transform_args.h"
+#include "ops/cpu/clip_transform_plan.h"
 
 namespace fastvid {
 namespace cpu_baseline {
+#define FASTVID_CPU_AVX2 0
 #include "ops/cpu/clip_transform_impl.h"
+#undef FASTVID_CPU_AVX2
 }  // namespace cpu_baseline
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define FASTVID_HAVE_AVX2_BUILD 1
+#ifdef FASTVID_HAVE_AVX2_BUILD
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,f16c")
 namespace cpu_avx2 {
+#define FASTVID_CPU_AVX2 1
 #include "ops/cpu/clip_transform_impl.h"
+#undef FASTVID_CPU_AVX2
 }  // namespace cpu_avx2
 #pragma GCC pop_options
 #endif
 
+int64_t clip_transform_cpu_buffer_floats(const ClipTransformParams& p, const ClipTransformCpuPlan& plan) {
+  return cpu_baseline::clip_buffer_size(p, plan);
+}
+
+template <typename in_t, typename out_t>
+void clip_transform_cpu_rows(const ClipTransformParams& p, const ClipTransformCpuPlan& plan,
+                             const in_t* src, out_t* dst, int64_t row_begin, int64_t row_end,
+                             float* buffer) {
+#ifdef FASTVID_HAVE_AVX2_BUILD
+  // Read on every call: FASTVID_CPU_ISA=baseline switches a running process to the portable build.
+  if (std::strcmp(cpu_kernel_isa(), "avx2") == 0) {
+    cpu_avx2::clip_transform_rows<in_t, out_t>(p, plan, src, dst, row_begin, row_end, buffer);
+    return;
+  }
+#endif
+  cpu_baseline::clip_transform_rows<in_t, out_t>(p, plan, src, dst, row_begin, row_end, buffer);
+}
+
+#define FASTVID_INSTANTIATE_CPU_ROWS(in_t, out_t)                                                 \
+  template void clip_transform_cpu_rows<in_t, out_t>(const ClipTransformParams&,                \
+                                                     const ClipTransformCpuPlan&, const in_t*,  \
+                                                     out_t*, int64_t, int64_t, float*);
+FASTVID_INSTANTIATE_CPU_ROWS(uint8_t, float)
+FASTVID_INSTANTIATE_CPU_ROWS(uint8_t, c10::BFloat16)
+FASTVID_INSTANTIATE_CPU_ROWS(uint8_t, c10::Half)
+FASTVID_INSTANTIATE_CPU_ROWS(uint8_t, uint8_t)
+FASTVID_INSTANTIATE_CPU_ROWS(float, float)
+FASTVID_INSTANTIATE_CPU_ROWS(float, c10::BFloat16)
+FASTVID_INSTANTIATE_CPU_ROWS(float, c10::Half)
+FASTVID_INSTANTIATE_CPU_ROWS(float, uint8_t)
+#undef FASTVID_INSTANTIATE_CPU_ROWS
+
 namespace {
 
 template <typename in_t, typename out_t>
-void run_rows(const ClipTransformParams& p, const in_t* src, out_t* dst, bool affine, bool avx2) {
+void run_rows(const ClipTransformParams& p, const ClipTransformCpuPlan& plan, const in_t* src,
+              out_t* dst) {
   const int64_t rows = p.out_t * p.out_h;
-  const int64_t tmp_size = p.channels * p.col_count;
-  // A few rows per task keeps the per-task overhead small next to the row's work.
+  const int64_t buffer_size = clip_transform_cpu_buffer_floats(p, plan);
+  // parallel_for gives each thread one contiguous block of rows; the grain (about 64 KiB of output
+  // values) only keeps tiny clips on one thread.
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.out_w * p.channels));
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> tmp(tmp_size);
-#ifdef FASTVID_HAVE_AVX2_BUILD
-    if (avx2) {
-      cpu_avx2::clip_transform_rows<in_t, out_t>(p, src, dst, affine, begin, end, tmp.data());
-      return;
-    }
-#endif
-    cpu_baseline::clip_transform_rows<in_t, out_t>(p, src, dst, affine, begin, end, tmp.data());
+    // Zeroed so that the lanes an 8-wide load reads past the last column are defined.
+    std::vector<float> buffer(buffer_size, 0.0f);
+    clip_transform_cpu_rows<in_t, out_t>(p, plan, src, dst, begin, end, buffer.data());
   });
 }
 
 template <typename in_t>
-void dispatch_out(const ClipTransformParams& p, const in_t* src, at::Tensor& out, bool affine,
-                  bool avx2) {
+void dispatch_out(const ClipTransformParams& p, const ClipTransformCpuPlan& plan, const in_t* src,
+                  at::Tensor& out) {
   switch (out.scalar_type()) {
     case at::kFloat:
-      run_rows(p, src, out.data_ptr<float>(), affine, avx2);
+      run_rows(p, plan, src, out.data_ptr<float>());
       break;
     case at::kBFloat16:
-      run_rows(p, src, out.data_ptr<c10::BFloat16>(), affine, avx2);
+      run_rows(p, plan, src, out.data_ptr<c10::BFloat16>());
       break;
     case at::kHalf:
-      run_rows(p, src, out.data_ptr<c10::Half>(), affine, avx2);
+      run_rows(p, plan, src, out.data_ptr<c10::Half>());
       break;
     case at::kByte:
-      run_rows(p, src, out.data_ptr<uint8_t>(), affine, avx2);
+      run_rows(p, plan, src, out.data_ptr<uint8_t>());
       break;
     default:
       TORCH_CHECK_TYPE(false, "clip_transform: unsupported out_dtype ", out.scalar_type());
@@ -115,13 +154,14 @@ at::Tensor clip_transform_cpu(const at::Tensor& video, c10::string_view layout,
   p.col_weight = cols.weight.data();
   p.col_lo = col_lo;
   p.col_count = col_hi - col_lo;
+  ClipTransformCpuPlanStorage plan;
+  build_cpu_plan(p, plan);
 
-  const bool avx2 = std::string(cpu_kernel_isa()) == "avx2";
   // dtype dispatch and launch
   if (video.scalar_type() == at::kByte) {
-    dispatch_out(p, video.const_data_ptr<uint8_t>(), out, args.affine, avx2);
+    dispatch_out(p, plan.plan, video.const_data_ptr<uint8_t>(), out);
   } else {
-    dispatch_out(p, video.const_data_ptr<float>(), out, args.affine, avx2);
+    dispatch_out(p, plan.plan, video.const_data_ptr<float>(), out);
   }
   return out;
 }
