@@ -47,6 +47,13 @@ TORCH_LIBRARY(fastvid, m) {
       "clip_transform(Tensor video, str layout, Tensor? frame_indices, int[]? size, int[]? crop, "
       "bool flip, float? scale, float[]? mean, float[]? std, bool antialias, ScalarType out_dtype) "
       "-> Tensor");
+
+  // Frame-index planner (csrc/sampling): for each clip window [start, end) over a video's sorted frame
+  // pts (int64 pts or float64 seconds) -> (first, count, kept frame indices (N, num_samples), keyframe
+  // index to seek to). num_samples <= 0 keeps every frame of the window.
+  m.def(
+      "plan_clip_frames(Tensor frame_pts, Tensor keyframes, Tensor windows, int num_samples, "
+      "bool linspace_fma) -> (Tensor, Tensor, Tensor, Tensor)");
 }
 
 }  // namespace fastvid

@@ -1,0 +1,527 @@
+"""Labeled video datasets: the iterable LabeledVideoDataset (as pytorchvideo.data) and a map-style
+variant with a length, both decoding only the frames the transform keeps when it says which.
+
+Data flow per clip: video sampler -> (path, label) -> EncodedVideo -> clip sampler -> window [start, end)
+-> frame-index decode (uint8, only kept frames) or PyTorchVideo's decode (float32, every frame) ->
+transform -> sample dict {video, label, video_name, video_index, clip_index, aug_index[, audio]}.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
+from typing import Any, Callable, NamedTuple
+
+import torch
+import torch.utils.data
+
+from fastvid.data.clip_sampling import (
+    ClipInfo,
+    ClipSampler,
+    ConstantClipsPerVideoSampler,
+    RandomClipSampler,
+    RandomMultiClipSampler,
+    UniformClipSampler,
+)
+from fastvid.data.encoded_video import EncodedVideo
+from fastvid.data.labeled_video_paths import LabeledVideoPaths
+from fastvid.data.utils import MultiProcessSampler
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LabeledVideoDataset",
+    "LabeledVideoMapDataset",
+    "labeled_video_dataset",
+    "VideoFailure",
+    "resolve_temporal_plan",
+]
+
+
+class VideoFailure(NamedTuple):
+    """A video (or clip) that was skipped: its index in the path list, its path and why."""
+
+    video_index: int
+    path: str
+    reason: str
+
+
+class _FailureLog:
+    """Failures recorded by every process that iterates the dataset (DataLoader workers included):
+    appended as lines to a small file that the main process reads. No pipes, so a worker never blocks
+    on it and the dataset stays picklable."""
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="fastvid-failures-", suffix=".tsv")
+        os.close(fd)
+        self._owner = os.getpid()
+
+    def add(self, failure: VideoFailure) -> None:
+        clean = lambda s: str(s).replace("\t", " ").replace("\n", " ")  # noqa: E731
+        with open(self.path, "a") as f:
+            f.write(f"{failure.video_index}\t{clean(failure.path)}\t{clean(failure.reason)}\n")
+
+    def read(self) -> list[VideoFailure]:
+        try:
+            with open(self.path) as f:
+                rows = [line.rstrip("\n").split("\t", 2) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+        return [VideoFailure(int(i), p, r) for i, p, r in rows]
+
+    def clear(self) -> None:
+        open(self.path, "w").close()
+
+    def __del__(self) -> None:
+        if os.getpid() == getattr(self, "_owner", None):
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
+def resolve_temporal_plan(transform) -> Any | None:
+    """The transform's temporal plan when it has one and accepts uint8 video (fastvid.transforms'
+    contract: ``temporal_plan(t)`` -> object with ``num_samples`` and ``indices(T)``; ``accepts_uint8(t)``);
+    None otherwise (the dataset then gives PyTorchVideo's float32 clip of every frame)."""
+    if transform is None:
+        return None
+    try:
+        import fastvid.transforms as fvt
+    except ImportError:
+        return None
+    temporal_plan = getattr(fvt, "temporal_plan", None)
+    accepts_uint8 = getattr(fvt, "accepts_uint8", None)
+    if temporal_plan is None or accepts_uint8 is None:
+        return None
+    plan = temporal_plan(transform)
+    if plan is None or not accepts_uint8(transform):
+        return None
+    return plan
+
+
+class _ClipDecoder:
+    """Opens videos and decodes clip windows the way the transform needs them."""
+
+    def __init__(self, decode_audio: bool, decoder: str, threads: int | None, transform, use_frame_plan: bool):
+        if decoder != "pyav":
+            raise ValueError(f'decoder must be "pyav", got {decoder!r}')
+        self.decode_audio = bool(decode_audio)
+        self.decoder = decoder
+        self.threads = threads
+        self.plan = resolve_temporal_plan(transform) if use_frame_plan else None
+
+    def open(self, path: str):
+        return EncodedVideo.from_path(path, decode_audio=self.decode_audio, decoder=self.decoder, threads=self.threads)
+
+    def clip(self, video, start, end) -> dict | None:
+        if self.plan is not None:
+            out = video.get_clip_frames(start, end, int(self.plan.num_samples))
+        else:
+            out = video.get_clip(start, end)
+        if out is None or out["video"] is None:
+            return None
+        return {"video": out["video"], "audio": out.get("audio")}
+
+
+def _make_sample(clip: dict, video, video_index: int, clip_index, aug_index, info: dict) -> dict:
+    audio = clip.get("audio")
+    return {
+        "video": clip["video"],
+        "video_name": video.name,
+        "video_index": video_index,
+        "clip_index": clip_index,
+        "aug_index": aug_index,
+        **info,
+        **({"audio": audio} if audio is not None else {}),
+    }
+
+
+def _reason(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+class _FailureMixin:
+    def _init_failures(self, max_consecutive_failures: int) -> None:
+        if isinstance(max_consecutive_failures, bool) or not isinstance(max_consecutive_failures, int) \
+                or max_consecutive_failures < 1:
+            raise ValueError(f"max_consecutive_failures must be an int >= 1, got {max_consecutive_failures!r}")
+        self._max_consecutive_failures = max_consecutive_failures
+        self._failure_log = _FailureLog()
+        self._consecutive = 0
+        self._recent: deque[VideoFailure] = deque(maxlen=3)
+
+    @property
+    def failures(self) -> list[VideoFailure]:
+        """Every video or clip skipped so far, by this process and its DataLoader workers."""
+        return self._failure_log.read()
+
+    @property
+    def num_failures(self) -> int:
+        return len(self.failures)
+
+    def clear_failures(self) -> None:
+        self._failure_log.clear()
+
+    def _record_failure(self, video_index: int, path: str, reason: str) -> None:
+        failure = VideoFailure(int(video_index), path, reason)
+        logger.warning("Skipping video %s (index %d): %s", path, video_index, reason)
+        self._failure_log.add(failure)
+        self._recent.append(failure)
+        self._consecutive += 1
+        if self._consecutive >= self._max_consecutive_failures:
+            self._consecutive = 0
+            recent = "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
+            raise RuntimeError(
+                f"Failed to load {self._max_consecutive_failures} videos in a row; the last ones were: {recent}. "
+                "Check the paths and files (dataset.failures lists every skipped video)."
+            )
+
+
+class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
+    """Iterable dataset of clips from labeled videos (PyTorchVideo's LabeledVideoDataset).
+
+    Args:
+        labeled_video_paths: list of (path, info dict) or a :class:`LabeledVideoPaths`.
+        clip_sampler: which clips of each video (see :func:`make_clip_sampler`).
+        video_sampler: a Sampler class (or callable) built on the path list; defines the video order and,
+            with ``DistributedSampler`` (call ``dataset.video_sampler.set_epoch(epoch)`` every epoch), the
+            split over ranks. Videos are further split over DataLoader workers, each worker taking one
+            contiguous part, so that every video is read exactly once per epoch.
+        transform: applied to each sample dict. When it is a fastvid transform with a temporal plan that
+            accepts uint8, only the kept frames are decoded and "video" is uint8 (C, T', H, W); otherwise
+            "video" is PyTorchVideo's float32 (C, T, H, W) in 0-255 with every frame of the window.
+        decode_audio: also decode audio (off by default: audio is decoded only when asked).
+        decoder: "pyav".
+        decoder_threads: threads per decoder (None: 1 inside DataLoader workers, FFmpeg's default otherwise).
+        max_consecutive_failures: after this many videos in a row fail, raise RuntimeError.
+        use_frame_plan: set False to always decode every frame of the window (PyTorchVideo's behaviour).
+
+    A video that cannot be opened or decoded, or a clip window with no frames, is skipped, logged with
+    its path and reason, and listed in :attr:`failures` (from every worker).
+    """
+
+    def __init__(
+        self,
+        labeled_video_paths,
+        clip_sampler: ClipSampler,
+        video_sampler=torch.utils.data.RandomSampler,
+        transform: Callable[[dict], Any] | None = None,
+        decode_audio: bool = False,
+        decode_video: bool = True,
+        decoder: str = "pyav",
+        *,
+        decoder_threads: int | None = None,
+        max_consecutive_failures: int = 10,
+        use_frame_plan: bool = True,
+    ) -> None:
+        if not isinstance(clip_sampler, ClipSampler):
+            raise TypeError(f"LabeledVideoDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}")
+        if not decode_video:
+            raise ValueError("LabeledVideoDataset: decode_video=False is not supported (fastvid decodes video clips)")
+        self._init_failures(max_consecutive_failures)
+        self._transform = transform
+        self._clip_sampler = clip_sampler
+        self._labeled_videos = labeled_video_paths
+        self._decoder = _ClipDecoder(decode_audio, decoder, decoder_threads, transform, use_frame_plan)
+        self._video_random_generator = None
+        if video_sampler is torch.utils.data.RandomSampler:
+            self._video_random_generator = torch.Generator()
+            self._video_sampler = video_sampler(self._labeled_videos, generator=self._video_random_generator)
+        else:
+            self._video_sampler = video_sampler(self._labeled_videos)
+        self._video_sampler_iter = None
+        self._loaded = None
+        self._loaded_clip = None
+        self._last_clip_end_time = None
+        self._epoch = 0
+
+    @property
+    def video_sampler(self):
+        """The video sampler (call ``set_epoch`` on it when it is a DistributedSampler)."""
+        return self._video_sampler
+
+    @property
+    def num_videos(self) -> int:
+        return len(self._video_sampler)
+
+    @property
+    def uses_frame_plan(self) -> bool:
+        """True when clips are decoded frame-index style (only the transform's kept frames, uint8)."""
+        return self._decoder.plan is not None
+
+    def _close_loaded(self) -> None:
+        if self._loaded is not None:
+            self._loaded[0].close()
+        self._loaded = None
+        self._loaded_clip = None
+        self._last_clip_end_time = None
+        self._clip_sampler.reset()
+
+    def __iter__(self):
+        self._close_loaded()
+        self._video_sampler_iter = None
+        worker_info = torch.utils.data.get_worker_info()
+        if self._video_random_generator is not None:
+            if worker_info is not None:
+                # Every worker draws the same permutation (then takes its own part of it).
+                self._video_random_generator.manual_seed(worker_info.seed - worker_info.id)
+            else:
+                self._video_random_generator.manual_seed(torch.initial_seed() + self._epoch)
+                self._epoch += 1
+        return self
+
+    def __next__(self) -> dict:
+        if self._video_sampler_iter is None:
+            self._video_sampler_iter = iter(MultiProcessSampler(self._video_sampler))
+        while True:
+            if self._loaded is None:
+                try:
+                    video_index = next(self._video_sampler_iter)
+                except StopIteration:
+                    self._close_loaded()
+                    raise
+                path, info = self._labeled_videos[video_index]
+                try:
+                    video = self._decoder.open(path)
+                except Exception as e:
+                    self._record_failure(video_index, path, _reason(e))
+                    continue
+                self._loaded = (video, info, video_index, path)
+            video, info, video_index, path = self._loaded
+            try:
+                clip_info = self._clip_sampler(self._last_clip_end_time, video.duration, info)
+                multi = isinstance(clip_info.clip_start_sec, list)
+                first_aug = clip_info.aug_index[0] == 0 if multi else clip_info.aug_index == 0
+                if first_aug or self._loaded_clip is None:
+                    if multi:
+                        clips = [self._decoder.clip(video, s, e)
+                                 for s, e in zip(clip_info.clip_start_sec, clip_info.clip_end_sec)]
+                        if any(c is None for c in clips):
+                            self._loaded_clip = None
+                        else:
+                            self._loaded_clip = {k: [c[k] for c in clips] for k in clips[0]}
+                            if any(a is None for a in self._loaded_clip["audio"]):
+                                self._loaded_clip["audio"] = None
+                    else:
+                        self._loaded_clip = self._decoder.clip(video, clip_info.clip_start_sec, clip_info.clip_end_sec)
+            except Exception as e:
+                self._close_loaded()
+                self._record_failure(video_index, path, _reason(e))
+                continue
+            self._last_clip_end_time = clip_info.clip_end_sec
+            is_last = clip_info.is_last_clip[-1] if isinstance(clip_info.is_last_clip, list) else clip_info.is_last_clip
+            clip = self._loaded_clip
+            if clip is None:
+                self._close_loaded()
+                gc.collect()
+                self._record_failure(
+                    video_index, path,
+                    f"no frames in clip window [{float(_first(clip_info.clip_start_sec)):.3f}, "
+                    f"{float(_first(clip_info.clip_end_sec)):.3f}) s of a {float(video.duration):.3f} s video",
+                )
+                continue
+            sample = _make_sample(clip, video, video_index, clip_info.clip_index, clip_info.aug_index, info)
+            if is_last:
+                self._close_loaded()
+            self._consecutive = 0
+            if self._transform is not None:
+                sample = self._transform(sample)
+                if sample is None:
+                    continue
+            return sample
+
+    def __del__(self) -> None:
+        try:
+            self._close_loaded()
+        except Exception:
+            pass
+
+
+def _first(v):
+    return v[0] if isinstance(v, list) else v
+
+
+class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
+    """Map-style twin of :class:`LabeledVideoDataset`: ``len(dataset)`` is the number of clips, so
+    DataLoader batching, ``drop_last`` and Lightning's automatic DistributedSampler work as for any
+    dataset (full batches, equal epoch sizes on every rank).
+
+    Supported clip samplers and the length they give:
+      * RandomClipSampler: one random clip per video (``augs_per_clip`` A: A items per video, each
+        its own random window); RandomMultiClipSampler: one item (a list of clips) per video;
+      * ConstantClipsPerVideoSampler(d, N, A): N * A items per video;
+      * UniformClipSampler: the clips of each video's duration, read from the headers when the dataset
+        is built (pass ``durations`` to skip that).
+
+    A failed item is logged and recorded in :attr:`failures`, and the same clip slot of the next video
+    is given instead (after ``max_consecutive_failures`` failures in a row, RuntimeError).
+    """
+
+    def __init__(
+        self,
+        labeled_video_paths,
+        clip_sampler: ClipSampler,
+        transform: Callable[[dict], Any] | None = None,
+        decode_audio: bool = False,
+        decoder: str = "pyav",
+        *,
+        durations: list | None = None,
+        decoder_threads: int | None = None,
+        max_consecutive_failures: int = 10,
+        use_frame_plan: bool = True,
+    ) -> None:
+        if not isinstance(clip_sampler, ClipSampler):
+            raise TypeError(f"LabeledVideoMapDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}")
+        self._init_failures(max_consecutive_failures)
+        self._labeled_videos = labeled_video_paths
+        self._clip_sampler = clip_sampler
+        self._transform = transform
+        self._decoder = _ClipDecoder(decode_audio, decoder, decoder_threads, transform, use_frame_plan)
+        n = len(labeled_video_paths)
+        if n == 0:
+            raise ValueError("LabeledVideoMapDataset: labeled_video_paths is empty")
+        # items: (video_index, slot); slot's meaning depends on the sampler.
+        if isinstance(clip_sampler, RandomMultiClipSampler):
+            self._per_video = [1] * n
+        elif isinstance(clip_sampler, RandomClipSampler):
+            self._per_video = [clip_sampler._augs_per_clip] * n
+        elif isinstance(clip_sampler, ConstantClipsPerVideoSampler):
+            self._per_video = [clip_sampler._clips_per_video * clip_sampler._augs_per_clip] * n
+        elif isinstance(clip_sampler, UniformClipSampler):
+            if durations is None:
+                durations = self._probe_durations()
+            if len(durations) != n:
+                raise ValueError(f"LabeledVideoMapDataset: durations must have {n} values, got {len(durations)}")
+            self._uniform_clips = [
+                clip_sampler.clips_for_duration(Fraction(d)) if d is not None else [] for d in durations
+            ]
+            self._per_video = [len(c) for c in self._uniform_clips]
+        else:
+            raise TypeError(
+                "LabeledVideoMapDataset: clip_sampler must be a RandomClipSampler, RandomMultiClipSampler, "
+                f"ConstantClipsPerVideoSampler or UniformClipSampler, got {type(clip_sampler).__name__}"
+            )
+        self._offsets = [0]
+        for k in self._per_video:
+            self._offsets.append(self._offsets[-1] + k)
+        self._cache_key = None
+        self._cache_clip = None
+
+    def _probe_durations(self) -> list:
+        def probe(i):
+            path, _ = self._labeled_videos[i]
+            try:
+                with self._decoder.open(path) as v:
+                    return v.duration
+            except Exception as e:
+                self._failure_log.add(VideoFailure(i, path, _reason(e)))
+                logger.warning("Skipping video %s (index %d): %s", path, i, _reason(e))
+                return None
+
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            return list(pool.map(probe, range(len(self._labeled_videos))))
+
+    @property
+    def uses_frame_plan(self) -> bool:
+        return self._decoder.plan is not None
+
+    def __len__(self) -> int:
+        return self._offsets[-1]
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        import bisect
+
+        v = bisect.bisect_right(self._offsets, index) - 1
+        return v, index - self._offsets[v]
+
+    def _clip_info(self, video_index: int, slot: int, duration):
+        s = self._clip_sampler
+        if isinstance(s, RandomMultiClipSampler):
+            return s(None, duration, {})
+        if isinstance(s, RandomClipSampler):
+            start = s._draw(duration)
+            return ClipInfo(start, start + s.clip_duration, 0, slot, True)
+        if isinstance(s, ConstantClipsPerVideoSampler):
+            clips = s.clips_for_duration(duration)
+            return clips[slot] if slot < len(clips) else None
+        clips = self._uniform_clips[video_index]
+        return clips[slot] if slot < len(clips) else None
+
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"LabeledVideoMapDataset: index {index} out of range for {len(self)} clips")
+        index %= len(self)
+        video_index, slot = self._locate(index)
+        num_videos = len(self._labeled_videos)
+        for _ in range(self._max_consecutive_failures + 1):
+            path, info = self._labeled_videos[video_index]
+            try:
+                sample = self._load(video_index, slot, path, info)
+            except Exception as e:
+                sample, reason = None, _reason(e)
+            else:
+                reason = "no frames in the clip window"
+            if sample is not None:
+                self._consecutive = 0
+                if self._transform is not None:
+                    sample = self._transform(sample)
+                return sample
+            self._record_failure(video_index, path, reason)
+            video_index = (video_index + 1) % num_videos
+            slot = min(slot, max(self._per_video[video_index] - 1, 0))
+        raise RuntimeError("unreachable")  # _record_failure raises first
+
+    def _load(self, video_index: int, slot: int, path: str, info: dict) -> dict | None:
+        with self._decoder.open(path) as video:
+            clip_info = self._clip_info(video_index, slot, video.duration)
+            if clip_info is None:
+                return None
+            if isinstance(clip_info.clip_start_sec, list):
+                clips = [self._decoder.clip(video, s, e) for s, e in zip(clip_info.clip_start_sec, clip_info.clip_end_sec)]
+                if any(c is None for c in clips):
+                    return None
+                clip = {k: [c[k] for c in clips] for k in clips[0]}
+                if any(a is None for a in clip["audio"]):
+                    clip["audio"] = None
+            else:
+                key = (video_index, clip_info.clip_start_sec, clip_info.clip_end_sec)
+                if key == self._cache_key:
+                    clip = self._cache_clip
+                else:
+                    clip = self._decoder.clip(video, clip_info.clip_start_sec, clip_info.clip_end_sec)
+                    self._cache_key, self._cache_clip = key, clip
+                if clip is None:
+                    return None
+            return _make_sample(clip, video, video_index, clip_info.clip_index, clip_info.aug_index, info)
+
+
+def labeled_video_dataset(
+    data_path: str,
+    clip_sampler: ClipSampler,
+    video_sampler=torch.utils.data.RandomSampler,
+    transform: Callable[[dict], Any] | None = None,
+    video_path_prefix: str = "",
+    decode_audio: bool = False,
+    decoder: str = "pyav",
+    *,
+    map_style: bool = False,
+    **kwargs,
+):
+    """Builds a dataset from a CSV of ``<path> <label>`` lines or a folder of class folders.
+
+    ``map_style=True`` gives a :class:`LabeledVideoMapDataset` (``video_sampler`` is then ignored: use
+    the DataLoader's sampler); otherwise a :class:`LabeledVideoDataset`. Other keyword arguments go to
+    the dataset (decoder_threads, max_consecutive_failures, use_frame_plan, durations).
+    """
+    paths = LabeledVideoPaths.from_path(data_path)
+    paths.path_prefix = video_path_prefix
+    if map_style:
+        return LabeledVideoMapDataset(paths, clip_sampler, transform, decode_audio=decode_audio, decoder=decoder, **kwargs)
+    return LabeledVideoDataset(paths, clip_sampler, video_sampler, transform, decode_audio=decode_audio,
+                               decoder=decoder, **kwargs)
