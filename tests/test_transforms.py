@@ -70,9 +70,8 @@ def ptv_uniform_crop(x, size, spatial_idx):
     return x[:, :, y : y + size, xo : xo + size]
 
 
-def ptv_random_resized_crop(x, th, tw, scale, ratio, log_uniform_ratio=True, num_tries=10):
-    height, width = x.shape[2], x.shape[3]
-    box = None
+def ptv_crop_box(height, width, scale, ratio, log_uniform_ratio=True, num_tries=10):
+    """PyTorchVideo's _get_param_spatial_crop: torch.rand draws for area and ratio, torch.randint for i, j."""
     for _ in range(num_tries):
         area = height * width
         target_area = area * (scale[0] + torch.rand(1).item() * (scale[1] - scale[0]))
@@ -86,20 +85,21 @@ def ptv_random_resized_crop(x, th, tw, scale, ratio, log_uniform_ratio=True, num
         if 0 < w <= width and 0 < h <= height:
             i = torch.randint(0, height - h + 1, (1,)).item()
             j = torch.randint(0, width - w + 1, (1,)).item()
-            box = (i, j, h, w)
-            break
-    if box is None:
-        in_ratio = float(width) / float(height)
-        if in_ratio < min(ratio):
-            w = width
-            h = int(round(w / min(ratio)))
-        elif in_ratio > max(ratio):
-            h = height
-            w = int(round(h * max(ratio)))
-        else:
-            w, h = width, height
-        box = ((height - h) // 2, (width - w) // 2, h, w)
-    i, j, h, w = box
+            return i, j, h, w
+    in_ratio = float(width) / float(height)
+    if in_ratio < min(ratio):
+        w = width
+        h = int(round(w / min(ratio)))
+    elif in_ratio > max(ratio):
+        h = height
+        w = int(round(h * max(ratio)))
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
+def ptv_random_resized_crop(x, th, tw, scale, ratio, log_uniform_ratio=True, num_tries=10):
+    i, j, h, w = ptv_crop_box(x.shape[2], x.shape[3], scale, ratio, log_uniform_ratio, num_tries)
     return F.interpolate(x[:, :, i : i + h, j : j + w], size=(th, tw), mode="bilinear")
 
 
@@ -267,10 +267,8 @@ def test_random_resized_crop(shift, log_uniform_ratio):
             close(a, b)
         else:  # per frame: the box interpolated between two drawn boxes (PyTorchVideo's shift=True)
             def ref_shift():
-                from fastvid.transforms.video import _spatial_crop_params
-
-                b1 = _spatial_crop_params((0.08, 1.0), (0.75, 1.33), 30, 40, log_uniform_ratio, 10, None)
-                b2 = _spatial_crop_params((0.08, 1.0), (0.75, 1.33), 30, 40, log_uniform_ratio, 10, None)
+                b1 = ptv_crop_box(30, 40, (0.08, 1.0), (0.75, 1.33), log_uniform_ratio)
+                b2 = ptv_crop_box(30, 40, (0.08, 1.0), (0.75, 1.33), log_uniform_ratio)
                 boxes = [[int(v) for v in torch.linspace(p, q, steps=4).tolist()] for p, q in zip(b1, b2)]
                 frames = []
                 for f in range(4):
