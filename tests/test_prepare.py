@@ -305,3 +305,25 @@ def test_command_line_errors(dataset, tmp_path, capsys):
     kin.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
     assert main([str(kin), "-o", str(tmp_path / "y")]) == 2
     assert "official Kinetics" in capsys.readouterr().err
+
+
+def _crash_on_b1(src, dst, settings):
+    # a stand-in for a decoder that takes the whole worker process down on one file
+    if src.endswith("b1.avi"):
+        os._exit(3)
+    from fastvid.train.prepare import prepare_video
+
+    return prepare_video(src, dst, settings)
+
+
+def test_worker_crash_is_reported_and_the_rest_done(dataset, tmp_path):
+    from fastvid.train.prepare import _run_jobs
+
+    srcs = ["train/archery/a1.mp4", "train/archery/a2.mp4", "train/bowling/b1.avi", "train/bowling/b2.mkv"]
+    jobs = [(str(dataset / s), str(tmp_path / (os.path.splitext(s)[0] + ".mp4"))) for s in srcs]
+    results = {r.src: r for r in _run_jobs(jobs, EncodeSettings(**SMALL), 2, False, fn=_crash_on_b1)}
+    assert set(results) == {j[0] for j in jobs}
+    assert results[jobs[2][0]].status == "failed" and "crashed" in results[jobs[2][0]].error
+    for src, dst in jobs[:2] + jobs[3:]:
+        assert results[src].status == "done", results[src]
+        assert os.path.isfile(dst)

@@ -34,7 +34,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
@@ -444,50 +444,80 @@ def _write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress: bool) -> Iterable[VideoResult]:
+def _pool_results(jobs, fn, settings, workers, ctx, on_crash):
+    """Run ``fn(src, dst, settings)`` over ``jobs`` in a pool with at most ``4 * workers`` jobs in flight (so a
+    dataset of any size costs little memory). Yields results as they come. If a worker process dies, the jobs that
+    were in flight go to ``on_crash`` (a list) and a new pool takes the rest."""
+    pending = list(reversed(jobs))
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        in_flight: dict = {}
+        broken = False
+        try:
+            while (pending or in_flight) and not broken:
+                while pending and len(in_flight) < 4 * workers:
+                    job = pending.pop()
+                    in_flight[pool.submit(fn, job[0], job[1], settings)] = job
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = in_flight.pop(fut)
+                    try:
+                        r = fut.result()
+                    except BrokenProcessPool:
+                        on_crash.append(job)
+                        broken = True
+                        continue
+                    yield r
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        if broken:
+            on_crash.extend(in_flight.values())
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            pool.shutdown(wait=True)
+
+
+def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress: bool, fn=None) -> Iterable[VideoResult]:
     from tqdm import tqdm
 
+    fn = fn or prepare_video
     bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc="fastvid-prepare")
     failed = 0
+
+    def tick(r):
+        nonlocal failed
+        failed += r.status == "failed"
+        bar.update(1)
+        bar.set_postfix(failed=failed, refresh=False)
+        return r
+
     try:
         if workers <= 1:
             for src, dst in jobs:
-                r = prepare_video(src, dst, settings)
-                failed += r.status == "failed"
-                bar.update(1)
-                bar.set_postfix(failed=failed, refresh=False)
-                yield r
+                yield tick(fn(src, dst, settings))
             return
         import multiprocessing as mp
 
         ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload([__name__])
-        pending = list(jobs)
-        crashes = 0
-        while pending:
-            finished = set()
-            try:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                    futures = {pool.submit(prepare_video, s, d, settings): (s, d) for s, d in pending}
-                    for fut in as_completed(futures):
-                        r = fut.result()
-                        finished.add(futures[fut])
-                        failed += r.status == "failed"
-                        bar.update(1)
-                        bar.set_postfix(failed=failed, refresh=False)
-                        yield r
-                pending = []
-            except BrokenProcessPool:
-                # a worker died (a crash inside a decoder): retry what is left in a fresh pool, up to 3 times
-                crashes += 1
-                pending = [j for j in pending if j not in finished]
-                if crashes > 3:
-                    for s, _ in pending:
-                        failed += 1
-                        bar.update(1)
-                        yield VideoResult(s, "failed", "a worker process crashed while this video was pending")
-                    pending = []
+        rest = list(jobs)
+        while rest:
+            crashed: list = []
+            for r in _pool_results(rest, fn, settings, workers, ctx, crashed):
+                yield tick(r)
+            # a worker died (a crash inside a decoder): run the jobs that were in flight one at a time, so the
+            # one that crashes is known and reported, and the others are done
+            rest = []
+            for job in crashed:
+                lone: list = []
+                results = list(_pool_results([job], fn, settings, 1, ctx, lone))
+                if lone:
+                    yield tick(VideoResult(job[0], "failed", "the worker process crashed while reading this video"))
+                else:
+                    for r in results:
+                        yield tick(r)
     finally:
         bar.close()
 
