@@ -527,3 +527,33 @@ def test_errors_on_the_call():
 def test_normalize_broadcasts_one_value_per_clip():
     x = clip() / 255.0
     close(T.Normalize((0.5,), (0.25,))(x), (x - 0.5) / 0.25)
+
+
+@pytest.mark.parametrize("make", SINGLE_STEPS)
+def test_each_class_alone_is_one_kernel_call(make, monkeypatch):
+    import fastvid.ops
+
+    calls = []
+    real = fastvid.ops.clip_transform
+    monkeypatch.setattr(fastvid.ops, "clip_transform", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = clip()
+    for seed in range(4):
+        calls.clear()
+        out = seeded(make(), seed, x)
+        # a random flip that does not flip returns the clip itself, as torchvision's does
+        assert len(calls) == (0 if out is x else 1)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_cuda_equals_cpu(dtype):
+    x = clip(t=16, h=64, w=80, dtype=dtype)
+    tf = T.Compose([T.UniformTemporalSubsample(8), T.Div255(), T.Normalize(MEAN, STD), T.RandomShortSideScale(40, 50),
+                    T.RandomCropVideo(32), T.RandomHorizontalFlipVideo(0.5)])
+    for seed in range(3):
+        a = seeded(tf, seed, x)
+        b = seeded(tf, seed, x.cuda())
+        assert b.is_cuda
+        close(b.cpu(), a)
+    out = T.UniformTemporalSubsample(4)(x.cuda())
+    assert out.is_cuda and out.dtype == dtype
