@@ -48,6 +48,22 @@ TORCH_LIBRARY(fastvid, m) {
       "bool flip, float? scale, float[]? mean, float[]? std, bool antialias, ScalarType out_dtype) "
       "-> Tensor");
 
+  // clip_transform on B clips of different source sizes in one call (one launch on CUDA); per-clip
+  // arguments are tensors with one row per clip, best kept on the CPU (they are read on the host):
+  // frame_indices (B, T'), sizes (B, 2), crop_offsets (B, 2) = (top, left), flips (B,); crop_size
+  // (h, w) is common. Output (B, C, T', h, w), contiguous; batched == clip_transform clip by clip.
+  m.def(
+      "clip_transform_batch(Tensor[] videos, str layout, Tensor? frame_indices, Tensor? sizes, "
+      "Tensor? crop_offsets, int[] crop_size, Tensor? flips, float? scale, float[]? mean, "
+      "float[]? std, bool antialias, ScalarType out_dtype) -> Tensor");
+  // The same on one packed 1-D buffer: clip b is buffer.as_strided(shapes[b], strides[b],
+  // offsets[b]) (shapes/strides in `layout` order); `channels` states C (checked).
+  m.def(
+      "clip_transform_batch_packed(Tensor buffer, Tensor offsets, Tensor shapes, Tensor strides, "
+      "str layout, int channels, Tensor frame_indices, Tensor? sizes, Tensor? crop_offsets, "
+      "int[] crop_size, Tensor? flips, float? scale, float[]? mean, float[]? std, bool antialias, "
+      "ScalarType out_dtype) -> Tensor");
+
   // Frame-index planner (csrc/sampling): for each clip window [start, end) over a video's sorted frame
   // pts (int64 pts or float64 seconds) -> (first, count, kept frame indices (N, num_samples), keyframe
   // index to seek to). num_samples <= 0 keeps every frame of the window.

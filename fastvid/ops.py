@@ -166,3 +166,311 @@ if has_ops():
     def _clip_transform_fake(video, layout, frame_indices, size, crop, flip, scale, mean, std, antialias, out_dtype):
         shape = _clip_transform_out_shape(video, layout, frame_indices, size, crop)
         return video.new_empty(shape, dtype=out_dtype)
+
+
+# --- clip_transform_batch: B clips of different source sizes in one call (one launch on CUDA) -------
+
+__all__ += ["PackedClips", "clip_transform_batch"]
+
+
+class PackedClips:
+    """B clips in one 1-D buffer, with per-clip descriptors: what :func:`fastvid.gpu.collate_clips` makes.
+
+    Clip ``b`` is ``buffer.as_strided(shapes[b], strides[b], offsets[b])``, its dims in ``layout``
+    order. The descriptors are int64 CPU tensors and stay on the CPU when the batch moves (``.to``
+    moves the buffer only): the batched op reads them on the host, with no device synchronization.
+
+    Args:
+        buffer: 1-D contiguous tensor (uint8 for decoded clips).
+        offsets: (B,) element offsets of the clips in ``buffer``.
+        shapes: (B, 4) clip shapes.
+        strides: (B, 4) clip strides, in elements.
+        layout: "CTHW" or "THWC", the order of the shapes' and strides' dims.
+    """
+
+    __slots__ = ("buffer", "offsets", "shapes", "strides", "layout")
+
+    def __init__(self, buffer: torch.Tensor, offsets: torch.Tensor, shapes: torch.Tensor, strides: torch.Tensor, layout: str = "CTHW"):
+        if not isinstance(buffer, torch.Tensor) or buffer.dim() != 1:
+            raise TypeError(f"PackedClips: buffer must be a 1-D tensor, got {_describe(buffer)}")
+        if layout not in _LAYOUTS:
+            raise ValueError(f'PackedClips: layout must be "CTHW" or "THWC", got {layout!r}')
+        for name, value, shape_tail in (("offsets", offsets, ()), ("shapes", shapes, (4,)), ("strides", strides, (4,))):
+            if not isinstance(value, torch.Tensor) or value.dtype != torch.long or tuple(value.shape[1:]) != shape_tail:
+                raise TypeError(
+                    f"PackedClips: {name} must be an int64 tensor of shape (B{', 4' if shape_tail else ''}), got {_describe(value)}"
+                )
+        if not (offsets.shape[0] == shapes.shape[0] == strides.shape[0]):
+            raise ValueError(
+                f"PackedClips: offsets, shapes and strides must describe the same number of clips, got "
+                f"{offsets.shape[0]}, {shapes.shape[0]} and {strides.shape[0]}"
+            )
+        self.buffer = buffer
+        self.offsets = offsets
+        self.shapes = shapes
+        self.strides = strides
+        self.layout = layout
+
+    @classmethod
+    def pack(cls, videos: Sequence[torch.Tensor], *, layout: str = "CTHW", pin_memory: bool = False, align: int = 64) -> "PackedClips":
+        """Copies clips (same dtype, any shapes and strides) into one buffer, each keeping its memory order.
+
+        A clip that is a permuted view of a THWC buffer stays THWC in memory (its strides say so), so
+        packing is a plain copy and the kernel reads it in place. ``pin_memory`` allocates the buffer
+        in page-locked memory (needs CUDA); clip starts are aligned to ``align`` elements.
+        """
+        if layout not in _LAYOUTS:
+            raise ValueError(f'PackedClips.pack: layout must be "CTHW" or "THWC", got {layout!r}')
+        videos = list(videos)
+        if not videos:
+            raise ValueError("PackedClips.pack: videos must hold at least one clip, got none")
+        for b, v in enumerate(videos):
+            if not isinstance(v, torch.Tensor) or v.dim() != 4:
+                raise TypeError(f"PackedClips.pack: videos[{b}] must be a 4-D tensor, got {_describe(v)}")
+            if v.dtype != videos[0].dtype:
+                raise TypeError(f"PackedClips.pack: every clip must have the same dtype, videos[0] is {videos[0].dtype} and videos[{b}] is {v.dtype}")
+        offsets, shapes, strides = [], [], []
+        total = 0
+        for v in videos:
+            # Dense strides in the clip's own memory order (empty_like keeps the order of dense tensors).
+            dense = torch.empty_like(v, device="meta").stride()
+            total = (total + align - 1) // align * align
+            offsets.append(total)
+            shapes.append(list(v.shape))
+            strides.append(list(dense))
+            total += v.numel()
+        buffer = torch.empty(total, dtype=videos[0].dtype, pin_memory=pin_memory)
+        for v, off, dense in zip(videos, offsets, strides):
+            buffer.as_strided(v.shape, dense, off).copy_(v)
+        return cls(buffer, torch.tensor(offsets, dtype=torch.long), torch.tensor(shapes, dtype=torch.long), torch.tensor(strides, dtype=torch.long), layout)
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.buffer.device
+
+    def clip(self, b: int) -> torch.Tensor:
+        """Clip ``b`` as a view of the buffer."""
+        return self.buffer.as_strided(self.shapes[b].tolist(), self.strides[b].tolist(), int(self.offsets[b]))
+
+    def clips(self) -> list[torch.Tensor]:
+        """Every clip as a view of the buffer."""
+        return [self.clip(b) for b in range(len(self))]
+
+    def to(self, device, non_blocking: bool | None = None) -> "PackedClips":
+        """The batch with its buffer on ``device`` (descriptors stay on the CPU).
+
+        ``non_blocking`` defaults to True when the buffer is pinned (an asynchronous copy on the current
+        stream, which later kernels on that stream wait for). Lightning's batch transfer calls this.
+        """
+        if non_blocking is None:
+            non_blocking = self.buffer.device.type == "cpu" and self.buffer.is_pinned()
+        return PackedClips(self.buffer.to(device, non_blocking=non_blocking), self.offsets, self.shapes, self.strides, self.layout)
+
+    def pin_memory(self, device=None) -> "PackedClips":
+        """The batch with its buffer in page-locked memory (DataLoader(pin_memory=True) calls this)."""
+        if self.buffer.is_pinned():
+            return self
+        return PackedClips(self.buffer.pin_memory(), self.offsets, self.shapes, self.strides, self.layout)
+
+    def is_pinned(self) -> bool:
+        return self.buffer.device.type == "cpu" and self.buffer.is_pinned()
+
+    def __repr__(self) -> str:
+        return f"PackedClips({len(self)} clips, {self.buffer.numel()} {self.buffer.dtype} elements on {self.buffer.device}, layout={self.layout!r})"
+
+
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def _per_clip_rows(name: str, value, batch: int, width: int) -> torch.Tensor | None:
+    """None, one row shared by every clip, or one row per clip -> int64 CPU tensor (B, width); width 0: (B,)."""
+    op = "clip_transform_batch"
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        t = value
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            raise TypeError(f"{op}: {name} must hold ints, got {_describe(t)}")
+    else:
+        try:
+            if isinstance(value, (list, tuple)) and value and all(isinstance(x, torch.Tensor) for x in value):
+                t = torch.stack([x.reshape(-1) if width else x.reshape(()) for x in value])
+            else:
+                t = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{op}: {name} must be a tensor or a (nested) sequence of ints, got {_describe(value)}") from None
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            raise TypeError(f"{op}: {name} must hold ints, got {_describe(value)}")
+    shared_dim, per_clip_dim = (0, 1) if width == 0 else (1, 2)
+    if t.dim() == shared_dim and (width == 0 or t.shape[0] == width):
+        t = t.expand((batch,) if width == 0 else (batch, width))
+    expected = (batch,) if width == 0 else (batch, width)
+    if t.dim() != per_clip_dim or tuple(t.shape) != expected:
+        row = "one value" if width == 0 else f"{width} values"
+        raise ValueError(
+            f"{op}: {name} must give {row} for every clip (shape {expected}) or {row} shared by all, got shape {tuple(t.shape)}"
+        )
+    return t.to(torch.long).contiguous() if t.device.type == "cpu" else t.to(torch.long)
+
+
+def _frame_rows(frame_indices, batch: int) -> torch.Tensor | None:
+    """None, one index list shared by every clip (1-D) or one per clip (2-D, or a list of sequences)."""
+    op = "clip_transform_batch"
+    if frame_indices is None:
+        return None
+    if isinstance(frame_indices, torch.Tensor):
+        t = frame_indices
+    else:
+        items = list(frame_indices)
+        if items and all(isinstance(x, (torch.Tensor, Sequence)) for x in items):
+            lengths = {len(x) for x in items}
+            if len(lengths) != 1:
+                raise ValueError(f"{op}: frame_indices must keep the same number of frames from every clip, got lengths {sorted(lengths)}")
+            t = torch.stack([torch.as_tensor(x, dtype=torch.long) for x in items])
+        else:
+            try:
+                t = torch.as_tensor(items, dtype=torch.long)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got {_describe(frame_indices)}") from None
+    if t.dtype not in (torch.long, torch.int):
+        raise TypeError(f"{op}: frame_indices must be int64 or int32, got {_describe(t)}")
+    if t.dim() == 1:
+        t = t.expand(batch, t.shape[0])
+    if t.dim() != 2 or t.shape[0] != batch:
+        raise ValueError(f"{op}: frame_indices must be (T',) shared by all clips or ({batch}, T') per clip, got shape {tuple(t.shape)}")
+    return t.to(torch.long).contiguous() if t.device.type == "cpu" else t
+
+
+def _batch_args(videos, layout, frame_indices, sizes, crops, flips):
+    """Checks and normalizes clip_transform_batch's per-clip arguments.
+
+    Returns (clips or None, packed or None, frame rows (B, T') or None, sizes (B, 2) or None,
+    crop offsets (B, 2) or None, crop_size [h, w], flips (B,) bool or None).
+    """
+    op = "clip_transform_batch"
+    if layout not in _LAYOUTS:
+        raise ValueError(f'{op}: layout must be "CTHW" or "THWC", got {layout!r}')
+    hdim, wdim = (1, 2) if layout == "THWC" else (2, 3)
+    if isinstance(videos, PackedClips):
+        packed, clips = videos, None
+        if packed.layout != layout:
+            raise ValueError(f"{op}: the packed clips are {packed.layout!r} but layout is {layout!r}")
+        batch = len(packed)
+        src_hw = packed.shapes[:, [hdim, wdim]]
+    elif isinstance(videos, (list, tuple)):
+        packed, clips = None, list(videos)
+        for b, v in enumerate(clips):
+            if not isinstance(v, torch.Tensor):
+                raise TypeError(f"{op}: videos[{b}] must be a torch.Tensor, got {type(v).__name__}")
+            if v.dim() != 4:
+                raise ValueError(f"{op}: videos[{b}] must have 4 dimensions ({layout}), got shape {tuple(v.shape)}")
+        batch = len(clips)
+        src_hw = torch.tensor([[v.shape[hdim], v.shape[wdim]] for v in clips], dtype=torch.long).reshape(-1, 2)
+    else:
+        raise TypeError(f"{op}: videos must be a list of clip tensors or a PackedClips, got {type(videos).__name__}")
+    if batch == 0:
+        raise ValueError(f"{op}: videos must hold at least one clip, got none")
+    fi = _frame_rows(frame_indices, batch)
+    size_rows = _per_clip_rows("sizes", sizes, batch, 2)
+    crop_rows = _per_clip_rows("crops", crops, batch, 4)
+    if flips is None or isinstance(flips, bool):
+        flip_rows = None if not flips else torch.ones(batch, dtype=torch.bool)
+    else:
+        flip_rows = _per_clip_rows("flips", flips, batch, 0)
+        flip_rows = flip_rows.to(torch.bool)
+    if crop_rows is not None:
+        hw = crop_rows[:, 2:].cpu()
+        what = "crops"
+        offsets = crop_rows[:, :2]
+    else:
+        hw = size_rows.cpu() if size_rows is not None else src_hw
+        what = "sizes (without crops the output is the whole resized frame)" if size_rows is not None else "source frames (without sizes or crops)"
+        offsets = None
+    if not bool((hw == hw[0]).all()):
+        raise ValueError(f"{op}: the {what} must all have the same height and width (the batch is one tensor), got {hw.tolist()}")
+    crop_size = [int(hw[0, 0]), int(hw[0, 1])]
+    return clips, packed, fi, size_rows, offsets, crop_size, flip_rows
+
+
+def clip_transform_batch(
+    videos: Sequence[torch.Tensor] | PackedClips,
+    *,
+    layout: str = "CTHW",
+    frame_indices=None,
+    sizes=None,
+    crops=None,
+    flips=None,
+    scale: float | None = 1.0 / 255.0,
+    mean: Sequence[float] | None = (0.45, 0.45, 0.45),
+    std: Sequence[float] | None = (0.225, 0.225, 0.225),
+    antialias: bool = False,
+    out_dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """:func:`clip_transform` on B clips of different source sizes at once (one kernel launch on CUDA).
+
+    Every per-clip argument is one value shared by all clips, or one per clip (a sequence or a tensor
+    with one row per clip); keep tensors on the CPU (they are read on the host).
+
+    Args:
+        videos: a list of uint8 / float32 clips (same dtype, channels and device, any sizes and
+            strides), or a :class:`PackedClips` buffer made by the collate function.
+        layout: "CTHW" or "THWC", the clips' dims.
+        frame_indices: None (every frame; clips of the same length), (T',) for all or (B, T').
+        sizes: None (no resize), (h, w) for all or (B, 2) resized sizes.
+        crops: None (the whole resized frame), (top, left, h, w) for all or (B, 4); every crop the
+            same height and width.
+        flips: None / bool for all, or (B,) bools.
+        scale, mean, std, antialias, out_dtype: as :func:`clip_transform`, common to the batch.
+
+    Returns:
+        A contiguous (B, C, T', h, w) tensor on the clips' device; clip b equals
+        ``clip_transform(videos[b], ...)`` with that clip's arguments.
+
+    Raises:
+        ValueError / TypeError naming the argument (and the clip) for bad input; RuntimeError if the
+        compiled extension is missing.
+    """
+    assert_has_ops()
+    if not isinstance(out_dtype, torch.dtype):
+        raise TypeError(f"clip_transform_batch: out_dtype must be a torch.dtype, got {out_dtype!r}")
+    clips, packed, fi, size_rows, offsets, crop_size, flip_rows = _batch_args(videos, layout, frame_indices, sizes, crops, flips)
+    scale = None if scale is None else float(scale)
+    mean = _float_list("mean", mean)
+    std = _float_list("std", std)
+    if packed is None:
+        return torch.ops.fastvid.clip_transform_batch(
+            clips, layout, fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, bool(antialias), out_dtype
+        )
+    cdim, tdim = (3, 0) if layout == "THWC" else (0, 1)
+    if fi is None:
+        lengths = packed.shapes[:, tdim]
+        if not bool((lengths == lengths[0]).all()):
+            raise ValueError(
+                f"clip_transform_batch: without frame_indices every clip must have the same number of frames, got {lengths.tolist()}"
+            )
+        fi = torch.arange(int(lengths[0])).expand(len(packed), -1).contiguous()
+    return torch.ops.fastvid.clip_transform_batch_packed(
+        packed.buffer, packed.offsets, packed.shapes, packed.strides, layout, int(packed.shapes[0, cdim]),
+        fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, bool(antialias), out_dtype,
+    )
+
+
+if has_ops():
+
+    @torch.library.register_fake("fastvid::clip_transform_batch")
+    def _clip_transform_batch_fake(videos, layout, frame_indices, sizes, crop_offsets, crop_size, flips, scale, mean, std, antialias, out_dtype):
+        v = videos[0]
+        c, t = (v.shape[3], v.shape[0]) if layout == "THWC" else (v.shape[0], v.shape[1])
+        if frame_indices is not None:
+            t = frame_indices.shape[1]
+        return v.new_empty((len(videos), c, t, crop_size[0], crop_size[1]), dtype=out_dtype)
+
+    @torch.library.register_fake("fastvid::clip_transform_batch_packed")
+    def _clip_transform_batch_packed_fake(buffer, offsets, shapes, strides, layout, channels, frame_indices, sizes, crop_offsets, crop_size, flips, scale, mean, std, antialias, out_dtype):
+        return buffer.new_empty((offsets.shape[0], channels, frame_indices.shape[1], crop_size[0], crop_size[1]), dtype=out_dtype)

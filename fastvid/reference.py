@@ -87,3 +87,53 @@ def clip_transform(
     if out_dtype == torch.uint8:
         return x.round().clamp(0, 255).to(torch.uint8).contiguous()
     return x.to(out_dtype).contiguous()
+
+
+# --- clip_transform_batch --------------------------------------------------------------------------
+
+__all__ += ["clip_transform_batch"]
+
+
+def clip_transform_batch(
+    videos,
+    *,
+    layout: str = "CTHW",
+    frame_indices=None,
+    sizes=None,
+    crops=None,
+    flips=None,
+    scale: float | None = 1.0 / 255.0,
+    mean: Sequence[float] | None = (0.45, 0.45, 0.45),
+    std: Sequence[float] | None = (0.225, 0.225, 0.225),
+    antialias: bool = False,
+    out_dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Reference of :func:`fastvid.ops.clip_transform_batch`: :func:`clip_transform` clip by clip, stacked.
+
+    Takes the same arguments (a list of clips or a :class:`fastvid.ops.PackedClips`, per-clip values
+    shared or one per clip); clip b of the packed buffer is its as_strided view.
+    """
+    from fastvid.ops import _batch_args  # argument parsing only: the arithmetic is all here
+
+    clips, packed, fi, size_rows, offsets, crop_size, flip_rows = _batch_args(videos, layout, frame_indices, sizes, crops, flips)
+    if packed is not None:
+        clips = packed.clips()
+    out = []
+    for b, video in enumerate(clips):
+        top, left = (0, 0) if offsets is None else (int(offsets[b, 0]), int(offsets[b, 1]))
+        out.append(
+            clip_transform(
+                video,
+                layout=layout,
+                frame_indices=None if fi is None else fi[b],
+                size=None if size_rows is None else size_rows[b].tolist(),
+                crop=(top, left, crop_size[0], crop_size[1]),
+                flip=False if flip_rows is None else bool(flip_rows[b]),
+                scale=scale,
+                mean=mean,
+                std=std,
+                antialias=antialias,
+                out_dtype=out_dtype,
+            )
+        )
+    return torch.stack(out)
