@@ -31,7 +31,7 @@ def _frame(i, w, h):
     return np.stack([r, g, b], -1).astype(np.uint8)
 
 
-def make_video(path, w, h, n, *, fps=FPS, gop=250, audio=False, codec="libx264"):
+def make_video(path, w, h, n, *, fps=FPS, gop=250, audio=False, codec="libx264", first_pts=0):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with av.open(path, "w") as c:
         opts = {"preset": "ultrafast"}
@@ -44,7 +44,7 @@ def make_video(path, w, h, n, *, fps=FPS, gop=250, audio=False, codec="libx264")
         a = c.add_stream("aac", rate=16000, layout="mono") if audio else None
         for i in range(n):
             f = av.VideoFrame.from_ndarray(_frame(i, w, h), format="rgb24")
-            f.pts = i
+            f.pts = first_pts + i
             c.mux(s.encode(f))
         c.mux(s.encode(None))
         if a is not None:
@@ -90,7 +90,7 @@ def dataset(tmp_path_factory):
     """A class-folder tree and a CSV over (mostly) the same videos, plus one corrupt and one missing entry."""
     root = tmp_path_factory.mktemp("kinetics")
     make_video(str(root / "train/archery/a1.mp4"), 96, 64, 40)  # landscape, long GOP
-    make_video(str(root / "train/archery/a2.mp4"), 100, 60, 25)  # odd aspect: long side rounds to even
+    make_video(str(root / "train/archery/a2.mp4"), 100, 60, 25, first_pts=22)  # odd aspect; starts at 22/15 s
     make_video(str(root / "train/bowling/b1.avi"), 64, 96, 30, audio=True)  # portrait, with audio
     make_video(str(root / "train/bowling/b2.mkv"), 80, 80, 20, codec="mpeg4", gop=100)
     with open(root / "train/bowling/broken.mp4", "wb") as f:
@@ -132,6 +132,7 @@ def test_output_size_follows_short_side_rule():
     assert output_size(1920, 1080, 256) == (454, 256)  # floor(1920/1080*256) = 455 -> 454
     assert output_size(1080, 1920, 320) == (320, 568)
     assert output_size(100, 60, 32) == (52, 32)
+    assert output_size(67, 40, 32) == (52, 32)  # floor(53.6) = 53 -> 52, not round(53.6) = 54
     assert output_size(64, 64, 256) == (256, 256)
     assert output_size(64, 48, 256, upscale=False) == (64, 48)
     assert output_size(65, 47, 256, upscale=False) == (64, 46)
@@ -166,6 +167,7 @@ def test_outputs_exist_with_right_size_gop_frames_and_times(dataset, prepared):
         assert keys == list(range(0, n, 8)), (rel, keys)
         _, _, src_times, src_keys, _ = probe(str(dataset / src_of[rel]))
         assert src_keys == [0]
+        assert times[0] == 0
         # the same presentation times (first frame at 0)
         np.testing.assert_allclose(times, np.array(src_times) - src_times[0], atol=1e-3)
         assert not has_audio  # dropped by default
@@ -301,6 +303,8 @@ def test_command_line_errors(dataset, tmp_path, capsys):
     assert "short_side" in capsys.readouterr().err
     assert main([str(dataset / "train"), "-o", str(tmp_path / "x"), "--gop", "0"]) == 2
     assert main([str(dataset / "train"), "-o", str(tmp_path / "x"), "--preset", "warp"]) == 2
+    (tmp_path / "afile").write_text("x")
+    assert main([str(dataset / "train"), "-o", str(tmp_path / "afile"), "--quiet"]) == 2  # output is a file
     kin = tmp_path / "kinetics_official.csv"
     kin.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
     assert main([str(kin), "-o", str(tmp_path / "y")]) == 2

@@ -640,7 +640,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             workers=args.workers,
             progress=not args.quiet and sys.stderr.isatty(),
         )
-    except (PrepareError, ValueError) as e:
+    except (PrepareError, ValueError, OSError) as e:
         print(f"fastvid-prepare: error: {e}", file=sys.stderr)
         return 2
     print(summary.text())
