@@ -400,3 +400,24 @@ def test_cuda_matches_cpu():
         assert vg.is_cuda and yg.is_cuda
         torch.testing.assert_close(vg.cpu(), vc, rtol=1e-6, atol=1e-4)
         torch.testing.assert_close(yg.cpu(), yc, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [MixUp, CutMix])
+def test_non_contiguous_input_same_as_contiguous(cls):
+    base = _batch((4, 6, 3, 10, 12))  # (B, T, C, H, W) viewed as (B, C, T, H, W)
+    x = base.permute(0, 2, 1, 3, 4)
+    assert not x.is_contiguous()
+    labels = _labels(4, 5)
+    torch.manual_seed(11)
+    a = cls(num_classes=5)(x, labels)
+    torch.manual_seed(11)
+    b = cls(num_classes=5)(x.contiguous(), labels)
+    torch.testing.assert_close(a[0], b[0], rtol=0, atol=0)
+    torch.testing.assert_close(a[1], b[1], rtol=0, atol=0)
+    # a sliced batch (every other sample) too
+    xs = _batch((8, 3, 2, 6, 6))[::2]
+    torch.manual_seed(12)
+    c = cls(num_classes=5)(xs, labels)
+    torch.manual_seed(12)
+    d = cls(num_classes=5)(xs.contiguous(), labels)
+    torch.testing.assert_close(c[0], d[0], rtol=0, atol=0)
