@@ -17,7 +17,6 @@ import torch.nn.functional as F
 import torchvision.transforms as TT
 
 import fastvid.transforms as T
-from fastvid import reference
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

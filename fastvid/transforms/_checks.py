@@ -99,7 +99,9 @@ def generator(owner: str, value) -> torch.Generator | None:
     if not isinstance(value, torch.Generator):
         raise TypeError(f"{owner}: generator must be a torch.Generator or None, got {type(value).__name__}")
     if value.device.type != "cpu":
-        raise ValueError(f"{owner}: generator must be a CPU torch.Generator (draws happen on the CPU), got {value.device}")
+        raise ValueError(
+            f"{owner}: generator must be a CPU torch.Generator (draws happen on the CPU), got {value.device}"
+        )
     return value
 
 

@@ -144,10 +144,10 @@ class ClipStep(torch.nn.Module):
     """Base of fastvid's fusable clip transforms: alone, a step is one kernel call; in a
     :class:`fastvid.transforms.Compose`, consecutive steps share one.
 
-    Class attributes read by the planner: ``fusable`` (False: runs alone), ``resizes`` (at most one resizing step per fused run),
-    ``converts`` (the output is float whatever the input; see :func:`fastvid.transforms.accepts_uint8`),
-    ``frame_wise`` (works frame by frame with draws that do not depend on T; see
-    :func:`fastvid.transforms.temporal_plan`).
+    Class attributes read by the planner: ``fusable`` (False: runs alone), ``resizes`` (at most one
+    resizing step per fused run), ``converts`` (the output is float whatever the input; see
+    :func:`fastvid.transforms.accepts_uint8`), ``frame_wise`` (works frame by frame with draws that do
+    not depend on T; see :func:`fastvid.transforms.temporal_plan`).
     """
 
     resizes = False

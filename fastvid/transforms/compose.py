@@ -171,11 +171,11 @@ class _ApplyThenUniformCrop:
         return x
 
     def __repr__(self) -> str:
-        inner = ",\n        ".join(repr(s) for s in self.segments[:-1])
+        inner = ",\n    ".join(repr(s) for s in self.segments[:-1])
         last = self.segments[-1]
         fused = "clip_transform[" + " -> ".join([repr(s) for s in last.steps] + [repr(self.crop)]) + "]"
-        parts = (inner + ",\n        " if inner else "") + fused
-        return f"ApplyTransformToKey({self.apply.key!r}, [\n        {parts}])"
+        parts = (inner + ",\n    " if inner else "") + fused
+        return f"ApplyTransformToKey({self.apply.key!r}, [\n    {parts}])"
 
 
 def _flatten(transforms):

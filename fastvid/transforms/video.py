@@ -92,7 +92,9 @@ class ShortSideScale(ClipStep):
     resizes = True
     converts = True
 
-    def __init__(self, size: int, interpolation: str = "bilinear", backend: str = "pytorch", *, antialias: bool = False):
+    def __init__(
+        self, size: int, interpolation: str = "bilinear", backend: str = "pytorch", *, antialias: bool = False
+    ):
         super().__init__()
         self._size = _checks.positive_int("ShortSideScale", "size", size)
         self._interpolation = _checks.interpolation("ShortSideScale", interpolation)
@@ -435,7 +437,9 @@ class Permute(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != len(self._dims):
-            raise ValueError(f"Permute: dims {self._dims} need a {len(self._dims)}-D tensor, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"Permute: dims {self._dims} need a {len(self._dims)}-D tensor, got shape {tuple(x.shape)}"
+            )
         return x.permute(*self._dims)
 
     def __repr__(self) -> str:
