@@ -273,7 +273,7 @@ class EncodedVideoPyAV:
             video = thwc_to_cthw(torch.from_numpy(buf)).to(torch.float32)
         else:
             logger.debug("No video found within %s and %s seconds of %s", start_sec, end_sec, self._video_name)
-        self.last_decode_stats = {"frames_converted": len(frames)}
+        self.last_decode_stats["frames_converted"] = len(frames)
         return {"video": video, "audio": self._get_audio(start_sec, end_sec)}
 
     def _decode_window_frames(self, start_pts, end_pts) -> list:

@@ -31,14 +31,17 @@ def decode_all_frames(path: str | os.PathLike) -> tuple[list[int], np.ndarray]:
     return pts, np.stack([frames[p] for p in pts])
 
 
-def reference_clip(path: str | os.PathLike, start_sec, end_sec, num_samples: int | None = None) -> torch.Tensor | None:
+def reference_clip(
+    path: str | os.PathLike, start_sec, end_sec, num_samples: int | None = None, *, decoded=None
+) -> torch.Tensor | None:
     """uint8 (C, T', H, W): the frames with pts in [start_sec, end_sec) (PyTorchVideo's ceil rule for
-    seconds -> pts), subsampled with clamp(torch.linspace(0, T-1, n), 0, T-1).long(); None if empty."""
+    seconds -> pts), subsampled with clamp(torch.linspace(0, T-1, n), 0, T-1).long(); None if empty.
+    ``decoded``: the result of :func:`decode_all_frames` for ``path``, to decode it only once."""
     with av.open(os.fspath(path)) as container:
         stream = container.streams.video[0]
         tb = stream.time_base
         start_pts = stream.start_time if stream.start_time is not None else 0.0
-    pts, frames = decode_all_frames(path)
+    pts, frames = decoded if decoded is not None else decode_all_frames(path)
     lo = secs_to_pts(start_sec, tb, start_pts, round_mode="ceil")
     hi = secs_to_pts(end_sec, tb, start_pts, round_mode="ceil")
     keep = [i for i, p in enumerate(pts) if lo <= p < hi]

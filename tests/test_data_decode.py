@@ -1,0 +1,222 @@
+"""EncodedVideo: frame-index decoding is bit-identical to a plain decode of every frame, on many formats;
+get_clip gives PyTorchVideo's float32 clip; bad files fail with clear errors."""
+
+import random
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from fastvid.data import EncodedVideo, EncodedVideoPyAV
+from fastvid.data.reference_decode import decode_all_frames, reference_clip
+from fastvid.data.synthetic import encoder_available, write_video
+
+
+def _vfr_times(n, seed=0):
+    rng = random.Random(seed)
+    t, out = 0.0, []
+    for _ in range(n):
+        out.append(t)
+        t += rng.choice([1 / 30, 1 / 15, 1 / 60, 0.05])
+    return out
+
+
+FORMATS = {
+    "h264_yuv420p_bframes.mp4": dict(codec="libx264", gop=12, bframes=3),
+    "h264_yuvj420p.mp4": dict(codec="libx264", pix_fmt="yuvj420p", gop=10),
+    "h264_yuv444p_odd_width.mp4": dict(codec="libx264", pix_fmt="yuv444p", width=65, height=49),
+    "h264_10bit.mkv": dict(codec="libx264", pix_fmt="yuv420p10le", gop=20),
+    "h264_gop250.mp4": dict(codec="libx264", gop=250),
+    "vp9_odd.webm": dict(codec="libvpx-vp9", width=63, height=47, gop=30),
+    "mpeg4_bframes.avi": dict(codec="mpeg4", bframes=2, gop=15),
+    "mpeg4.mp4": dict(codec="mpeg4", bframes=2, gop=15),
+    "h264_vfr.mkv": dict(codec="libx264", frame_times=_vfr_times(75), gop=16),
+    "h264_vfr.mp4": dict(codec="libx264", frame_times=_vfr_times(75, 1), gop=16),
+    "short.mp4": dict(codec="libx264", num_frames=12),
+}
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("formats")
+    out = {}
+    for name, kw in FORMATS.items():
+        kw = dict(kw)
+        kw.setdefault("num_frames", 75)
+        if not encoder_available(kw["codec"]):
+            continue
+        try:
+            out[name] = write_video(root / name, **kw)
+        except av.error.FFmpegError as e:  # e.g. an x264 build without 10-bit
+            print(f"cannot write {name}: {e}")
+    return out
+
+
+def _windows(duration, seed):
+    rng = random.Random(seed)
+    d = float(duration)
+    ws = [(Fraction(0), Fraction(1)), (Fraction(0), Fraction(d) + 1), (Fraction(d) - Fraction(1, 10), Fraction(d) + 2)]
+    ws += [(Fraction(k, 30), Fraction(k + 31, 30)) for k in (0, 7, 29)]  # on frame times
+    for _ in range(6):
+        s = Fraction(rng.uniform(-0.2, d))
+        ws.append((s, s + Fraction(rng.choice([0.2, 1.0, 2.0]))))
+    return ws
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_frame_index_decode_is_bit_identical(videos, name):
+    if name not in videos:
+        pytest.skip(f"encoder for {name} not available in this FFmpeg")
+    path = videos[name]
+    pts, frames = decode_all_frames(path)
+    assert len(pts) == FORMATS[name].get("num_frames", 75)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.index.usable
+        assert v.index.pts.tolist() == pts
+        for i, (s, e) in enumerate(_windows(v.duration, seed=len(name))):
+            for n in (None, 1, 8, 40):
+                ref = reference_clip(path, s, e, n, decoded=(pts, frames))
+                got = v.get_clip_frames(s, e, n)
+                if ref is None:
+                    assert got["video"] is None, (s, e, n)
+                    continue
+                assert got["video"].dtype == torch.uint8
+                assert got["video"].shape == ref.shape, (s, e, n)
+                assert torch.equal(got["video"], ref), (name, s, e, n)
+                assert got["video"].permute(1, 2, 3, 0).is_contiguous()  # a view of the (T', H, W, 3) buffer
+            if n is not None and ref is not None:
+                assert v.last_decode_stats["frames_converted"] <= n
+        assert v.fallbacks == 0
+
+
+@pytest.mark.parametrize("name", ["h264_yuv420p_bframes.mp4", "vp9_odd.webm", "mpeg4_bframes.avi", "h264_vfr.mkv"])
+def test_get_clip_is_pytorchvideo_float_clip(videos, name):
+    if name not in videos:
+        pytest.skip(f"encoder for {name} not available")
+    path = videos[name]
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        for s, e in _windows(v.duration, seed=3):
+            ref = reference_clip(path, s, e, None, decoded=decoded)
+            clip = v.get_clip(s, e)
+            if ref is None:
+                assert clip["video"] is None
+                continue
+            assert clip["video"].dtype == torch.float32
+            assert clip["video"].shape == ref.shape
+            assert torch.equal(clip["video"], ref.float())
+            assert clip["audio"] is None
+
+
+def test_skips_nonref_frames_and_stops_early(videos):
+    path = videos["h264_gop250.mp4"]
+    with EncodedVideo.from_path(path, decode_audio=False, threads=1) as v:
+        v.get_clip(Fraction(1), Fraction(2))
+        full = v.last_decode_stats["frames_decoded"]
+        out = v.get_clip_frames(Fraction(1), Fraction(2), 4)
+        assert torch.equal(out["video"], reference_clip(path, Fraction(1), Fraction(2), 4))
+        assert v.last_decode_stats["frames_converted"] == 4
+        assert v.last_decode_stats["frames_decoded"] < full
+
+
+def test_duration_follows_pytorchvideo_rule(videos):
+    with EncodedVideo.from_path(videos["h264_yuv420p_bframes.mp4"], decode_audio=False) as v:
+        s = v._vstream
+        assert v.duration == (s.duration - s.start_time) * s.time_base == Fraction(5, 2)
+    with EncodedVideo.from_path(videos["h264_vfr.mkv"], decode_audio=False) as v:
+        # no stream duration in the header: the last frame's pts, as PyTorchVideo's full decode finds it
+        pts, _ = decode_all_frames(videos["h264_vfr.mkv"])
+        assert v.duration == pts[-1] * v._vstream.time_base
+
+
+def test_audio_only_when_asked(tmp_path):
+    path = write_video(tmp_path / "a.mp4", num_frames=30, audio=True)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.get_clip(0, 1)["audio"] is None
+        assert v.get_clip_frames(0, 1, 4)["audio"] is None
+    with EncodedVideo.from_path(path, decode_audio=True) as v:
+        a = v.get_clip(Fraction(0), Fraction(1, 2))["audio"]
+        # PyTorchVideo's shape: channels averaged, whole audio frames whose pts lies in the window,
+        # decoded after a seek (which resets the AAC decoder: its first frame differs from a decode from
+        # the very start, in PyTorchVideo too)
+        with av.open(path) as c:
+            st = c.streams.audio[0]
+            c.seek(0, stream=st, backward=True, any_frame=False)
+            chunks = [np.mean(f.to_ndarray(), axis=0) for f in c.decode(st) if f.pts < 8000]
+        assert a.dtype == torch.float32 and a.ndim == 1
+        ref = torch.from_numpy(np.concatenate(chunks)).float()
+        # FFmpeg's AAC decoder keeps overlap state across seeks, so the first audio frame after a seek
+        # depends on what was decoded before (in PyTorchVideo as well); the rest is exact.
+        assert a.shape == ref.shape and torch.equal(a[1024:], ref[1024:])
+        b = v.get_clip_frames(Fraction(0), Fraction(1, 2), 4)
+        assert b["audio"].shape == a.shape and torch.allclose(b["audio"][2048:], a[2048:])
+
+
+def test_threads_option(videos):
+    path = videos["h264_yuv420p_bframes.mp4"]
+    for threads in (1, 2, 0):
+        with EncodedVideo.from_path(path, decode_audio=False, threads=threads) as v:
+            assert v._vstream.codec_context.thread_count == threads
+            got = v.get_clip_frames(Fraction(1, 2), Fraction(2), 8)["video"]
+            assert torch.equal(got, reference_clip(path, Fraction(1, 2), Fraction(2), 8))
+    with pytest.raises(ValueError, match="threads"):
+        EncodedVideo.from_path(path, threads=-1)
+
+
+def test_closed_and_context_manager(videos):
+    v = EncodedVideo.from_path(videos["short.mp4"], decode_audio=False)
+    v.close()
+    v.close()  # idempotent
+    with pytest.raises(ValueError, match="closed"):
+        v.get_clip(0, 1)
+
+
+def test_bad_inputs(tmp_path, videos):
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("this is not a video\n" * 100)
+    good = open(videos["h264_yuv420p_bframes.mp4"], "rb").read()
+    (tmp_path / "trunc.mp4").write_bytes(good[: len(good) // 3])
+    with pytest.raises(FileNotFoundError, match="missing.mp4"):
+        EncodedVideo.from_path(tmp_path / "missing.mp4")
+    for name in ("zero.mp4", "text.mp4"):
+        with pytest.raises(RuntimeError, match=name):
+            EncodedVideo.from_path(tmp_path / name)
+    with pytest.raises(ValueError, match="decoder"):
+        EncodedVideo.from_path(videos["short.mp4"], decoder="decord")
+    # an audio-only file has no video stream
+    with av.open(str(tmp_path / "audio.m4a"), "w") as out:
+        st = out.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        frame.pts = 0
+        for p in st.encode(frame):
+            out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    with pytest.raises(RuntimeError, match="Video stream not found"):
+        EncodedVideo.from_path(tmp_path / "audio.m4a")
+    # a truncated mp4 (moov at the end is lost) does not open; if it does, clips fail cleanly
+    try:
+        v = EncodedVideo.from_path(tmp_path / "trunc.mp4")
+    except RuntimeError as e:
+        assert "trunc.mp4" in str(e)
+    else:
+        with v:
+            out = v.get_clip_frames(0, 1, 4)
+            assert out["video"] is None or out["video"].shape[1] == 4
+    with pytest.raises(ValueError, match="num_samples"):
+        with EncodedVideo.from_path(videos["short.mp4"]) as v:
+            v.get_clip_frames(0, 1, 0)
+
+
+def test_file_like_input(videos):
+    path = videos["h264_yuv420p_bframes.mp4"]
+    with EncodedVideo.from_path(path, read_to_memory=True) as v:
+        assert v.name == "h264_yuv420p_bframes.mp4"
+        got = v.get_clip_frames(Fraction(1, 3), Fraction(5, 3), 8)["video"]
+    assert torch.equal(got, reference_clip(path, Fraction(1, 3), Fraction(5, 3), 8))
+    with open(path, "rb") as fh:
+        with EncodedVideoPyAV(fh, "x", decode_audio=False) as v:
+            assert v.get_clip(0, 1)["video"].shape[1] == 30

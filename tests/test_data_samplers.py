@@ -1,0 +1,172 @@
+"""Clip samplers against DESIGN.md point 7 (PyTorchVideo's semantics), CSV parsing and worker sharding."""
+
+import random
+from fractions import Fraction
+
+import pytest
+import torch
+
+from fastvid.data import (
+    ClipInfo,
+    ConstantClipsPerVideoSampler,
+    LabeledVideoPaths,
+    MultiProcessSampler,
+    RandomClipSampler,
+    RandomMultiClipSampler,
+    UniformClipSampler,
+    make_clip_sampler,
+)
+
+
+def _all_clips(sampler, duration):
+    clips, last = [], None
+    while True:
+        info = sampler(last, duration, {})
+        clips.append(info)
+        last = info.clip_end_sec
+        if info.is_last_clip:
+            return clips
+
+
+@pytest.mark.parametrize("duration", [Fraction(10), Fraction(1, 3), Fraction(7, 2), Fraction(4), Fraction(41, 10), 9.999999])
+@pytest.mark.parametrize("d,stride", [(2, None), (2, 1), (Fraction(32, 30), Fraction(16, 30)), (1.5, 0.5)])
+def test_uniform_sampler(duration, d, stride):
+    s = UniformClipSampler(d, stride)
+    clips = _all_clips(s, duration)
+    step = Fraction(stride if stride is not None else d)
+    d = Fraction(d)
+    expect = [Fraction(0)]
+    while expect[-1] + step + d - duration <= 1e-6:
+        expect.append(expect[-1] + step)
+    assert [c.clip_start_sec for c in clips] == expect
+    assert [c.clip_end_sec for c in clips] == [x + d for x in expect]
+    assert [c.clip_index for c in clips] == list(range(len(expect)))
+    assert all(c.aug_index == 0 for c in clips)
+    assert [c.is_last_clip for c in clips] == [False] * (len(expect) - 1) + [True]
+    assert _all_clips(s, duration) == clips  # state was reset after the last clip
+
+
+def test_uniform_backpad_last():
+    # PyTorchVideo's doc example: 39 frames at 30 fps, stride 16 frames, clip 32 frames.
+    s = UniformClipSampler(Fraction(32, 30), Fraction(16, 30), backpad_last=True)
+    clips = _all_clips(s, Fraction(39, 30))
+    assert [(c.clip_start_sec * 30, c.clip_end_sec * 30) for c in clips] == [(0, 32), (7, 39)]
+    s = UniformClipSampler(Fraction(32, 30), Fraction(16, 30), backpad_last=False)
+    assert len(_all_clips(s, Fraction(39, 30))) == 1
+
+
+@pytest.mark.parametrize("n,a", [(1, 1), (3, 1), (5, 2), (4, 3)])
+@pytest.mark.parametrize("duration", [Fraction(10), Fraction(1), Fraction(3, 2)])
+def test_constant_clips_per_video(n, a, duration):
+    d = Fraction(2)
+    s = make_clip_sampler("constant_clips_per_video", d, n, a)
+    clips = _all_clips(s, duration)
+    step = max(duration - d, 0) / max(n - 1, 1)
+    expect = [(k * step, k, j) for k in range(n) for j in range(a)]
+    assert [(c.clip_start_sec, c.clip_index, c.aug_index) for c in clips] == expect
+    assert all(c.clip_end_sec == c.clip_start_sec + d for c in clips)
+    assert clips[-1].is_last_clip and not any(c.is_last_clip for c in clips[:-1])
+
+
+def test_random_sampler_draws_like_pytorchvideo():
+    s = make_clip_sampler("random", 2)
+    random.seed(5)
+    got = [s(None, Fraction(73, 7), {}) for _ in range(20)]
+    random.seed(5)
+    expect = [Fraction(random.uniform(0, Fraction(73, 7) - 2)) for _ in range(20)]
+    assert [g.clip_start_sec for g in got] == expect
+    assert all(g == ClipInfo(e, e + 2, 0, 0, True) for g, e in zip(got, expect))
+    # shorter than the clip: start 0
+    assert s(None, Fraction(1), {}).clip_start_sec == 0
+
+
+def test_random_sampler_augs_per_clip_repeats_the_window():
+    s = RandomClipSampler(2, augs_per_clip=3)
+    random.seed(1)
+    a = [s(None, 10, {}) for _ in range(6)]
+    assert [x.aug_index for x in a] == [0, 1, 2, 0, 1, 2]
+    assert [x.is_last_clip for x in a] == [False, False, True] * 2
+    assert a[0].clip_start_sec == a[1].clip_start_sec == a[2].clip_start_sec != a[3].clip_start_sec
+
+
+def test_random_multi():
+    s = make_clip_sampler("random_multi", 2, 4)
+    random.seed(2)
+    info = s(None, Fraction(9), {})
+    random.seed(2)
+    expect = [Fraction(random.uniform(0, 7)) for _ in range(4)]
+    assert info.clip_start_sec == expect and info.clip_end_sec == [e + 2 for e in expect]
+    assert info.is_last_clip == [True] * 4 and info.aug_index == [0] * 4
+
+
+def test_sampler_argument_errors():
+    with pytest.raises(NotImplementedError, match="sampling_type"):
+        make_clip_sampler("nope", 2)
+    with pytest.raises(ValueError, match="clip_duration"):
+        RandomClipSampler(0)
+    with pytest.raises(TypeError, match="clip_duration"):
+        RandomClipSampler("2")
+    with pytest.raises(ValueError, match="stride"):
+        UniformClipSampler(2, -1)
+    with pytest.raises(ValueError, match="clips_per_video"):
+        ConstantClipsPerVideoSampler(2, 0)
+    with pytest.raises(ValueError, match="augs_per_clip"):
+        RandomClipSampler(2, augs_per_clip=0)
+    with pytest.raises(TypeError, match="num_clips"):
+        RandomMultiClipSampler(2, 1.5)
+
+
+# ------------------------------------------------------------------------------------------ CSV
+def test_csv_paths_labels_and_prefix(tmp_path):
+    f = tmp_path / "train.csv"
+    f.write_text("a/x.mp4 3\nb with space/y.mp4 0\nno_label.mp4\n\n")
+    paths = LabeledVideoPaths.from_path(f)
+    paths.path_prefix = "/data"
+    assert len(paths) == 3
+    assert paths[0] == ("/data/a/x.mp4", {"label": 3})
+    assert paths[1] == ("/data/b with space/y.mp4", {"label": 0})
+    assert paths[2] == ("/data/no_label.mp4", {"label": -1})
+
+
+def test_csv_errors_name_file_and_line(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("a.mp4 1\nb.mp4 one\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 2: label 'one' is not an integer"):
+        LabeledVideoPaths.from_csv(f)
+    f.write_text("a.mp4 1\n\nb.mp4 2\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 2: blank line"):
+        LabeledVideoPaths.from_csv(f)
+    f.write_text("\n")
+    with pytest.raises(ValueError, match="holds no videos"):
+        LabeledVideoPaths.from_csv(f)
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        LabeledVideoPaths.from_path(tmp_path / "missing.csv")
+
+
+def test_class_folders(tmp_path):
+    for cls, names in {"b_cls": ["2.mp4", "1.avi", "notes.txt"], "a_cls": ["z.mkv"], "empty": []}.items():
+        (tmp_path / cls).mkdir()
+        for n in names:
+            (tmp_path / cls / n).write_bytes(b"")
+    paths = LabeledVideoPaths.from_directory(tmp_path)
+    got = [(p.replace(str(tmp_path) + "/", ""), info["label"]) for p, info in (paths[i] for i in range(len(paths)))]
+    assert got == [("a_cls/z.mkv", 0), ("b_cls/1.avi", 1), ("b_cls/2.mp4", 1)]
+
+
+# ------------------------------------------------------------------------------------- sharding
+class _FakeWorker:
+    def __init__(self, id, num_workers):
+        self.id, self.num_workers = id, num_workers
+
+
+@pytest.mark.parametrize("n,workers", [(10, 3), (3, 4), (32, 2), (1, 1), (7, 7)])
+def test_multiprocess_sampler_splits_without_gaps(monkeypatch, n, workers):
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).tolist()
+    seen = []
+    for w in range(workers):
+        monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda w=w: _FakeWorker(w, workers))
+        seen.append(list(MultiProcessSampler(order)))
+    flat = [i for part in seen for i in part]
+    assert flat == order  # contiguous parts, in order: nothing lost, nothing twice
+    sizes = [len(p) for p in seen]
+    assert max(sizes) - min(sizes) <= 1
