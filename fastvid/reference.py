@@ -77,7 +77,15 @@ def clip_transform(
         x = (x - m.view(-1, 1, 1, 1).to(x.device)) / s.view(-1, 1, 1, 1).to(x.device)
     x = x.permute(1, 0, 2, 3)  # (T, C, H, W): F.interpolate resizes the last two dims of each frame
     if size is not None and (tuple(size) != tuple(x.shape[-2:])):
-        x = F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias)
+        new_h, new_w = size
+        if antialias and new_w == 1 and new_h > 1 and x.shape[-2] != new_h:
+            # torch's CPU antialiased bilinear (float, 2.14) returns the first output row for every row
+            # when the output is one column wide; the transposed resize is computed correctly.
+            x = F.interpolate(
+                x.transpose(-1, -2), size=(new_w, new_h), mode="bilinear", align_corners=False, antialias=True
+            ).transpose(-1, -2)
+        else:
+            x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=antialias)
     if crop is not None:
         top, left, h, w = crop
         x = x[..., top : top + h, left : left + w]

@@ -255,6 +255,44 @@ def test_vs_torchvision_v2(hw, short):
     _assert_u8_close(got8, y.permute(1, 0, 2, 3).contiguous())
 
 
+def _weight_matrix(in_size: int, out_size: int, antialias: bool) -> torch.Tensor:
+    """(out_size, in_size) float64 interpolation matrix, written from the definitions: bilinear with
+    align_corners=False (source x = (o + 0.5) * in / out - 0.5, clamped at 0), or with antialias a
+    triangle filter stretched by the downscale factor, normalized to sum 1."""
+    s = in_size / out_size
+    m = torch.zeros(out_size, in_size, dtype=torch.float64)
+    for o in range(out_size):
+        if antialias and s > 1:
+            center = s * (o + 0.5)
+            for j in range(in_size):
+                m[o, j] = max(0.0, 1.0 - abs((j + 0.5 - center) / s))
+            m[o] /= m[o].sum()
+        else:
+            x = max(s * (o + 0.5) - 0.5, 0.0)
+            i0 = min(int(x), in_size - 1)
+            i1 = min(i0 + 1, in_size - 1)
+            lam = x - i0 if i0 < in_size - 1 else 0.0
+            m[o, i0] += 1.0 - lam
+            m[o, i1] += lam
+    return m
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_vs_float64_weight_matrices(antialias):
+    # Independent of F.interpolate: includes one-column outputs, where torch 2.14's CPU antialiased
+    # resize returns the first row for every row (the oracle works around it).
+    cases = [((7, 1), (3, 1)), ((5, 3), (2, 1)), ((9, 12), (4, 5)), ((3, 40), (6, 7)), ((16, 9), (16, 1)),
+             ((1, 9), (5, 2)), ((30, 17), (1, 1)), ((11, 13), (29, 31))]
+    for (h, w), (oh, ow) in cases:
+        video = _clip(2, h, w, 3, layout="CTHW", dtype=torch.float32, seed=h * w)
+        want = torch.einsum("oh,cthw,pw->ctop", _weight_matrix(h, oh, antialias), video.double(),
+                            _weight_matrix(w, ow, antialias))
+        got = ops.clip_transform(video, size=(oh, ow), scale=None, mean=None, std=None, antialias=antialias)
+        torch.testing.assert_close(got.double(), want, rtol=0, atol=2e-3, msg=f"{(h, w)} -> {(oh, ow)}")
+        oracle = reference.clip_transform(video, size=(oh, ow), scale=None, mean=None, std=None, antialias=antialias)
+        torch.testing.assert_close(oracle.double(), want, rtol=0, atol=2e-3, msg=f"oracle {(h, w)} -> {(oh, ow)}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Both ISA builds, both thread counts, no mutation, output properties.
 
