@@ -26,7 +26,10 @@ from fastvid import reference
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import torchvision.transforms._transforms_video as TV
+    try:
+        import torchvision.transforms._transforms_video as TV
+    except ImportError:  # removed from a later torchvision: same draws with the image classes / Python random
+        TV = None
 
 MEAN = (0.45, 0.45, 0.45)
 STD = (0.225, 0.225, 0.225)
@@ -52,10 +55,14 @@ def _ptv_rsss(x):
     return F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False)
 
 
+def _flip_video(x):  # torchvision's RandomHorizontalFlipVideo
+    return x.flip(-1) if random.random() < 0.5 else x
+
+
 def pytorchvideo_style():
-    return TT.Compose(
-        [_ptv_uts, TT.Lambda(lambda x: x / 255.0), _ptv_normalize, _ptv_rsss, TV.RandomCropVideo(224), TV.RandomHorizontalFlipVideo(0.5)]
-    )
+    crop = TV.RandomCropVideo(224) if TV is not None else TT.RandomCrop(224)
+    flip = TV.RandomHorizontalFlipVideo(0.5) if TV is not None else _flip_video
+    return TT.Compose([_ptv_uts, TT.Lambda(lambda x: x / 255.0), _ptv_normalize, _ptv_rsss, crop, flip])
 
 
 # --- step by step with the oracle: one fastvid.reference.clip_transform call per step
