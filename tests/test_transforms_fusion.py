@@ -484,3 +484,22 @@ def test_decoding_only_the_planned_frames_gives_the_same_clip(make, kinetics_cli
         if is_dict:
             a, b = a["video"], b["video"]
         close(b, a, atol=1e-5, rtol=1e-6)
+
+
+def test_tutorial_as_written_with_a_lambda(kinetics_clip, monkeypatch):
+    """The PyTorchVideo tutorial writes Lambda(lambda x: x / 255.0) (and RandomCrop(244)): the Lambda splits the
+    pipeline in two fused runs, and the result is still the step-by-step one."""
+    tf = T.Compose([T.UniformTemporalSubsample(8), T.Lambda(lambda x: x / 255.0), T.Normalize(MEAN, STD),
+                    T.RandomShortSideScale(256, 320), T.RandomCrop(244), T.RandomHorizontalFlip(0.5)])
+    assert [type(s).__name__ for s in tf.plan] == ["FusedRun", "Lambda", "FusedRun"]
+    assert not T.accepts_uint8(tf) and T.temporal_plan(tf) == T.TemporalPlan(8)
+
+    def ptv(v):
+        v = ptv_uniform_temporal_subsample(v, 8) / 255.0
+        v = ptv_random_short_side_scale(ptv_normalize(v, MEAN, STD), 256, 320)
+        return TT.RandomHorizontalFlip(0.5)(TT.RandomCrop(244)(v))
+
+    calls = CountCalls(monkeypatch)
+    for seed in range(2):
+        close(seeded(tf, seed, kinetics_clip), seeded(ptv, seed, kinetics_clip))
+    assert calls.n == 2 * 2
