@@ -1,0 +1,323 @@
+"""Datasets: sharding over workers and ranks, failures, reproducibility, the frame-plan path, map-style."""
+
+import functools
+import gc
+import os
+import random
+
+import av
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
+
+import fastvid.transforms as T
+from fastvid.data import (
+    EncodedVideoPyAV,
+    Kinetics,
+    LabeledVideoDataset,
+    LabeledVideoMapDataset,
+    LabeledVideoPaths,
+    make_clip_sampler,
+)
+from fastvid.data.labeled_video_dataset import _ClipDecoder
+from fastvid.data.synthetic import write_video
+
+NUM_GOOD = 8
+
+
+@pytest.fixture(scope="module")
+def good_videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("good")
+    paths = []
+    for i in range(NUM_GOOD):
+        # durations 1.0 .. 2.4 s, two sizes
+        paths.append(write_video(root / f"v{i}.mp4", num_frames=30 + 6 * i, seed=i, width=64 if i % 2 else 48,
+                                 height=48 if i % 2 else 64, gop=12))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def bad_videos(tmp_path_factory, good_videos):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "zero.mp4").write_bytes(b"")
+    (root / "text.mp4").write_text("not a video\n" * 50)
+    data = open(good_videos[0], "rb").read()
+    (root / "trunc.mp4").write_bytes(data[: len(data) // 4])
+    with av.open(str(root / "audio_only.m4a"), "w") as out:
+        st = out.add_stream("aac", rate=8000)
+        fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        fr.sample_rate, fr.pts = 8000, 0
+        for p in list(st.encode(fr)) + list(st.encode(None)):
+            out.mux(p)
+    return [str(root / n) for n in ("zero.mp4", "text.mp4", "trunc.mp4", "audio_only.m4a")] + [str(root / "missing.mp4")]
+
+
+def _paths(videos, labels=None):
+    return LabeledVideoPaths([(p, i if labels is None else labels[i]) for i, p in enumerate(videos)])
+
+
+def tutorial_transform(n=4, crop=32):
+    return T.ApplyTransformToKey(
+        "video",
+        T.Compose([
+            T.UniformTemporalSubsample(n),
+            T.Div255(),
+            T.Normalize((0.45, 0.45, 0.45), (0.225, 0.225, 0.225)),
+            T.RandomShortSideScale(min_size=40, max_size=48),
+            T.RandomCropVideo(crop),
+            T.RandomHorizontalFlipVideo(p=0.5),
+        ]),
+    )
+
+
+def _seed(s):
+    torch.manual_seed(s)
+    random.seed(s)
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker")
+def test_workers_see_every_good_video_once_and_report_every_bad_one(good_videos, bad_videos):
+    videos = good_videos[:4] + bad_videos[:2] + good_videos[4:] + bad_videos[2:]
+    ds = LabeledVideoDataset(_paths(videos), make_clip_sampler("random", 0.5), transform=tutorial_transform(),
+                             max_consecutive_failures=10)
+    assert ds.uses_frame_plan
+    good_idx = [i for i, p in enumerate(videos) if p in good_videos]
+    bad_idx = [i for i, p in enumerate(videos) if p in bad_videos]
+    for epoch in range(2):
+        ds.clear_failures()
+        loader = DataLoader(ds, batch_size=None, num_workers=3)
+        seen = [int(s["video_index"]) for s in loader]
+        assert sorted(seen) == good_idx
+        failures = ds.failures
+        assert sorted(f.video_index for f in failures) == bad_idx
+        for f in failures:
+            assert f.path == videos[f.video_index] and f.reason
+        reasons = {os.path.basename(f.path): f.reason for f in failures}
+        assert "not found" in reasons["missing.mp4"]
+        assert "Video stream not found" in reasons["audio_only.m4a"]
+
+
+def test_consecutive_failures_raise_a_clear_error(bad_videos):
+    ds = LabeledVideoDataset(_paths(bad_videos), make_clip_sampler("random", 1), video_sampler=SequentialSampler,
+                             max_consecutive_failures=3)
+    with pytest.raises(RuntimeError, match=r"Failed to load 3 videos in a row.*text.mp4"):
+        next(iter(ds))
+    with pytest.raises(ValueError, match="max_consecutive_failures"):
+        LabeledVideoDataset(_paths(bad_videos), make_clip_sampler("random", 1), max_consecutive_failures=0)
+
+
+def test_empty_window_is_a_reported_failure(good_videos):
+    # the uniform sampler's clips past the end hold no frame only with a bad duration; simulate one
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("uniform", 0.5), video_sampler=SequentialSampler)
+    real = ds._decoder.clip
+    ds._decoder.clip = lambda video, s, e: None if s >= 0.5 else real(video, s, e)
+    items = list(ds)
+    assert [(s["video_index"], s["clip_index"]) for s in items] == [(0, 0), (1, 0)]
+    assert len(ds.failures) == 2 and all("no frames in clip window" in f.reason for f in ds.failures)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_distributed_sampler_ranks_partition_videos(good_videos, num_workers):
+    for epoch in (0, 1):
+        per_rank = []
+        for rank in range(2):
+            sampler = functools.partial(DistributedSampler, num_replicas=2, rank=rank, shuffle=True, seed=7)
+            ds = LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 0.5), video_sampler=sampler,
+                                     transform=tutorial_transform())
+            ds.video_sampler.set_epoch(epoch)
+            per_rank.append([int(s["video_index"]) for s in DataLoader(ds, batch_size=None, num_workers=num_workers)])
+        assert sorted(per_rank[0] + per_rank[1]) == list(range(NUM_GOOD))
+        assert len(per_rank[0]) == len(per_rank[1]) == NUM_GOOD // 2
+        if epoch == 0:
+            first = per_rank
+    assert first != per_rank  # set_epoch reshuffles
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_seeded_runs_are_reproducible(good_videos, num_workers):
+    def run(seed):
+        _seed(seed)
+        ds = Kinetics(_write_csv(good_videos), make_clip_sampler("random", 0.5), transform=tutorial_transform())
+        return [(int(s["video_index"]), s["video"]) for s in DataLoader(ds, batch_size=None, num_workers=num_workers)]
+
+    a, b, c = run(0), run(0), run(1)
+    assert [i for i, _ in a] == [i for i, _ in b]
+    assert all(torch.equal(x, y) for (_, x), (_, y) in zip(a, b))
+    assert [i for i, _ in a] != [i for i, _ in c] or not all(torch.equal(x, y) for (_, x), (_, y) in zip(a, c))
+
+
+_CSV_DIR = None
+
+
+def _write_csv(videos):
+    import tempfile
+
+    global _CSV_DIR
+    if _CSV_DIR is None:
+        _CSV_DIR = tempfile.mkdtemp(prefix="fastvid-test-csv-")
+    path = os.path.join(_CSV_DIR, f"list{len(videos)}.csv")
+    with open(path, "w") as f:
+        for i, p in enumerate(videos):
+            f.write(f"{p} {i % 3}\n")
+    return path
+
+
+@pytest.mark.parametrize("sampler", [("random", 0.7), ("uniform", 0.4), ("constant_clips_per_video", 0.5, 3, 2)])
+def test_frame_plan_path_equals_pytorchvideo_path(good_videos, sampler):
+    # Decoding only the planned uint8 frames and decoding every frame as float32 give the same samples
+    # under the same seeds.
+    def run(use_plan):
+        _seed(3)
+        ds = LabeledVideoDataset(_paths(good_videos[:4]), make_clip_sampler(*sampler), video_sampler=SequentialSampler,
+                                 transform=tutorial_transform(), use_frame_plan=use_plan)
+        assert ds.uses_frame_plan == use_plan
+        return list(ds)
+
+    fast, slow = run(True), run(False)
+    assert len(fast) == len(slow) > 0
+    for a, b in zip(fast, slow):
+        assert {k: a[k] for k in a if k != "video"} == {k: b[k] for k in b if k != "video"}
+        assert a["video"].shape == b["video"].shape
+        torch.testing.assert_close(a["video"], b["video"], atol=1e-4, rtol=0)
+
+
+def test_foreign_transform_gets_pytorchvideo_clip(good_videos):
+    got = []
+
+    def user_transform(sample):
+        got.append(sample["video"])
+        return sample
+
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("uniform", 0.5), video_sampler=SequentialSampler,
+                             transform=user_transform)
+    assert not ds.uses_frame_plan
+    items = list(ds)
+    assert all(v.dtype == torch.float32 and v.shape[0] == 3 and v.shape[1] == 15 for v in got)  # 0.5 s at 30 fps
+    assert [(s["video_index"], s["clip_index"]) for s in items] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert set(items[0]) == {"video", "video_name", "video_index", "clip_index", "aug_index", "label"}
+    assert items[0]["video_name"] == "v0.mp4"
+
+
+def test_window_decoded_once_for_all_augs(good_videos, monkeypatch):
+    calls = []
+    real = _ClipDecoder.clip
+
+    def counting(self, video, s, e):
+        calls.append((video.name, s))
+        return real(self, video, s, e)
+
+    monkeypatch.setattr(_ClipDecoder, "clip", counting)
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 2, 3),
+                             video_sampler=SequentialSampler, transform=tutorial_transform())
+    items = list(ds)
+    assert [(s["video_index"], s["clip_index"], s["aug_index"]) for s in items] == [
+        (v, c, a) for v in range(2) for c in range(2) for a in range(3)
+    ]
+    assert len(calls) == 4  # 2 videos x 2 windows
+    # random sampler with augs_per_clip: one window, three views
+    calls.clear()
+    ds = LabeledVideoDataset(_paths(good_videos[:3]), make_clip_sampler("random", 0.5, 3), video_sampler=SequentialSampler,
+                             transform=tutorial_transform())
+    items = list(ds)
+    assert [s["aug_index"] for s in items] == [0, 1, 2] * 3 and len(calls) == 3
+    assert not torch.equal(items[0]["video"], items[1]["video"]) or not torch.equal(items[1]["video"], items[2]["video"])
+
+
+def test_random_multi_and_audio(good_videos, tmp_path):
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("random_multi", 0.5, 3),
+                             video_sampler=SequentialSampler)
+    items = list(ds)
+    assert len(items) == 2 and isinstance(items[0]["video"], list) and len(items[0]["video"]) == 3
+    assert items[0]["clip_index"] == [0, 0, 0]
+    p = write_video(tmp_path / "a.mp4", num_frames=30, audio=True)
+    for decode_audio in (False, True):
+        ds = LabeledVideoDataset(_paths([p]), make_clip_sampler("random", 0.5), decode_audio=decode_audio,
+                                 transform=tutorial_transform())
+        s = next(iter(ds))
+        assert ("audio" in s) == decode_audio
+        if decode_audio:
+            assert s["audio"].dtype == torch.float32 and s["audio"].ndim == 1
+
+
+def test_containers_are_closed(good_videos, bad_videos, monkeypatch):
+    import fastvid.data.encoded_video as ev
+
+    containers = []
+    real_open = ev.av.open
+
+    def recording_open(*a, **k):
+        c = real_open(*a, **k)
+        containers.append(c)
+        return c
+
+    monkeypatch.setattr(ev.av, "open", recording_open)
+    videos = good_videos[:3] + bad_videos
+    for sampler in (("uniform", 0.5), ("random", 0.5), ("constant_clips_per_video", 0.3, 2)):
+        ds = LabeledVideoDataset(_paths(videos), make_clip_sampler(*sampler), transform=tutorial_transform())
+        list(ds)
+        # a partly consumed epoch closes its video when the next epoch starts
+        it = iter(ds)
+        next(it)
+        iter(ds)
+    ds = LabeledVideoMapDataset(_paths(videos[:3]), make_clip_sampler("uniform", 0.5), transform=tutorial_transform())
+    [ds[i] for i in range(len(ds))]
+    assert len(containers) > 10
+    assert all(len(c.streams) == 0 for c in containers)  # a closed container has no streams left
+
+
+def test_map_style_lengths_and_items(good_videos, bad_videos):
+    paths = _paths(good_videos)
+    ds = LabeledVideoMapDataset(paths, make_clip_sampler("constant_clips_per_video", 0.5, 3, 2), transform=tutorial_transform())
+    assert len(ds) == NUM_GOOD * 6
+    s = ds[7]
+    assert (s["video_index"], s["clip_index"], s["aug_index"]) == (1, 0, 1)
+    assert s["video"].shape == (3, 4, 32, 32)
+    ds = LabeledVideoMapDataset(paths, make_clip_sampler("random", 0.5), transform=tutorial_transform())
+    assert len(ds) == NUM_GOOD
+    ds = LabeledVideoMapDataset(paths, make_clip_sampler("uniform", 0.5))
+    durations = [(30 + 6 * i) / 30 for i in range(NUM_GOOD)]
+    per_video = [int((d + 1e-6) // 0.5) for d in durations]
+    assert len(ds) == sum(per_video)
+    it = [(ds[i]["video_index"], ds[i]["clip_index"]) for i in range(len(ds))]
+    assert it == [(v, c) for v in range(NUM_GOOD) for c in range(per_video[v])]
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+
+
+def test_map_style_with_distributed_sampler_gives_full_batches(good_videos, bad_videos):
+    videos = good_videos + bad_videos[:2]
+    ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 2),
+                                transform=tutorial_transform())
+    assert len(ds) == len(videos) * 2
+    shapes, indices = [], []
+    for rank in range(2):
+        sampler = DistributedSampler(ds, num_replicas=2, rank=rank, shuffle=True, seed=1)
+        for batch in DataLoader(ds, batch_size=4, sampler=sampler, num_workers=2, drop_last=True):
+            shapes.append(tuple(batch["video"].shape))
+            indices += batch["video_index"].tolist()
+    assert shapes and all(s == (4, 3, 4, 32, 32) for s in shapes)  # every batch full
+    bad_set = {len(good_videos), len(good_videos) + 1}
+    assert not bad_set & set(indices)  # failed items were replaced by good ones
+    assert {f.video_index for f in ds.failures} == bad_set
+
+
+def test_rss_stays_flat_over_thousands_of_clips(good_videos):
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+    ds = LabeledVideoDataset(_paths(good_videos), make_clip_sampler("uniform", 0.2), transform=tutorial_transform())
+
+    def run(n):
+        count = 0
+        while count < n:
+            for _ in ds:
+                count += 1
+        return count
+
+    run(400)
+    gc.collect()
+    before = proc.memory_info().rss
+    run(2000)
+    gc.collect()
+    grown = (proc.memory_info().rss - before) / 2**20
+    assert grown < 25, f"RSS grew by {grown:.1f} MiB over 2000 clips"
