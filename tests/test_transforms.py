@@ -471,6 +471,7 @@ def test_create_video_transform_matches_pytorchvideo_composition():
         (lambda: T.create_video_transform("train", crop_size=300), ValueError),
         (lambda: T.create_video_transform("train", min_size=300, max_size=256), ValueError),
         (lambda: T.create_video_transform("train", horizontal_flip_prob=2.0), ValueError),
+        (lambda: T.create_video_transform("val", horizontal_flip_prob=-1.0), ValueError),
         (lambda: T.create_video_transform("train", video_std=(0.2, 0.0, 0.2)), ValueError),
         (lambda: T.create_video_transform("train", video_mean=(0.4, 0.4)), ValueError),
         (lambda: T.create_video_transform("val", remove_key=["audio"]), ValueError),
@@ -521,6 +522,12 @@ def test_errors_on_the_call():
         T.UniformCropVideo(21)({"video": x, "aug_index": 1})
     with pytest.raises(TypeError, match="dict sample"):
         T.ApplyTransformToKey("video", T.Div255())(x)
+
+
+def test_create_video_transform_val_ignores_max_size():
+    # PyTorchVideo's val transform uses only min_size: a min_size above the default max_size is fine there
+    tf = T.create_video_transform("val", min_size=400, crop_size=300)
+    assert tf(clip(t=9, h=30, w=40)).shape == (3, 8, 300, 300)
 
 
 def test_normalize_broadcasts_one_value_per_clip():

@@ -80,6 +80,7 @@ def create_video_transform(
         crop_hw = _checks.size_pair(name, "crop_size", crop_size)
     else:
         raise TypeError(f"{name}: crop_size must be an int or a (height, width) tuple, got {crop_size!r}")
+    _checks.probability(name, "horizontal_flip_prob", horizontal_flip_prob)
     min_size = _checks.positive_int(name, "min_size", min_size)
     max_size = _checks.positive_int(name, "max_size", max_size)
     if max(crop_hw) > min_size:
