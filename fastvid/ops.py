@@ -332,10 +332,14 @@ def _frame_rows(frame_indices, batch: int) -> torch.Tensor | None:
             lengths = {len(x) for x in items}
             if len(lengths) != 1:
                 raise ValueError(f"{op}: frame_indices must keep the same number of frames from every clip, got lengths {sorted(lengths)}")
-            t = torch.stack([torch.as_tensor(x, dtype=torch.long) for x in items])
+            rows = [torch.as_tensor(x) for x in items]
+            bad = [r.dtype for r in rows if r.dtype not in (torch.long, torch.int)]
+            if bad:
+                raise TypeError(f"{op}: frame_indices must be int64 or int32, got per-clip values of dtype {bad[0]}")
+            t = torch.stack([r.to(torch.long) for r in rows])
         else:
             try:
-                t = torch.as_tensor(items, dtype=torch.long)
+                t = torch.as_tensor(items)
             except (TypeError, ValueError, RuntimeError):
                 raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got {_describe(frame_indices)}") from None
     if t.dtype not in (torch.long, torch.int):

@@ -165,6 +165,12 @@ inline std::vector<PreparedClip> prepare_batch(
       FASTVID_CHECK_VALUE(v.device() == v0.device(), op,
                           "every clip must be on the same device, clip 0 is on ", v0.device(),
                           " and clip ", b, " is on ", v.device());
+      const int64_t cdim = layout == "THWC" ? 3 : 0;
+      if (v.dim() == 4 && v0.dim() == 4) {
+        FASTVID_CHECK_VALUE(v.size(cdim) == v0.size(cdim), op,
+                            "every clip must have the same number of channels, clip 0 has ",
+                            v0.size(cdim), " and clip ", b, " has ", v.size(cdim));
+      }
     }
     std::optional<at::Tensor> row_fi;
     if (fi.has_value()) {
