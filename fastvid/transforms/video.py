@@ -233,7 +233,9 @@ class RandomResizedCrop(ClipStep):
         last = self._box(height, width)
         # PyTorchVideo: int() of torch.linspace(first, last, steps=T) for each of i, j, h, w
         boxes = [[int(v) for v in torch.linspace(a, b, steps=t).tolist()] for a, b in zip(first, last)]
-        out = torch.empty((state.channels, t, self._target_height, self._target_width), dtype=torch.float32)
+        out = torch.empty(
+            (state.channels, t, self._target_height, self._target_width), dtype=torch.float32, device=video.device
+        )
         for f in range(t):
             i, j, h, w = (boxes[k][f] for k in range(4))
             frame = video[:, f : f + 1, i : i + h, j : j + w]
