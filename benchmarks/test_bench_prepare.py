@@ -2,9 +2,9 @@
 
 The original is a 10 s, 30 fps H.264 video with a keyframe every 250 frames (typical of downloaded Kinetics
 videos); the copy is what ``fastvid-prepare`` writes with its defaults (short side 256, a keyframe every 16
-frames, veryfast, crf 23). Both are read the same way, with PyAV on one thread: seek to the window start (which
-lands on the keyframe before it), decode up to the window end, keep 8 evenly spaced frames of the window and
-convert only those to RGB. Each round reads the same 8 random windows from each file.
+frames, veryfast, crf 23, tune fastdecode). Both are read the same way, with PyAV on one thread: seek to the
+window start (which lands on the keyframe before it), decode up to the window end, keep 8 evenly spaced frames
+of the window and convert only those to RGB. Each round reads the same 8 random windows from each file.
 """
 
 import math
@@ -136,7 +136,7 @@ def test_bench_decode_random_clip(benchmark, videos, case, which):
     benchmark.extra_info.update(
         role="fastvid" if which == "prepared" else "baseline",
         case=f"{case} 30fps 10s H.264, random 2s clip keep 8, threads=1",
-        impl="fastvid-prepare copy (256, GOP 16)" if which == "prepared" else "original (GOP 250)",
+        impl="fastvid-prepare copy (256, GOP 16, fastdecode)" if which == "prepared" else "original (GOP 250)",
         shape=f"{w}x{h}",
         dtype="uint8",
         threads=1,

@@ -3,7 +3,7 @@
 Raw Kinetics videos are often large (up to 1080p) with long GOPs (a keyframe every 250 frames or more), so reading
 a random 2 s clip means decoding seconds of frames before the clip and scaling down every one of them. The copy
 this tool writes has a short side of 256 (or ``--short-side``), a keyframe every ``--gop`` frames, H.264 in
-yuv420p (libx264) in MP4 with the index at the front, and no audio unless ``--audio``.
+yuv420p (libx264, tuned for fast decoding) in MP4 with the index at the front, and no audio unless ``--audio``.
 
 Inputs (one or more, mixed):
 * a CSV file of ``path label`` lines, as PyTorchVideo's ``LabeledVideoPaths`` reads it (the label is the last
@@ -61,7 +61,7 @@ class EncodeSettings:
     gop: int = 16
     crf: int = 23
     preset: str = "veryfast"
-    tune: Optional[str] = None
+    tune: Optional[str] = "fastdecode"
     audio: bool = False
     upscale: bool = True
     codec: str = "libx264"
@@ -604,7 +604,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gop", type=int, default=16, help="frames between keyframes (default 16)")
     p.add_argument("--crf", type=int, default=23, help="libx264 constant rate factor, lower is better (default 23)")
     p.add_argument("--preset", default="veryfast", help="libx264 preset (default veryfast)")
-    p.add_argument("--tune", default=None, help="libx264 tune, e.g. fastdecode (default none)")
+    p.add_argument(
+        "--tune",
+        default="fastdecode",
+        help="libx264 tune; 'none' for none (default fastdecode: no CABAC and no deblocking, about 1.6x cheaper to "
+        "decode for about 15-25%% larger files)",
+    )
     p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=False, help="keep audio as AAC (default: drop it)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--threads", type=int, default=0, help="codec threads per worker (default: cores / workers)")
@@ -624,7 +629,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             gop=args.gop,
             crf=args.crf,
             preset=args.preset,
-            tune=args.tune,
+            tune=None if args.tune in ("", "none", "None") else args.tune,
             audio=args.audio,
             upscale=not args.no_upscale,
             threads=args.threads,
