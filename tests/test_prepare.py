@@ -207,6 +207,7 @@ def test_csvs_rewritten(dataset, prepared):
         assert (out / line.rsplit(None, 1)[0]).is_file()
     settings = json.loads((out / "prepare_settings.json").read_text())
     assert settings["gop"] == 8 and settings["short_side"] == 32 and settings["audio"] is False
+    assert settings["tune"] == "fastdecode"
 
 
 def test_bad_files_reported(dataset, prepared):
@@ -281,12 +282,14 @@ def test_refuses_to_write_over_or_into_inputs(dataset, tmp_path):
 def test_command_line_parallel_audio_absolute_and_strict(dataset, tmp_path, capsys):
     out = tmp_path / "cli"
     args = [str(dataset / "train"), "-o", str(out), "--short-side", "48", "--gop", "4", "--preset", "ultrafast",
-            "--audio", "--absolute-paths", "--workers", "2", "--quiet"]
+            "--audio", "--absolute-paths", "--workers", "2", "--quiet", "--tune", "none"]
     assert main(args) == 0  # failures do not fail the run without --strict
     text = capsys.readouterr().out
     assert "4 encoded" in text and "1 failed" in text
     lines = (out / "train.csv").read_text().splitlines()
     assert len(lines) == 4 and all(os.path.isabs(line.rsplit(None, 1)[0]) for line in lines)
+    recorded = json.loads((out / "prepare_settings.json").read_text())
+    assert recorded["tune"] is None and recorded["audio"] is True and recorded["gop"] == 4
     w, h, times, keys, has_audio = probe(str(out / "train/bowling/b1.mp4"))
     assert (w, h) == (48, 72) and keys == list(range(0, 30, 4)) and has_audio
     assert not probe(str(out / "train/archery/a1.mp4"))[4]  # no audio in the source, none in the copy
