@@ -1,0 +1,146 @@
+"""decode-cpu: one random 2 s clip keeping 8 frames, from 10 s 340x256 H.264 videos (GOP 250 and 32).
+
+fastvid (frame-index decoding: seek to the keyframe, skip unneeded non-reference frames, stop after the
+last kept frame, convert only the 8 kept frames, uint8) vs PyTorchVideo-style decoding (written here as
+PyTorchVideo's EncodedVideoPyAV does it: read the file, seek 1024 pts early, decode the window, every frame
+to RGB, stack, float32, then UniformTemporalSubsample) vs decord when it is installed. Each clip opens the
+video (a random-clip dataset opens one video per clip). Decoder threads: 1 for every implementation, and
+torch runs on 1 thread, as inside a DataLoader worker.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from fractions import Fraction
+
+import av
+import pytest
+import torch
+
+from fastvid.data import EncodedVideo
+
+from _video_cache import bench_video
+
+CLIP_S = 2
+KEEP = 8
+ROUNDS = 20
+
+
+def _starts(duration: float, n: int = 64, seed: int = 0) -> list[Fraction]:
+    rng = random.Random(seed)
+    return [Fraction(rng.uniform(0, duration - CLIP_S)) for _ in range(n)]
+
+
+class _Cycle:
+    def __init__(self, items):
+        self.items, self.i = items, 0
+
+    def next(self):
+        x = self.items[self.i % len(self.items)]
+        self.i += 1
+        return x
+
+
+def pytorchvideo_style_clip(path: str, start: Fraction, end: Fraction, num_samples: int, stats: dict) -> torch.Tensor:
+    """PyTorchVideo 0.1.5's EncodedVideoPyAV.get_clip + UniformTemporalSubsample, step by step."""
+    with open(path, "rb") as fh:
+        data = io.BytesIO(fh.read())
+    container = av.open(data)
+    try:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        tb, sp = stream.time_base, stream.start_time or 0
+        start_pts = math.ceil(start / tb) + sp
+        end_pts = math.ceil(end / tb) + sp
+        container.seek(int(max(start_pts - 1024, 0)), any_frame=False, backward=True, stream=stream)
+        frames = {}
+        decoded = 0
+        for frame in container.decode(stream):
+            decoded += 1
+            if start_pts <= frame.pts < end_pts:
+                frames[frame.pts] = frame
+            elif frame.pts >= end_pts:
+                break
+        rgb = [(torch.from_numpy(frames[p].to_rgb().to_ndarray()), p) for p in sorted(frames)]
+        video = torch.stack([f for f, _ in rgb]).permute(3, 0, 1, 2).to(torch.float32)
+    finally:
+        container.close()
+    t = video.shape[1]
+    idx = torch.clamp(torch.linspace(0, t - 1, num_samples), 0, t - 1).long()
+    stats["decoded"] += decoded
+    stats["clips"] += 1
+    return torch.index_select(video, 1, idx)
+
+
+def fastvid_clip(path: str, start: Fraction, end: Fraction, num_samples: int, stats: dict) -> torch.Tensor:
+    with EncodedVideo.from_path(path, decode_audio=False, threads=1) as v:
+        out = v.get_clip_frames(start, end, num_samples)["video"]
+        stats["decoded"] += v.last_decode_stats["frames_decoded"]
+        stats["clips"] += 1
+    return out
+
+
+def decord_clip(path: str, start: Fraction, end: Fraction, num_samples: int, stats: dict) -> torch.Tensor:
+    import decord
+
+    vr = decord.VideoReader(path, num_threads=1)
+    fps = vr.get_avg_fps()
+    first, last = math.ceil(start * fps), min(math.ceil(end * fps), len(vr))
+    t = last - first
+    idx = (first + torch.clamp(torch.linspace(0, t - 1, num_samples), 0, t - 1).long()).tolist()
+    out = torch.from_numpy(vr.get_batch(idx).asnumpy()).permute(3, 0, 1, 2)
+    stats["decoded"] += float("nan")
+    stats["clips"] += 1
+    return out
+
+
+@pytest.fixture
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+IMPLS = {"fastvid": fastvid_clip, "pytorchvideo-style": pytorchvideo_style_clip, "decord": decord_clip}
+
+
+@pytest.mark.benchmark(group="decode-cpu")
+@pytest.mark.parametrize("gop", [250, 32])
+@pytest.mark.parametrize("impl", list(IMPLS))
+def test_decode_clip(benchmark, gop, impl, one_torch_thread):
+    if impl == "decord":
+        pytest.importorskip("decord")
+    path = bench_video(gop)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        duration = float(v.duration)
+    starts = _Cycle(_starts(duration))
+    stats = {"decoded": 0, "clips": 0}
+    fn = IMPLS[impl]
+
+    def one_clip():
+        s = starts.next()
+        return fn(path, s, s + CLIP_S, KEEP, stats)
+
+    out = benchmark.pedantic(one_clip, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    assert out.shape[:2] == (3, KEEP)
+    # the same clip from fastvid and the PyTorchVideo-style decoder: identical pixels
+    s = starts.next()
+    ref = pytorchvideo_style_clip(path, s, s + CLIP_S, KEEP, {"decoded": 0, "clips": 0})
+    assert torch.equal(fastvid_clip(path, s, s + CLIP_S, KEEP, {"decoded": 0, "clips": 0}).float(), ref)
+
+    info = dict(
+        role="fastvid" if impl == "fastvid" else "baseline",
+        case=f"340x256 10s H.264 GOP {gop}, random {CLIP_S}s clip -> {KEEP} frames, threads=1",
+        impl=impl,
+        shape=[3, KEEP, 256, 340],
+        dtype="uint8" if impl != "pytorchvideo-style" else "float32",
+        threads=1,
+        frames_decoded_per_clip=stats["decoded"] / max(stats["clips"], 1),
+    )
+    if benchmark.stats is not None:
+        mean = benchmark.stats.stats.mean
+        info.update(ms_per_clip=mean * 1e3, clips_per_s=1.0 / mean)
+    benchmark.extra_info.update(info)
