@@ -321,3 +321,34 @@ def test_rss_stays_flat_over_thousands_of_clips(good_videos):
     gc.collect()
     grown = (proc.memory_info().rss - before) / 2**20
     assert grown < 25, f"RSS grew by {grown:.1f} MiB over 2000 clips"
+
+
+def test_decoder_threads_default_to_one_in_workers(good_videos, monkeypatch):
+    import fastvid.data.encoded_video as ev
+    from fastvid.data import default_decoder_threads
+
+    seen = []
+    real = ev.EncodedVideoPyAV._planned_frames
+
+    def spy(self, *a):
+        seen.append(self._vstream.codec_context.thread_count)
+        return real(self, *a)
+
+    monkeypatch.setattr(ev.EncodedVideoPyAV, "_planned_frames", spy)
+
+    def add_threads(sample):
+        sample = tutorial_transform()(sample)
+        sample["threads"] = seen[-1]
+        sample["default"] = default_decoder_threads()
+        return sample
+
+    # keep the frame plan of the tutorial transform (resolved when the dataset is built), add a probe
+    ds = LabeledVideoDataset(_paths(good_videos[:4]), make_clip_sampler("random", 0.5), transform=tutorial_transform())
+    ds._transform = add_threads
+    items = list(DataLoader(ds, batch_size=None, num_workers=2))
+    assert [s["threads"] for s in items] == [1] * 4 and [s["default"] for s in items] == [1] * 4
+    assert default_decoder_threads() is None  # main process: FFmpeg's default
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("random", 0.5), transform=tutorial_transform(),
+                             decoder_threads=3)
+    ds._transform = add_threads
+    assert [s["threads"] for s in DataLoader(ds, batch_size=None, num_workers=2)] == [3, 3]

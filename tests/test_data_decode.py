@@ -220,3 +220,14 @@ def test_file_like_input(videos):
     with open(path, "rb") as fh:
         with EncodedVideoPyAV(fh, "x", decode_audio=False) as v:
             assert v.get_clip(0, 1)["video"].shape[1] == 30
+
+
+def test_rotation_metadata_is_reported_not_applied(tmp_path):
+    path = write_video(tmp_path / "rot.mp4", num_frames=20, width=64, height=48, rotation=90)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.rotation == 90
+        clip = v.get_clip_frames(0, Fraction(1, 2), 4)["video"]
+        assert clip.shape == (3, 4, 48, 64)  # as stored
+        assert torch.equal(clip, reference_clip(path, 0, Fraction(1, 2), 4))
+    with EncodedVideo.from_path(write_video(tmp_path / "plain.mp4", num_frames=5)) as v:
+        assert v.rotation == 0

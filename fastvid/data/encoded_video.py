@@ -125,6 +125,7 @@ class EncodedVideoPyAV:
         self.perform_seek = bool(perform_seek)
         self._container = None
         self._index: VideoIndex | None = None
+        self._rotation: int | None = None
         self.fallbacks = 0
         self.last_decode_stats: dict = {}
         src = os.fspath(file) if isinstance(file, (str, os.PathLike)) else file
@@ -204,16 +205,20 @@ class EncodedVideoPyAV:
 
     @property
     def rotation(self) -> int:
-        """Display rotation in degrees from the stream's metadata (not applied to the frames)."""
-        try:
-            for frame in self._container.decode(self._vstream):
-                rot = int(round(getattr(frame, "rotation", 0) or 0))
-                break
-            else:
-                rot = 0
-        except av.error.FFmpegError:
+        """Display rotation in degrees, counter-clockwise, from the stream's display matrix (0 when none).
+        It is not applied to the frames (as in PyTorchVideo): rotate with ``torch.rot90`` if needed."""
+        if self._rotation is None:
+            self._check_open()
             rot = 0
-        return rot
+            try:
+                self._container.seek(0, stream=self._vstream, backward=True, any_frame=False)
+                for frame in self._container.decode(self._vstream):
+                    rot = int(round(getattr(frame, "rotation", 0) or 0))
+                    break
+            except av.error.FFmpegError:
+                pass
+            self._rotation = rot
+        return self._rotation
 
     @property
     def index(self) -> VideoIndex:

@@ -55,6 +55,7 @@ def write_video(
     audio: bool = False,
     audio_rate: int = 16000,
     options: dict | None = None,
+    rotation: int = 0,
     seed: int = 0,
 ) -> str:
     """Encodes a synthetic video and returns its path.
@@ -70,6 +71,7 @@ def write_video(
             (the stream's time base is then 1/90000).
         audio: also write a mono AAC sine tone.
         options: extra encoder options.
+        rotation: display rotation (degrees, counter-clockwise) stored as metadata; pixels are not rotated.
         seed: seed of the noise.
     """
     path = os.fspath(path)
@@ -93,6 +95,8 @@ def write_video(
         if codec == "libx264":
             opts.setdefault("preset", "veryfast")
         stream.options = opts
+        if rotation:
+            stream.set_display_rotation(rotation)
         if frame_times is not None:
             if len(frame_times) != num_frames:
                 raise ValueError(
