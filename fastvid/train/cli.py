@@ -1,0 +1,309 @@
+"""``fastvid-train``: train a video classifier on Kinetics-style data, or run the built-in demo.
+
+    fastvid-train --demo                                   # no data needed: CPU, a few minutes
+    fastvid-train --data /data/kinetics400 --model resnet50 --epochs 30 --batch-size 16 --workers 8
+    fastvid-train --train train.csv --val val.csv --devices 4 --strategy ddp --gpu-augment
+    fastvid-train --config run.yaml --resume last
+
+``--data`` is a root holding ``train.csv``/``val.csv`` (``<path> <label>`` lines) or ``train/``/``val/``
+class folders; ``--train``/``--val`` name each split (a CSV or a class-folder tree). Every option can
+also come from ``--config`` (YAML or JSON, keys as the option names with underscores); flags given on
+the command line win. See docs/TRAINING.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "DEMO_DEFAULTS", "RUN_DEFAULTS"]
+
+# Defaults of a real run (Kinetics, 3D ResNet-50) and of the demo (synthetic motion set, small ResNet on CPU).
+RUN_DEFAULTS = dict(
+    model="resnet50", epochs=30, batch_size=8, workers=4, clip_duration=2.0, frames=8, crop_size=224,
+    min_short_side=256, max_short_side=320, val_short_side=None, val_clips_per_video=10, val_crops=3,
+    warmup_epochs=2.0, weight_decay=1e-4, hflip=0.5, dropout=None, output_dir="runs",
+)
+DEMO_DEFAULTS = dict(
+    model="resnet_small", epochs=12, batch_size=16, workers=2, clip_duration=1.0, frames=8, crop_size=64,
+    min_short_side=64, max_short_side=80, val_short_side=64, val_clips_per_video=2, val_crops=3,
+    warmup_epochs=1.0, weight_decay=1e-4, hflip=0.5, dropout=None, lr=0.05, accelerator="cpu", devices=1,
+    precision="32-true", output_dir="runs",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fastvid-train",
+        description="Train a video classifier (3D ResNet by default) with fastvid's data pipeline and Lightning. "
+        "With no data (or --demo) it generates a small synthetic motion dataset and trains on the CPU.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    d = p.add_argument_group("data")
+    d.add_argument("--demo", action="store_true", help="generate the synthetic motion set and train on it (the default without data)")
+    d.add_argument("--data", help="dataset root holding train.csv/val.csv or train/ and val/ class folders")
+    d.add_argument("--train", help="training split: CSV of '<path> <label>' or a class-folder tree")
+    d.add_argument("--val", help="validation split (CSV or class folders)")
+    d.add_argument("--video-path-prefix", default="", help="prepended to the paths in the CSVs")
+    d.add_argument("--num-classes", type=int, help="default: 1 + the largest training label")
+    d.add_argument("--clip-duration", type=float, help="seconds per clip (run: 2.0, demo: 1.0)")
+    d.add_argument("--frames", type=int, help="frames kept per clip, uniformly (8)")
+    d.add_argument("--crop-size", type=int, help="training/validation crop (run: 224, demo: 64)")
+    d.add_argument("--min-short-side", type=int, help="random short-side scale, low end (run: 256)")
+    d.add_argument("--max-short-side", type=int, help="random short-side scale, high end (run: 320)")
+    d.add_argument("--val-short-side", type=int, help="validation short side (default: --min-short-side)")
+    d.add_argument("--hflip", type=float, help="horizontal flip probability (0.5)")
+    d.add_argument("--val-clips-per-video", type=int, help="validation clips per video (run: 10, demo: 2)")
+    d.add_argument("--val-crops", type=int, choices=(1, 3), help="validation crops per clip: 3 (UniformCropVideo) or 1 (center)")
+    d.add_argument("--batch-size", type=int, help="clips per batch per device (run: 8, demo: 16)")
+    d.add_argument("--workers", type=int, help="DataLoader workers per device (run: 4, demo: 2)")
+    d.add_argument("--gpu-augment", action="store_true", help="workers only decode; scale/crop/flip/normalize run on the GPU in one launch")
+    m = p.add_argument_group("model and optimization")
+    m.add_argument("--model", help="resnet50|resnet101|resnet152|resnet_small|r3d_18|r2plus1d_18|mc3_18|s3d|mvit_v2_s|swin3d_t")
+    m.add_argument("--dropout", type=float, help="head dropout (model default)")
+    m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
+    m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.05)")
+    m.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
+    m.add_argument("--momentum", type=float, default=0.9)
+    m.add_argument("--weight-decay", type=float, help="on conv/linear weights (1e-4)")
+    m.add_argument("--warmup-epochs", type=float, help="linear warmup before the cosine decay (run: 2, demo: 1)")
+    m.add_argument("--label-smoothing", type=float, default=0.0)
+    m.add_argument("--mixup", action="store_true", help="MixUp/CutMix (fastvid.transforms.MixVideo) on training batches")
+    t = p.add_argument_group("hardware and run")
+    t.add_argument("--accelerator", help="auto|cpu|gpu (demo: cpu)")
+    t.add_argument("--devices", help="number of devices, or 'auto'")
+    t.add_argument("--num-nodes", type=int, default=1)
+    t.add_argument("--strategy", default="auto", help="auto|ddp|ddp_spawn|...")
+    t.add_argument("--precision", help="default: bf16-mixed on GPU, 32-true on CPU")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", help="checkpoint to resume from, or 'last' (this run's last.ckpt)")
+    t.add_argument("--output-dir", help="runs are written to OUTPUT_DIR/RUN_NAME (runs)")
+    t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name")
+    t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+    t.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs decide)")
+    t.add_argument("--limit-train-batches", type=float, help="Lightning's limit_train_batches (int or fraction)")
+    t.add_argument("--limit-val-batches", type=float, help="Lightning's limit_val_batches (int or fraction)")
+    t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE or ~/.cache/fastvid)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
+    t.add_argument("--config", help="YAML or JSON file of option values (flags given on the command line win)")
+    return p
+
+
+def _load_config(path: str) -> dict:
+    text = Path(path).read_text()
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"fastvid-train: --config {path} must hold a mapping of option names to values, got {type(data).__name__}")
+    return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        config = _load_config(args.config)
+        known = {a.dest for a in parser._actions}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            parser.error(f"--config {args.config}: unknown option(s) {', '.join(unknown)}")
+        parser.set_defaults(**config)
+        args = parser.parse_args(argv)
+    args.demo = bool(args.demo or not (args.data or args.train))
+    defaults = DEMO_DEFAULTS if args.demo else RUN_DEFAULTS
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    if args.val_short_side is None:
+        args.val_short_side = args.min_short_side
+    return args
+
+
+def _limit(value):
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() and value > 1 else float(value)
+
+
+def _format_seconds(s: float) -> str:
+    m, s = divmod(int(round(s)), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    from fastvid.train.callbacks import ThroughputMonitor
+    from fastvid.train.data import KineticsDataModule
+    from fastvid.train.module import VideoClassificationModule
+
+    rank = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
+    say = print if rank == 0 else (lambda *a, **k: None)
+
+    chance = None
+    if args.demo:
+        from fastvid.train.synthetic import CLASSES, make_motion_dataset
+
+        root = make_motion_dataset(args.cache_dir, verbose=rank == 0)
+        train_path, val_path = root / "train.csv", root / "val.csv"
+        chance = 1.0 / len(CLASSES)
+        say(f"fastvid demo: {len(CLASSES)} classes told apart only by motion ({', '.join(CLASSES)}); "
+            f"chance is {chance:.0%}. Data: {root}")
+    else:
+        train_path = args.train or args.data
+        val_path = args.val
+        if val_path is None and args.data and not args.train:
+            val_path = None  # the data module finds val.csv / val/ beside train
+    pl.seed_everything(args.seed, workers=True, verbose=False)
+
+    datamodule = KineticsDataModule(
+        train_path, val_path, video_path_prefix=args.video_path_prefix, clip_duration=args.clip_duration,
+        num_frames=args.frames, batch_size=args.batch_size, num_workers=args.workers, crop_size=args.crop_size,
+        min_short_side=args.min_short_side, max_short_side=args.max_short_side, val_short_side=args.val_short_side,
+        hflip_p=args.hflip, val_clips_per_video=args.val_clips_per_video, val_crops=args.val_crops,
+        gpu_augment=args.gpu_augment,
+    )
+    num_classes = args.num_classes or datamodule.num_classes
+    if chance is None:
+        chance = 1.0 / num_classes
+
+    accelerator = args.accelerator or "auto"
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if args.gpu_augment and not on_gpu:
+        say("fastvid-train: --gpu-augment without a GPU: the batched augmentation runs on the CPU after collation")
+    precision = args.precision or ("bf16-mixed" if on_gpu else "32-true")
+    devices = args.devices if args.devices is not None else "auto"
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    n_devices = devices if isinstance(devices, int) else (torch.cuda.device_count() if on_gpu else 1)
+    world = max(n_devices, 1) * args.num_nodes
+    lr = args.lr if args.lr is not None else 0.1 * args.batch_size * world / 64
+
+    mix = None
+    if args.mixup:
+        from fastvid.transforms import MixVideo
+
+        mix = MixVideo(num_classes=num_classes, label_smoothing=args.label_smoothing)
+    module = VideoClassificationModule(
+        args.model, num_classes=num_classes, num_frames=args.frames, crop_size=args.crop_size, lr=lr,
+        optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
+        warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing, mix=mix,
+        train_gpu_transform=datamodule.train_gpu_transform, dropout_rate=args.dropout,
+    )
+
+    run_name = args.run_name or ("demo" if args.demo else args.model)
+    run_dir = Path(args.output_dir) / run_name
+    ckpt_dir = run_dir / "checkpoints"
+    has_val = datamodule.val_path is not None
+    monitor = "val_video_acc" if has_val else None
+    callbacks = [
+        ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
+                        monitor=monitor, mode="max", save_top_k=1, save_last=True),
+        LearningRateMonitor(logging_interval="step"),
+        ThroughputMonitor(),
+    ]
+    if not args.no_progress:
+        callbacks.append(TQDMProgressBar(refresh_rate=1))
+    csv_logger = CSVLogger(save_dir=str(run_dir), name="logs")
+    loggers = [csv_logger]
+    try:
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="logs", version=csv_logger.version,
+                                         default_hp_metric=False))
+    except ModuleNotFoundError:
+        say("fastvid-train: tensorboard is not installed; writing CSV logs only")
+
+    trainer_kwargs = dict(
+        accelerator=accelerator, devices=devices, num_nodes=args.num_nodes, strategy=args.strategy,
+        precision=precision, max_epochs=args.epochs, max_steps=args.max_steps, callbacks=callbacks, logger=loggers,
+        check_val_every_n_epoch=args.val_every, enable_progress_bar=not args.no_progress, log_every_n_steps=1,
+        num_sanity_val_steps=0, use_distributed_sampler=False,
+    )
+    if args.limit_train_batches is not None:
+        trainer_kwargs["limit_train_batches"] = _limit(args.limit_train_batches)
+    if args.limit_val_batches is not None:
+        trainer_kwargs["limit_val_batches"] = _limit(args.limit_val_batches)
+    trainer = pl.Trainer(**trainer_kwargs)
+
+    ckpt_path = None
+    if args.resume:
+        ckpt_path = str(ckpt_dir / "last.ckpt") if args.resume == "last" else args.resume
+        if not os.path.isfile(ckpt_path):
+            raise SystemExit(f"fastvid-train: --resume {args.resume}: no checkpoint at {ckpt_path}")
+        say(f"fastvid-train: resuming from {ckpt_path}")
+    say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
+        f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
+        f"batch {args.batch_size} x {world} device(s), lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    if trainer.global_rank != 0:
+        return 0
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    throughput = callbacks[2]
+    plot_path = None
+    metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
+    if not args.no_plot and metrics_csv.is_file():
+        from fastvid.train.plot import plot_curves
+
+        plot_path = run_dir / "curves.png"
+        plot_curves(metrics_csv, plot_path, chance=chance,
+                    title=f"fastvid-train {'demo' if args.demo else run_name}: {args.model}")
+    elapsed = time.perf_counter() - started
+    best = callbacks[0].best_model_path or None
+    summary = {
+        "run_dir": str(run_dir),
+        "wall_s": round(elapsed, 1),
+        "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "val_acc_clip": metrics.get("val_acc"),
+        "val_acc5_clip": metrics.get("val_acc5"),
+        "val_acc_video": metrics.get("val_video_acc"),
+        "val_acc5_video": metrics.get("val_video_acc5"),
+        "best_val_acc_video": float(callbacks[0].best_model_score) if callbacks[0].best_model_score is not None else None,
+        "chance": chance,
+        "train_loss": metrics.get("train_loss_epoch"),
+        "train_clips_per_s": round(throughput.clips_per_s, 2),
+        "train_data_wait_frac": round(throughput.data_wait_frac, 3),
+        "best_checkpoint": best,
+        "last_checkpoint": str(ckpt_dir / "last.ckpt"),
+        "metrics_csv": str(metrics_csv),
+        "tensorboard": str(Path(loggers[-1].log_dir)) if len(loggers) > 1 else None,
+        "plot": str(plot_path) if plot_path else None,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+
+    def pct(v):
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+    print()
+    print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epochs, {summary['steps']} steps)")
+    if has_val:
+        print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
+              f"clip top-1 {pct(summary['val_acc_clip'])}; chance {pct(chance)}")
+    print(f"  throughput     {summary['train_clips_per_s']:.1f} training clips/s, "
+          f"{summary['train_data_wait_frac']:.0%} of step time waiting for data")
+    print(f"  checkpoints    {best or '(best: none)'}, last: {summary['last_checkpoint']}")
+    print(f"  logs           {summary['metrics_csv']}" + (f", tensorboard: {summary['tensorboard']}" if summary["tensorboard"] else ""))
+    if plot_path:
+        print(f"  curves         {plot_path}")
+    print(f"  summary        {run_dir / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

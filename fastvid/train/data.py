@@ -1,0 +1,319 @@
+"""KineticsDataModule: the tutorial's LightningDataModule on fastvid.data, with its faults fixed.
+
+What it does differently from the PyTorchVideo tutorial's ``KineticsDataModule``:
+
+* map-style datasets with a length (``LabeledVideoMapDataset``): full batches, the right epoch size under
+  any number of workers, and sharding over DDP ranks by a DistributedSampler (``set_epoch`` each epoch);
+* no audio decoding; only the kept frames are decoded (the transform's temporal plan);
+* the train transform divides by 255 before normalizing and crops 224 (not 244), all in one fused
+  kernel call: UniformTemporalSubsample -> Div255 -> Normalize -> RandomShortSideScale(256, 320) ->
+  RandomCropVideo(224) -> RandomHorizontalFlipVideo;
+* validation with the multi-view protocol: ``constant_clips_per_video`` clips x 3 UniformCropVideo
+  crops per video (ShortSideScale(256) first), each view an item carrying ``video_index`` and
+  ``aug_index``; the views are split over ranks without padding (no view is counted twice);
+* ``gpu_augment=True``: the workers only decode (uint8 clips of the kept frames, packed by
+  :func:`fastvid.gpu.collate_clips`) and :attr:`train_gpu_transform` (a
+  :class:`fastvid.gpu.BatchClipTransform`) does scale/crop/flip/normalize on the device in one launch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+
+from fastvid.data import LabeledVideoPaths, labeled_video_dataset, make_clip_sampler
+from fastvid.transforms import (
+    ApplyTransformToKey,
+    CenterCropVideo,
+    Compose,
+    Div255,
+    Normalize,
+    RandomCropVideo,
+    RandomHorizontalFlipVideo,
+    RandomShortSideScale,
+    ShortSideScale,
+    UniformCropVideo,
+    UniformTemporalSubsample,
+)
+
+__all__ = ["KineticsDataModule", "ContiguousDistributedSampler", "train_transform", "val_transform"]
+
+
+class ContiguousDistributedSampler(DistributedSampler):
+    """Splits ``range(len(dataset))`` over ranks in contiguous, unpadded parts (rank r gets
+    ``[r * n // W, (r + 1) * n // W)``), in order: every item is seen exactly once over all ranks, and
+    the views of one video stay together (the dataset reuses a decoded window for its crops).
+    Ranks may get one item more or less; evaluation needs no equal lengths."""
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+        n = len(self.dataset)
+        self._begin = self.rank * n // self.num_replicas
+        self._end = (self.rank + 1) * n // self.num_replicas
+        self.num_samples = self._end - self._begin
+        self.total_size = n
+
+    def __iter__(self):
+        return iter(range(self._begin, self._end))
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+def train_transform(
+    *, num_frames: int, crop_size: int, min_short_side: int, max_short_side: int, hflip_p: float,
+    mean: Sequence[float], std: Sequence[float],
+):
+    """The training clip transform (one fused kernel call on the uint8 frames the decoder keeps)."""
+    steps = [
+        UniformTemporalSubsample(num_frames),
+        Div255(),
+        Normalize(tuple(mean), tuple(std)),
+        RandomShortSideScale(min_size=min_short_side, max_size=max_short_side),
+        RandomCropVideo(crop_size),
+    ]
+    if hflip_p > 0:
+        steps.append(RandomHorizontalFlipVideo(p=hflip_p))
+    return ApplyTransformToKey("video", Compose(steps))
+
+
+def val_transform(*, num_frames: int, crop_size: int, short_side: int, crops: int, mean, std):
+    """The validation transform: short side to ``short_side``, then UniformCropVideo (3 crops, by
+    ``aug_index``) or CenterCropVideo (1 crop)."""
+    steps = [UniformTemporalSubsample(num_frames), Div255(), Normalize(tuple(mean), tuple(std)), ShortSideScale(short_side)]
+    if crops == 1:
+        return ApplyTransformToKey("video", Compose([*steps, CenterCropVideo(crop_size)]))
+    return Compose([ApplyTransformToKey("video", Compose(steps)), UniformCropVideo(crop_size)])
+
+
+def _resolve_split(data_path: str | os.PathLike, split: str) -> str:
+    """``data_path`` itself when it is a CSV or a class-folder tree; ``data_path/<split>.csv`` or
+    ``data_path/<split>/`` when it is a dataset root holding splits."""
+    path = os.fspath(data_path)
+    if os.path.isfile(path):
+        return path
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"KineticsDataModule: {split} data {path} not found")
+    for candidate in (os.path.join(path, f"{split}.csv"), os.path.join(path, split)):
+        if os.path.exists(candidate):
+            return candidate
+    return path
+
+
+class KineticsDataModule(pl.LightningDataModule):
+    """Train / validation loaders over Kinetics-style data (CSV of ``<path> <label>`` or class folders).
+
+    Args:
+        train_path: the training CSV or class-folder tree, or a root holding ``train.csv`` / ``train/``.
+        val_path: the same for validation; None: ``val.csv`` / ``val/`` beside the training data when
+            ``train_path`` is a root, else no validation.
+        video_path_prefix: prepended to the CSV paths.
+        clip_duration: seconds per clip; num_frames: frames kept per clip (uniformly).
+        batch_size: clips per batch and per device; num_workers: DataLoader workers per device.
+        crop_size, min_short_side, max_short_side: training random short-side scale and crop.
+        val_short_side: validation short side (default ``min_short_side``).
+        hflip_p: horizontal flip probability (training).
+        mean, std: per-channel normalization after dividing by 255.
+        val_clips_per_video, val_crops: the validation views: clips spread evenly over each video
+            (``constant_clips_per_video``) times spatial crops (3: UniformCropVideo, 1: center crop).
+        gpu_augment: decode only in the workers and augment on the device (see module doc).
+        decoder_threads: FFmpeg threads per decoder (None: 1 in workers).
+        pin_memory: None: when CUDA is available.
+        drop_last: drop the last partial training batch.
+    """
+
+    def __init__(
+        self,
+        train_path: str | os.PathLike,
+        val_path: str | os.PathLike | None = None,
+        *,
+        video_path_prefix: str = "",
+        clip_duration: float = 2.0,
+        num_frames: int = 8,
+        batch_size: int = 8,
+        num_workers: int = 4,
+        crop_size: int = 224,
+        min_short_side: int = 256,
+        max_short_side: int = 320,
+        val_short_side: int | None = None,
+        hflip_p: float = 0.5,
+        mean: Sequence[float] = (0.45, 0.45, 0.45),
+        std: Sequence[float] = (0.225, 0.225, 0.225),
+        val_clips_per_video: int = 10,
+        val_crops: int = 3,
+        gpu_augment: bool = False,
+        decoder_threads: int | None = None,
+        pin_memory: bool | None = None,
+        drop_last: bool = True,
+    ) -> None:
+        super().__init__()
+        for name, value in (("batch_size", batch_size), ("num_frames", num_frames), ("crop_size", crop_size),
+                            ("val_clips_per_video", val_clips_per_video)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"KineticsDataModule: {name} must be a positive int, got {value!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"KineticsDataModule: num_workers must be an int >= 0, got {num_workers!r}")
+        if val_crops not in (1, 3):
+            raise ValueError(f"KineticsDataModule: val_crops must be 1 (center) or 3 (UniformCropVideo), got {val_crops!r}")
+        if not clip_duration > 0:
+            raise ValueError(f"KineticsDataModule: clip_duration must be > 0 seconds, got {clip_duration!r}")
+        if min_short_side > max_short_side:
+            raise ValueError(
+                f"KineticsDataModule: min_short_side must be <= max_short_side, got {min_short_side} > {max_short_side}"
+            )
+        if crop_size > min_short_side:
+            raise ValueError(
+                f"KineticsDataModule: crop_size ({crop_size}) must not exceed min_short_side ({min_short_side})"
+            )
+        self.train_path = _resolve_split(train_path, "train")
+        if val_path is None and os.path.isdir(os.fspath(train_path)) and self.train_path != os.fspath(train_path):
+            candidate = _resolve_split(train_path, "val")
+            self.val_path = candidate if candidate != os.fspath(train_path) else None
+        else:
+            self.val_path = None if val_path is None else _resolve_split(val_path, "val")
+        self.video_path_prefix = video_path_prefix
+        self.clip_duration = float(clip_duration)
+        self.num_frames = num_frames
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.crop_size = crop_size
+        self.min_short_side = min_short_side
+        self.max_short_side = max_short_side
+        self.val_short_side = min_short_side if val_short_side is None else val_short_side
+        self.hflip_p = hflip_p
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.val_clips_per_video = val_clips_per_video
+        self.val_crops = val_crops
+        self.gpu_augment = bool(gpu_augment)
+        self.decoder_threads = decoder_threads
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.drop_last = drop_last
+        self.train_dataset = None
+        self.val_dataset = None
+        self._num_classes = None
+
+    # -- what the data holds ---------------------------------------------------------------------
+
+    @property
+    def num_classes(self) -> int:
+        """1 + the largest label of the training data (read from the CSV or folder names)."""
+        if self._num_classes is None:
+            paths = LabeledVideoPaths.from_path(self.train_path)
+            labels = [paths[i][1]["label"] for i in range(len(paths))]
+            if min(labels) < 0:
+                raise ValueError(f"KineticsDataModule: {self.train_path} has videos without a label")
+            self._num_classes = max(labels) + 1
+        return self._num_classes
+
+    @property
+    def train_gpu_transform(self):
+        """The device-side training augmentation when ``gpu_augment`` (else None): give it to
+        :class:`VideoClassificationModule` as ``train_gpu_transform``."""
+        if not self.gpu_augment:
+            return None
+        from fastvid.gpu import BatchClipTransform
+
+        return BatchClipTransform(
+            crop_size=self.crop_size, min_size=self.min_short_side, max_size=self.max_short_side,
+            eval_size=self.val_short_side, flip_p=self.hflip_p, flip_draw="python",
+            mean=self.mean, std=self.std,
+        )
+
+    # -- datasets and loaders --------------------------------------------------------------------
+
+    def _train_transform(self):
+        if self.gpu_augment:
+            # The workers stop after decoding: the transform only says which frames to keep.
+            return ApplyTransformToKey("video", UniformTemporalSubsample(self.num_frames))
+        return train_transform(
+            num_frames=self.num_frames, crop_size=self.crop_size, min_short_side=self.min_short_side,
+            max_short_side=self.max_short_side, hflip_p=self.hflip_p, mean=self.mean, std=self.std,
+        )
+
+    def _val_transform(self):
+        return val_transform(
+            num_frames=self.num_frames, crop_size=self.crop_size, short_side=self.val_short_side,
+            crops=self.val_crops, mean=self.mean, std=self.std,
+        )
+
+    def setup(self, stage: str | None = None) -> None:
+        kwargs = {"map_style": True, "decode_audio": False, "decoder_threads": self.decoder_threads}
+        if stage in (None, "fit") and self.train_dataset is None:
+            self.train_dataset = labeled_video_dataset(
+                self.train_path,
+                make_clip_sampler("random", self.clip_duration),
+                transform=self._train_transform(),
+                video_path_prefix=self.video_path_prefix,
+                **kwargs,
+            )
+        if stage in (None, "fit", "validate") and self.val_dataset is None and self.val_path is not None:
+            self.val_dataset = labeled_video_dataset(
+                self.val_path,
+                make_clip_sampler("constant_clips_per_video", self.clip_duration, self.val_clips_per_video, self.val_crops),
+                transform=self._val_transform(),
+                video_path_prefix=self.video_path_prefix,
+                **kwargs,
+            )
+
+    def _world(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.world_size > 1:
+            return trainer.world_size, trainer.global_rank
+        return 1, 0
+
+    def _loader(self, dataset, *, sampler, batch_size, drop_last, collate_fn=None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            drop_last=drop_last,
+            collate_fn=collate_fn,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        if self.train_dataset is None:
+            self.setup("fit")
+        world, rank = self._world()
+        if world > 1:
+            sampler = DistributedSampler(self.train_dataset, num_replicas=world, rank=rank, shuffle=True,
+                                         seed=torch.initial_seed() % 2**31, drop_last=True)
+        else:
+            sampler = RandomSampler(self.train_dataset)
+        per_rank = len(sampler)
+        drop_last = self.drop_last and per_rank >= self.batch_size
+        collate_fn = None
+        if self.gpu_augment:
+            from fastvid.gpu import collate_clips
+
+            collate_fn = collate_clips
+        return self._loader(self.train_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=drop_last,
+                            collate_fn=collate_fn)
+
+    def val_dataloader(self):
+        if self.val_path is None:
+            return []
+        if self.val_dataset is None:
+            self.setup("validate")
+        world, rank = self._world()
+        sampler = (ContiguousDistributedSampler(self.val_dataset, num_replicas=world, rank=rank)
+                   if world > 1 else SequentialSampler(self.val_dataset))
+        # Views of a video are consecutive items: a batch of whole multiples of the crops keeps them together.
+        return self._loader(self.val_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=False)
+
+    def views_per_video(self) -> int:
+        return self.val_clips_per_video * self.val_crops
+
+    def steps_per_epoch(self, world_size: int = 1) -> int:
+        """Training batches per epoch on each rank."""
+        n = len(self.train_dataset) if self.train_dataset is not None else len(LabeledVideoPaths.from_path(self.train_path))
+        per_rank = n // world_size if world_size > 1 else n
+        return per_rank // self.batch_size if self.drop_last and per_rank >= self.batch_size else math.ceil(per_rank / self.batch_size)

@@ -1,0 +1,50 @@
+"""Run by tests/test_train_ddp.py: two CPU processes (gloo) through Lightning's DDP.
+
+Usage: python _ddp_train_script.py DATA_ROOT OUT_DIR. Lightning's subprocess launcher starts rank 1
+by running this same command again. Each rank writes OUT_DIR/rank<r>.json with what it saw.
+"""
+
+import json
+import os
+import sys
+
+import pytorch_lightning as pl
+import torch
+
+from fastvid.train import KineticsDataModule, VideoClassificationModule
+
+
+class Recorder(pl.Callback):
+    def __init__(self):
+        self.train, self.val = [], []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.train += batch["video_index"].tolist()
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        with torch.no_grad():
+            preds = pl_module(batch["video"]).argmax(dim=1).tolist()
+        for v, c, a, p, y in zip(batch["video_index"].tolist(), batch["clip_index"].tolist(),
+                                 batch["aug_index"].tolist(), preds, batch["label"].tolist()):
+            self.val.append([v, c, a, p, y])
+
+
+def main():
+    root, out = sys.argv[1], sys.argv[2]
+    pl.seed_everything(0, workers=True, verbose=False)
+    dm = KineticsDataModule(root, clip_duration=0.5, num_frames=4, batch_size=2, num_workers=0, crop_size=32,
+                            min_short_side=32, max_short_side=40, val_clips_per_video=1, val_crops=3)
+    module = VideoClassificationModule("resnet_small", num_classes=dm.num_classes, num_frames=4, crop_size=32, lr=0.01)
+    rec = Recorder()
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0, use_distributed_sampler=False, callbacks=[rec])
+    trainer.fit(module, datamodule=dm)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    with open(os.path.join(out, f"rank{trainer.global_rank}.json"), "w") as f:
+        json.dump({"rank": trainer.global_rank, "world": trainer.world_size, "train": rec.train, "val": rec.val,
+                   "metrics": metrics, "num_train_videos": len(dm.train_dataset) , "num_val_items": len(dm.val_dataset)}, f)
+
+
+if __name__ == "__main__":
+    main()

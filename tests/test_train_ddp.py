@@ -1,0 +1,54 @@
+"""Two CPU processes (gloo) through Lightning's DDP: disjoint shards of the videos, synchronized metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastvid.train.synthetic import SyntheticMotionConfig, make_motion_dataset
+
+SCRIPT = Path(__file__).with_name("_ddp_train_script.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    cfg = SyntheticMotionConfig(train_per_class=2, val_per_class=1, height=40, width=48, seconds=1.0, fps=10)
+    return make_motion_dataset(tmp_path_factory.mktemp("ddp-data"), cfg)
+
+
+def test_ddp_two_ranks_disjoint_shards_and_synced_metrics(tiny_root, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    n_train = ranks[0]["num_train_videos"]  # 8 videos, one random clip each
+    # Training: each rank sees half of the videos, none twice, none on both ranks, none missing.
+    train0, train1 = ranks[0]["train"], ranks[1]["train"]
+    assert len(train0) == len(train1) == n_train // 2
+    assert len(set(train0)) == len(train0) and len(set(train1)) == len(train1)
+    assert not set(train0) & set(train1)
+    assert set(train0) | set(train1) == set(range(n_train))
+    # Validation: every view (video, clip, crop) exactly once over the two ranks, no padding duplicates.
+    views0 = {tuple(v[:3]) for v in ranks[0]["val"]}
+    views1 = {tuple(v[:3]) for v in ranks[1]["val"]}
+    assert len(views0) == len(ranks[0]["val"]) and len(views1) == len(ranks[1]["val"])
+    assert not views0 & views1
+    n_items = ranks[0]["num_val_items"]
+    assert len(views0) + len(views1) == n_items == 4 * 3  # 4 videos x 1 clip x 3 crops
+    assert {v[0] for v in ranks[0]["val"]} != {v[0] for v in ranks[1]["val"]}
+    # Metrics are the same on both ranks and are those of the union of both shards.
+    m0, m1 = ranks[0]["metrics"], ranks[1]["metrics"]
+    for key in ("val_acc", "val_video_acc", "val_loss", "val_videos", "train_loss_epoch", "train_acc"):
+        assert m0[key] == pytest.approx(m1[key], abs=1e-6), key
+    union = ranks[0]["val"] + ranks[1]["val"]
+    clip_acc = sum(p == y for *_, p, y in union) / len(union)
+    assert m0["val_acc"] == pytest.approx(clip_acc, abs=1e-6)
+    assert m0["val_videos"] == 4  # each rank saw only some videos; the video metric covers all of them
