@@ -4,6 +4,7 @@ import functools
 import gc
 import os
 import random
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -352,3 +353,23 @@ def test_decoder_threads_default_to_one_in_workers(good_videos, monkeypatch):
                              decoder_threads=3)
     ds._transform = add_threads
     assert [s["threads"] for s in DataLoader(ds, batch_size=None, num_workers=2)] == [3, 3]
+
+
+def test_explicit_frame_plan_gives_uint8_without_transform(good_videos):
+    from fastvid.data.reference_decode import reference_clip
+
+    ds = LabeledVideoDataset(_paths(good_videos[:3]), make_clip_sampler("uniform", 0.5), video_sampler=SequentialSampler,
+                             frame_plan=6)
+    assert ds.uses_frame_plan
+    for s in ds:
+        assert s["video"].dtype == torch.uint8 and s["video"].shape[:2] == (3, 6)
+        start = Fraction(s["clip_index"], 2)
+        ref = reference_clip(good_videos[s["video_index"]], start, start + Fraction(1, 2), 6)
+        assert torch.equal(s["video"], ref)
+    batch = next(iter(DataLoader(LabeledVideoMapDataset(_paths(good_videos[1::2]), make_clip_sampler("random", 0.5),
+                                                        frame_plan=T.TemporalPlan(4)), batch_size=4)))
+    assert batch["video"].dtype == torch.uint8 and batch["video"].shape == (4, 3, 4, 48, 64)
+    with pytest.raises(ValueError, match="frame_plan"):
+        LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 1), frame_plan=0)
+    with pytest.raises(TypeError, match="frame_plan"):
+        LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 1), frame_plan="8")

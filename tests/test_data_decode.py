@@ -231,3 +231,20 @@ def test_rotation_metadata_is_reported_not_applied(tmp_path):
         assert torch.equal(clip, reference_clip(path, 0, Fraction(1, 2), 4))
     with EncodedVideo.from_path(write_video(tmp_path / "plain.mp4", num_frames=5)) as v:
         assert v.rotation == 0
+
+
+def test_plan_all_uniform_clips_of_a_video_at_once(videos):
+    from fastvid.data import make_clip_sampler
+
+    path = videos["h264_vfr.mkv"]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        clips = make_clip_sampler("uniform", Fraction(1, 3), Fraction(1, 6)).clips_for_duration(v.duration)
+        windows = [(c.clip_start_sec, c.clip_end_sec) for c in clips]
+        plan = v.plan_clips(windows, 5)
+        assert plan.indices.shape == (len(clips), 5)
+        for k, (s, e) in enumerate(windows):
+            one = v.get_clip_frames(s, e, 5)
+            assert plan.count[k] > 0
+            assert torch.equal(plan.indices[k] - plan.first[k], one["frame_indices"])
+            keys = v.index.keyframes.tolist()
+            assert int(plan.seek[k]) == max(x for x in keys if x <= int(plan.indices[k, 0]))

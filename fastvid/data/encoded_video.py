@@ -356,6 +356,26 @@ class EncodedVideoPyAV:
         video = None if buf is None else thwc_to_cthw(torch.from_numpy(buf))
         return {"video": video, "audio": self._get_audio(start_sec, end_sec), "frame_indices": rel}
 
+    def plan_clips(self, windows, num_samples: int | None = None):
+        """Plans many clip windows of this video at once (the C++ planner runs over them in parallel).
+
+        Args:
+            windows: sequence of (start_sec, end_sec) pairs.
+            num_samples: frames kept per clip (None: every frame of each window).
+
+        Returns:
+            :class:`~fastvid.data.frame_plan.ClipFramePlan` whose indices point into :attr:`index` ``.pts``
+            (the video's frames in presentation order); ``seek`` is the keyframe each clip decodes from.
+        """
+        self._check_open()
+        rows = []
+        for start_sec, end_sec in windows:
+            lo, hi = self._window_pts(start_sec, end_sec)
+            rows.append([int(lo), int(hi) if hi != math.inf else 2**62])
+        index = self.index
+        return plan_clip_frames(index.pts, index.keyframes, torch.tensor(rows, dtype=torch.long).view(-1, 2),
+                                num_samples)
+
     def _planned_frames(self, start_pts, end_pts, num_samples):
         index = self.index
         if not index.usable or start_pts == math.inf:
