@@ -248,3 +248,32 @@ def test_plan_all_uniform_clips_of_a_video_at_once(videos):
             assert torch.equal(plan.indices[k] - plan.first[k], one["frame_indices"])
             keys = v.index.keyframes.tolist()
             assert int(plan.seek[k]) == max(x for x in keys if x <= int(plan.indices[k, 0]))
+
+
+def test_falls_back_to_plain_decoding_when_the_index_cannot_be_trusted(videos):
+    from fastvid.data.encoded_video import VideoIndex
+
+    path = videos["h264_yuv420p_bframes.mp4"]
+    decoded = decode_all_frames(path)
+    windows = [(Fraction(1, 3), Fraction(5, 3)), (Fraction(0), Fraction(3))]
+    # 1) an index that says it is unusable (e.g. packets without pts)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        v._index = VideoIndex(v.index.pts, v.index.keyframes, usable=False, reason="test")
+        for s, e in windows:
+            assert torch.equal(v.get_clip_frames(s, e, 8)["video"], reference_clip(path, s, e, 8, decoded=decoded))
+        assert v.fallbacks == len(windows)
+    # 2) an index that disagrees with what the decoder outputs: a frame missing from it
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        pts = v.index.pts
+        v._index = VideoIndex(torch.cat([pts[:40], pts[41:]]), v.index.keyframes[v.index.keyframes < 40])
+        for s, e in windows:
+            assert torch.equal(v.get_clip_frames(s, e, 8)["video"], reference_clip(path, s, e, 8, decoded=decoded))
+        assert v.fallbacks == len(windows)
+    # 3) a kept frame the decoder never outputs: the planned pts is not a real frame
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        pts = v.index.pts.clone()
+        pts[30] += 1
+        v._index = VideoIndex(pts, v.index.keyframes)
+        s, e = Fraction(0), Fraction(3)
+        assert torch.equal(v.get_clip_frames(s, e, 75)["video"], reference_clip(path, s, e, 75, decoded=decoded))
+        assert v.fallbacks == 1
