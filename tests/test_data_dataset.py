@@ -14,7 +14,6 @@ from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
 
 import fastvid.transforms as T
 from fastvid.data import (
-    EncodedVideoPyAV,
     Kinetics,
     LabeledVideoDataset,
     LabeledVideoMapDataset,

@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import pathlib
-from fractions import Fraction
 from typing import BinaryIO
 
 import av

@@ -89,7 +89,8 @@ def uniform_subsample_indices(num_frames: int, num_samples: int) -> torch.Tensor
     (equal to ``clamp(torch.linspace(0, T - 1, n), 0, T - 1).long()``)."""
     if num_frames <= 0 or num_samples <= 0:
         raise ValueError(
-            f"uniform_subsample_indices: num_frames and num_samples must be positive, got {num_frames} and {num_samples}"
+            "uniform_subsample_indices: num_frames and num_samples must be positive, "
+            f"got {num_frames} and {num_samples}"
         )
     plan = plan_clip_frames(torch.arange(num_frames, dtype=torch.long), torch.zeros(1, dtype=torch.long),
                             torch.tensor([[0, num_frames]]), num_samples)

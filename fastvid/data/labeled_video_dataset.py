@@ -248,7 +248,9 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         frame_plan=None,
     ) -> None:
         if not isinstance(clip_sampler, ClipSampler):
-            raise TypeError(f"LabeledVideoDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}")
+            raise TypeError(
+                f"LabeledVideoDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}"
+            )
         if not decode_video:
             raise ValueError("LabeledVideoDataset: decode_video=False is not supported (fastvid decodes video clips)")
         self._init_failures(max_consecutive_failures)
@@ -406,7 +408,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         frame_plan=None,
     ) -> None:
         if not isinstance(clip_sampler, ClipSampler):
-            raise TypeError(f"LabeledVideoMapDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}")
+            raise TypeError(
+                f"LabeledVideoMapDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}"
+            )
         self._init_failures(max_consecutive_failures)
         self._labeled_videos = labeled_video_paths
         self._clip_sampler = clip_sampler
@@ -512,7 +516,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             if clip_info is None:
                 return None
             if isinstance(clip_info.clip_start_sec, list):
-                clips = [self._decoder.clip(video, s, e) for s, e in zip(clip_info.clip_start_sec, clip_info.clip_end_sec)]
+                windows = zip(clip_info.clip_start_sec, clip_info.clip_end_sec)
+                clips = [self._decoder.clip(video, s, e) for s, e in windows]
                 if any(c is None for c in clips):
                     return None
                 clip = {k: [c[k] for c in clips] for k in clips[0]}
@@ -551,6 +556,8 @@ def labeled_video_dataset(
     paths = LabeledVideoPaths.from_path(data_path)
     paths.path_prefix = video_path_prefix
     if map_style:
-        return LabeledVideoMapDataset(paths, clip_sampler, transform, decode_audio=decode_audio, decoder=decoder, **kwargs)
+        return LabeledVideoMapDataset(
+            paths, clip_sampler, transform, decode_audio=decode_audio, decoder=decoder, **kwargs
+        )
     return LabeledVideoDataset(paths, clip_sampler, video_sampler, transform, decode_audio=decode_audio,
                                decoder=decoder, **kwargs)
