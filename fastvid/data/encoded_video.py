@@ -101,8 +101,9 @@ class EncodedVideoPyAV:
     Args:
         file: a path or a binary file-like object holding the encoded video.
         video_name: the name reported in samples (PyTorchVideo uses the file name).
-        decode_audio: decode the first audio stream too (only when asked; PyTorchVideo shapes it:
-            float32 (samples,), channels averaged).
+        decode_audio: decode the first audio stream too (only when asked: False by default, where
+            PyTorchVideo defaults to True; shaped as PyTorchVideo shapes it: float32 (samples,), channels
+            averaged).
         perform_seek: seek before decoding a clip (PyTorchVideo's option).
         threads: decoder threads; None: :func:`default_decoder_threads` (1 inside DataLoader workers).
 
@@ -114,7 +115,7 @@ class EncodedVideoPyAV:
         self,
         file: str | os.PathLike | BinaryIO,
         video_name: str | None = None,
-        decode_audio: bool = True,
+        decode_audio: bool = False,
         perform_seek: bool = True,
         *,
         threads: int | None = None,
@@ -189,7 +190,7 @@ class EncodedVideoPyAV:
 
     # ----------------------------------------------------------------------------------------- info
     @classmethod
-    def from_path(cls, file_path, decode_audio: bool = True, decoder: str = "pyav", **kwargs) -> EncodedVideoPyAV:
+    def from_path(cls, file_path, decode_audio: bool = False, decoder: str = "pyav", **kwargs) -> EncodedVideoPyAV:
         return EncodedVideo.from_path(file_path, decode_audio=decode_audio, decoder=decoder, **kwargs)
 
     @property
@@ -476,7 +477,7 @@ class EncodedVideo:
     def from_path(
         cls,
         file_path: str | os.PathLike,
-        decode_audio: bool = True,
+        decode_audio: bool = False,
         decoder: str = "pyav",
         *,
         threads: int | None = None,
@@ -485,7 +486,7 @@ class EncodedVideo:
         """Opens ``file_path`` (named by its file name, as PyTorchVideo does).
 
         Args:
-            decode_audio: also decode audio (only when asked).
+            decode_audio: also decode audio (only when asked; PyTorchVideo's default is True).
             decoder: "pyav" (the only decoder).
             threads: decoder threads (see :class:`EncodedVideoPyAV`).
             read_to_memory: read the file into memory first (PyTorchVideo's way, for remote file systems).
