@@ -242,8 +242,11 @@ def test_cuda_current_stream_is_respected():
     src = _clip(3, 8, 256, 340, seed=12).cuda()
     videos = [torch.zeros_like(src) for _ in range(4)]
     want = ops.clip_transform_batch([src] * 4, sizes=(256, 340), crops=(10, 20, 224, 224))
-    torch.cuda.synchronize()
     side = torch.cuda.Stream()
+    with torch.cuda.stream(side):  # warm the allocators for this stream (a fresh cudaMalloc may sync)
+        ops.clip_transform_batch(videos, sizes=(256, 340), crops=(10, 20, 224, 224))
+        ops.clip_transform(videos[0], size=(256, 340), crop=(10, 20, 224, 224))
+    torch.cuda.synchronize()
     with torch.cuda.stream(side):
         torch.cuda._sleep(200_000_000)
         for v in videos:
