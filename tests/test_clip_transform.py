@@ -293,6 +293,28 @@ def test_vs_float64_weight_matrices(antialias):
         torch.testing.assert_close(oracle.double(), want, rtol=0, atol=2e-3, msg=f"oracle {(h, w)} -> {(oh, ow)}")
 
 
+@pytest.mark.parametrize("isa", ["baseline", "default"])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_horizontal_paths(isa, antialias, monkeypatch):
+    # The AVX2 build reads the column taps of 8 outputs in one of four ways, chosen by how far apart
+    # they are: width ratios from upscaling (permute) through mild / strong downscaling (4- and
+    # 8-float windows) to many antialias taps (gather); output widths with a scalar tail.
+    if isa == "baseline":
+        monkeypatch.setenv("FASTVID_CPU_ISA", "baseline")
+    video = _clip(2, 12, 400, 3, seed=41)
+    for in_w, out_w in [(40, 101), (45, 45), (52, 40), (130, 100), (250, 100), (400, 59), (400, 21), (400, 8)]:
+        for out_dtype in (torch.float32, torch.bfloat16, torch.uint8):
+            norm = {} if out_dtype != torch.uint8 else dict(scale=None, mean=None, std=None)
+            kw = dict(layout="THWC", size=(12, out_w), flip=bool(out_w % 2), antialias=antialias, out_dtype=out_dtype, **norm)
+            got, want = _both(video[:, :, :in_w], **kw)
+            if out_dtype == torch.uint8:
+                _assert_u8_close(got, want)
+            else:
+                tol = 1e-4 if out_dtype == torch.float32 else 2.0**-7  # one bfloat16 step apart at most
+                err = (got.float() - want.float()).abs()
+                assert bool((err <= tol * want.float().abs().clamp_min(1.0)).all()), (in_w, out_w, out_dtype)
+
+
 # --------------------------------------------------------------------------------------------------
 # Both ISA builds, both thread counts, no mutation, output properties.
 

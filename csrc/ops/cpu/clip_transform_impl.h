@@ -9,8 +9,11 @@
 //      the source columns the crop needs (col_count of them), as float, one plane per channel
 //      (interleaved THWC rows are filtered as one contiguous run, then split into planes);
 //   2. horizontal pass: out[c][t][y][x] = (sum_j wx[j] * tmp[c][col_first[x] + j]) * alpha_c + beta_c,
-//      8 outputs at a time (a permute of one 8-float window per tap, or a gather), converted to the
-//      output type and stored.
+//      8 outputs at a time, converted to the output type and stored. The taps of 8 outputs are read
+//      as a permute of one 8-float window per tap (upscaling, crops), or as one 4- or 8-float window
+//      per output times its zero-padded weights (downscaling, antialias up to 8 taps), or gathered.
+//      (Zero weights times a window's other pixels: non-finite input values can spread to the
+//      neighbouring outputs; finite inputs are unaffected.)
 // The per-row buffers (a few KiB) are the only intermediates: per thread, never a frame or a clip.
 //
 // Expected from the includer: <immintrin.h> on x86, <cstdint>, <algorithm>, <cmath>, c10 BFloat16 and
@@ -208,6 +211,41 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
         }
       }
     }
+  } else if (plan.window == 4) {
+    // Each output: its (up to) 4 taps as one 4-float window times its weights; outputs k and k + 4
+    // share a register, and three horizontal adds reduce 8 windows to 8 outputs.
+    for (int64_t x = 0; x < vw; x += kCpuLanes) {
+      const int32_t* f = plan.first32 + x;
+      const float* w = plan.window_weight + x * 4;
+      for (int64_t c = 0; c < C; ++c) {
+        const float* s = tmp + c * pitch;
+        __m256 y[4];
+        for (int k = 0; k < 4; ++k) {
+          const __m256 win = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + f[k])),
+                                                  _mm_loadu_ps(s + f[k + 4]), 1);
+          y[k] = _mm256_mul_ps(win, _mm256_loadu_ps(w + 8 * k));
+        }
+        const __m256 v = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
+        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+      }
+    }
+  } else if (plan.window == 8) {
+    // The same with 8-float windows (5 to 8 taps): 8 products, six horizontal adds, one cross-lane add.
+    for (int64_t x = 0; x < vw; x += kCpuLanes) {
+      const int32_t* f = plan.first32 + x;
+      const float* w = plan.window_weight + x * 8;
+      for (int64_t c = 0; c < C; ++c) {
+        const float* s = tmp + c * pitch;
+        __m256 y[8];
+        for (int k = 0; k < 8; ++k) {
+          y[k] = _mm256_mul_ps(_mm256_loadu_ps(s + f[k]), _mm256_loadu_ps(w + 8 * k));
+        }
+        const __m256 q0 = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
+        const __m256 q1 = _mm256_hadd_ps(_mm256_hadd_ps(y[4], y[5]), _mm256_hadd_ps(y[6], y[7]));
+        const __m256 v = _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+      }
+    }
   } else {
     for (int64_t x = 0; x < vw; x += kCpuLanes) {
       const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.first32 + x));
@@ -242,6 +280,26 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
   }
 }
 
+// Prefetches `rows` source rows of `len` contiguous elements, `sh` apart, for each of `planes` planes
+// `sc` apart.
+template <typename in_t>
+inline void clip_prefetch_rows(const in_t* row0, int64_t rows, int64_t sh, int64_t planes, int64_t sc,
+                               int64_t len) {
+  constexpr int64_t kLine = 64 / sizeof(in_t);
+  for (int64_t c = 0; c < planes; ++c) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const in_t* r = row0 + c * sc + i * sh;
+      for (int64_t x = 0; x < len; x += kLine) {
+        __builtin_prefetch(r + x, 0, 3);
+      }
+      __builtin_prefetch(r + len - 1, 0, 3);
+    }
+  }
+}
+
+// How many output rows ahead clip_transform_rows prefetches the source rows.
+constexpr int64_t kPrefetchRows = 2;
+
 // Floats of per-thread buffer that clip_transform_rows needs.
 inline int64_t clip_buffer_size(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan) {
   return p.channels * plan.tmp_pitch + p.channels * p.col_count + kCpuLanes;
@@ -268,6 +326,15 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
     const in_t* row0 = src + p.frame_index[t] * p.stride_t + p.row_first[y] * p.stride_h +
                        p.col_lo * p.stride_w;
     const float* wy = p.row_weight + y * p.row_taps;
+    if (r + kPrefetchRows < row_end && (planar || interleaved)) {
+      // The source rows of a row a few rows ahead: short runs (a crop's width) that the hardware
+      // prefetcher would only pick up halfway through, fetched while this row computes.
+      const int64_t tn = (r + kPrefetchRows) / p.out_h;
+      const int64_t yn = (r + kPrefetchRows) - tn * p.out_h;
+      const in_t* next = src + p.frame_index[tn] * p.stride_t + p.row_first[yn] * p.stride_h +
+                         p.col_lo * p.stride_w;
+      clip_prefetch_rows(next, p.row_taps, p.stride_h, planar ? C : 1, p.stride_c, planar ? n : n * C);
+    }
     if (planar) {
       for (int64_t c = 0; c < C; ++c) {
         clip_vertical_contig(row0 + c * p.stride_c, p.row_taps, wy, n, p.stride_h, tmp + c * pitch);

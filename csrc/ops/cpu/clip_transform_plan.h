@@ -30,6 +30,11 @@ struct ClipTransformCpuPlan {
   bool permute = false;
   const int32_t* group_base = nullptr;
   const int32_t* group_rel = nullptr;
+  // Otherwise, with at most 8 taps, each output is a dot product of the window of `window` (4 or 8)
+  // floats starting at its first tap with window_weight (taps, then zeros): output x of group g uses
+  // window_weight[g * 8 * window + ...] laid out as the kernel loads it (see clip_horizontal). 0: gather.
+  int64_t window = 0;
+  const float* window_weight = nullptr;
 };
 
 // Owns the arrays that a ClipTransformCpuPlan points to.
@@ -38,6 +43,7 @@ struct ClipTransformCpuPlanStorage {
   std::vector<float> weight_soa;
   std::vector<int32_t> group_base;
   std::vector<int32_t> group_rel;
+  std::vector<float> window_weight;
   ClipTransformCpuPlan plan;
 };
 
@@ -75,6 +81,24 @@ inline void build_cpu_plan(const ClipTransformParams& p, ClipTransformCpuPlanSto
       s.group_rel[g * kCpuLanes + k] = static_cast<int32_t>(std::min<int64_t>(f[k] - lo, kCpuLanes - 1));
     }
   }
+  // Window weights. window 4: for group g and k in 0..3, 8 floats = the 4 weights of output 8g + k,
+  // then the 4 of output 8g + k + 4 (the two 128-bit halves of one register). window 8: the 8
+  // weights of output x at x * 8.
+  plan.window = permute || taps > kCpuLanes ? 0 : (taps <= 4 ? 4 : 8);
+  s.window_weight.assign(plan.window * n, 0.0f);
+  for (int64_t x = 0; x < n && plan.window > 0; ++x) {
+    float* w;
+    if (plan.window == 4) {
+      const int64_t g = x / kCpuLanes, k = x % kCpuLanes;
+      w = s.window_weight.data() + g * 32 + (k % 4) * 8 + (k / 4) * 4;
+    } else {
+      w = s.window_weight.data() + x * 8;
+    }
+    for (int64_t j = 0; j < taps; ++j) {
+      w[j] = p.col_weight[x * taps + j];
+    }
+  }
+  plan.window_weight = s.window_weight.data();
   plan.first32 = s.first32.data();
   plan.weight_soa = s.weight_soa.data();
   plan.permute = permute;
