@@ -87,6 +87,15 @@ def test_collate_in_a_dataloader_and_lightning_transfer():
     assert torch.equal(moved["video"].clip(2), items[2]["video"])
 
 
+def test_collate_in_a_worker_process():
+    # The PackedClips made in a DataLoader worker crosses to the main process (shared memory) intact.
+    items = _items()
+    loader = torch.utils.data.DataLoader(items, batch_size=5, collate_fn=collate_clips, num_workers=1)
+    (batch,) = list(loader)
+    assert isinstance(batch["video"], PackedClips) and not batch["video"].is_pinned()
+    assert all(torch.equal(batch["video"].clip(b), items[b]["video"]) for b in range(5))
+
+
 @pytest.mark.parametrize(
     "items, exc, match",
     [
