@@ -143,27 +143,29 @@ inline void clip_vertical_generic(const in_t* row0, int64_t taps, const float* w
   }
 }
 
+#if FASTVID_CPU_AVX2
+// 8 RGB pixels in three registers (a, b, c: 24 interleaved values) -> one register per channel,
+// stored at r, g, b (blend, then permute into order).
+inline void clip_split_rgb8(__m256 a, __m256 b, __m256 c, float* r, float* g, float* bl) {
+  const __m256i perm_r = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
+  const __m256i perm_g = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
+  const __m256i perm_b = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
+  _mm256_storeu_ps(r, _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x92), c, 0x24), perm_r));
+  _mm256_storeu_ps(g, _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49), perm_g));
+  _mm256_storeu_ps(bl, _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92), perm_b));
+}
+#endif
+
 // Splits n interleaved pixels of `channels` values into planes tmp[c * pitch + x].
 inline void clip_deinterleave(const float* src, int64_t channels, int64_t n, float* tmp,
                               int64_t pitch) {
   int64_t x = 0;
 #if FASTVID_CPU_AVX2
   if (channels == 3) {
-    // 8 RGB pixels in three registers -> one register per channel (blend, then permute in-lane order).
-    const __m256i perm_r = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
-    const __m256i perm_g = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
-    const __m256i perm_b = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
     for (; x + kCpuLanes <= n; x += kCpuLanes) {
       const float* s = src + 3 * x;
-      const __m256 a = _mm256_loadu_ps(s);
-      const __m256 b = _mm256_loadu_ps(s + 8);
-      const __m256 c = _mm256_loadu_ps(s + 16);
-      const __m256 r = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x92), c, 0x24);
-      const __m256 g = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49);
-      const __m256 bl = _mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92);
-      _mm256_storeu_ps(tmp + x, _mm256_permutevar8x32_ps(r, perm_r));
-      _mm256_storeu_ps(tmp + pitch + x, _mm256_permutevar8x32_ps(g, perm_g));
-      _mm256_storeu_ps(tmp + 2 * pitch + x, _mm256_permutevar8x32_ps(bl, perm_b));
+      clip_split_rgb8(_mm256_loadu_ps(s), _mm256_loadu_ps(s + 8), _mm256_loadu_ps(s + 16), tmp + x,
+                      tmp + pitch + x, tmp + 2 * pitch + x);
     }
   }
 #endif
@@ -172,6 +174,51 @@ inline void clip_deinterleave(const float* src, int64_t channels, int64_t n, flo
       tmp[c * pitch + x] = src[x * channels + c];
     }
   }
+}
+
+// Vertical pass of an interleaved 3-channel row straight into the planes (no scratch round trip):
+// returns how many of the n pixels it did (a multiple of 8; 0 in the portable build).
+template <typename in_t>
+inline int64_t clip_vertical_rgb(const in_t* row0, int64_t taps, const float* w, int64_t n, int64_t sh,
+                                 float* tmp, int64_t pitch) {
+  int64_t x = 0;
+#if FASTVID_CPU_AVX2
+  float* r = tmp;
+  float* g = tmp + pitch;
+  float* b = tmp + 2 * pitch;
+  if (taps == 2) {
+    const in_t* r1 = row0 + sh;
+    const __m256 w0 = _mm256_set1_ps(w[0]);
+    const __m256 w1 = _mm256_set1_ps(w[1]);
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      const in_t* s0 = row0 + 3 * x;
+      const in_t* s1 = r1 + 3 * x;
+      const __m256 a = _mm256_fmadd_ps(w1, clip_load8(s1), _mm256_mul_ps(w0, clip_load8(s0)));
+      const __m256 bb = _mm256_fmadd_ps(w1, clip_load8(s1 + 8), _mm256_mul_ps(w0, clip_load8(s0 + 8)));
+      const __m256 c = _mm256_fmadd_ps(w1, clip_load8(s1 + 16), _mm256_mul_ps(w0, clip_load8(s0 + 16)));
+      clip_split_rgb8(a, bb, c, r + x, g + x, b + x);
+    }
+  } else {
+    for (; x + kCpuLanes <= n; x += kCpuLanes) {
+      const in_t* s = row0 + 3 * x;
+      __m256 wi = _mm256_set1_ps(w[0]);
+      __m256 a = _mm256_mul_ps(wi, clip_load8(s));
+      __m256 bb = _mm256_mul_ps(wi, clip_load8(s + 8));
+      __m256 c = _mm256_mul_ps(wi, clip_load8(s + 16));
+      for (int64_t i = 1; i < taps; ++i) {
+        const in_t* si = s + i * sh;
+        wi = _mm256_set1_ps(w[i]);
+        a = _mm256_fmadd_ps(wi, clip_load8(si), a);
+        bb = _mm256_fmadd_ps(wi, clip_load8(si + 8), bb);
+        c = _mm256_fmadd_ps(wi, clip_load8(si + 16), c);
+      }
+      clip_split_rgb8(a, bb, c, r + x, g + x, b + x);
+    }
+  }
+#else
+  (void)row0, (void)taps, (void)w, (void)n, (void)sh, (void)tmp, (void)pitch;
+#endif
+  return x;
 }
 
 // One output row of every channel from the planes tmp[c * pitch + ...]:
@@ -340,8 +387,11 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
         clip_vertical_contig(row0 + c * p.stride_c, p.row_taps, wy, n, p.stride_h, tmp + c * pitch);
       }
     } else if (interleaved) {
-      clip_vertical_contig(row0, p.row_taps, wy, n * C, p.stride_h, scratch);
-      clip_deinterleave(scratch, C, n, tmp, pitch);
+      const int64_t done = C == 3 ? clip_vertical_rgb(row0, p.row_taps, wy, n, p.stride_h, tmp, pitch) : 0;
+      if (done < n) {
+        clip_vertical_contig(row0 + done * C, p.row_taps, wy, (n - done) * C, p.stride_h, scratch);
+        clip_deinterleave(scratch, C, n - done, tmp + done, pitch);
+      }
     } else {
       clip_vertical_generic(row0, p.row_taps, wy, C, n, p.stride_c, p.stride_h, p.stride_w, tmp, pitch);
     }
