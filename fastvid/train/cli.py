@@ -30,9 +30,9 @@ RUN_DEFAULTS = dict(
     warmup_epochs=2.0, weight_decay=1e-4, hflip=0.5, dropout=None, output_dir="runs",
 )
 DEMO_DEFAULTS = dict(
-    model="resnet_small", epochs=12, batch_size=16, workers=2, clip_duration=1.0, frames=8, crop_size=64,
+    model="resnet_small", epochs=12, batch_size=8, workers=2, clip_duration=1.0, frames=8, crop_size=64,
     min_short_side=64, max_short_side=80, val_short_side=64, val_clips_per_video=2, val_crops=3,
-    warmup_epochs=1.0, weight_decay=1e-4, hflip=0.5, dropout=None, lr=0.05, accelerator="cpu", devices=1,
+    warmup_epochs=1.0, weight_decay=1e-4, hflip=0.5, dropout=None, lr=0.02, accelerator="cpu", devices=1,
     precision="32-true", output_dir="runs",
 )
 
@@ -60,14 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--hflip", type=float, help="horizontal flip probability (0.5)")
     d.add_argument("--val-clips-per-video", type=int, help="validation clips per video (run: 10, demo: 2)")
     d.add_argument("--val-crops", type=int, choices=(1, 3), help="validation crops per clip: 3 (UniformCropVideo) or 1 (center)")
-    d.add_argument("--batch-size", type=int, help="clips per batch per device (run: 8, demo: 16)")
+    d.add_argument("--batch-size", type=int, help="clips per batch per device (8)")
     d.add_argument("--workers", type=int, help="DataLoader workers per device (run: 4, demo: 2)")
     d.add_argument("--gpu-augment", action="store_true", help="workers only decode; scale/crop/flip/normalize run on the GPU in one launch")
     m = p.add_argument_group("model and optimization")
     m.add_argument("--model", help="resnet50|resnet101|resnet152|resnet_small|r3d_18|r2plus1d_18|mc3_18|s3d|mvit_v2_s|swin3d_t")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
-    m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.05)")
+    m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
     m.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
     m.add_argument("--momentum", type=float, default=0.9)
     m.add_argument("--weight-decay", type=float, help="on conv/linear weights (1e-4)")

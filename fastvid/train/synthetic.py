@@ -35,8 +35,8 @@ _FORMAT_VERSION = 1
 class SyntheticMotionConfig:
     """What :func:`make_motion_dataset` writes. Changing any field writes a new set beside the old one."""
 
-    train_per_class: int = 24
-    val_per_class: int = 8
+    train_per_class: int = 64
+    val_per_class: int = 16
     height: int = 80
     width: int = 96
     fps: int = 15
@@ -154,7 +154,7 @@ def make_motion_dataset(
         root: cache folder; None: :func:`default_cache_dir`. The set goes into ``root/<key>`` where the
             key names the config, so different configs never mix.
         config: sizes, counts and seed; None: :class:`SyntheticMotionConfig` defaults
-            (4 classes x (24 train + 8 val) videos, 2 s of 96x80 at 15 fps).
+            (4 classes x (64 train + 16 val) videos, 2 s of 96x80 at 15 fps).
         verbose: print a line while writing.
     """
     cfg = config or SyntheticMotionConfig()

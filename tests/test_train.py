@@ -1,0 +1,258 @@
+"""fastvid.train: the LightningModule's metrics and schedule, the DataModule's loaders, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from fastvid import reference
+from fastvid.train import KineticsDataModule, VideoClassificationModule, make_motion_dataset, warmup_cosine
+from fastvid.train.synthetic import CLASSES, SyntheticMotionConfig, render_video
+
+TINY = SyntheticMotionConfig(train_per_class=2, val_per_class=1, height=40, width=48, seconds=1.0, fps=10)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    return make_motion_dataset(tmp_path_factory.mktemp("train-data"), TINY)
+
+
+# -- schedule and optimizer ---------------------------------------------------------------------
+
+
+def test_warmup_cosine_schedule():
+    f = lambda s: warmup_cosine(s, total_steps=100, warmup_steps=10, final_ratio=0.1)  # noqa: E731
+    assert f(0) == pytest.approx(0.1) and f(4) == pytest.approx(0.5) and f(9) == pytest.approx(1.0)
+    assert f(10) == pytest.approx(1.0)
+    assert f(55) == pytest.approx(0.1 + 0.9 * 0.5)  # halfway through the cosine
+    assert f(100) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
+    values = [f(s) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))  # decreasing after warmup
+
+
+def test_optimizer_groups_and_per_step_schedule():
+    module = VideoClassificationModule("resnet_small", num_classes=4, lr=0.2, weight_decay=5e-4, warmup_epochs=1)
+    module._trainer = SimpleNamespace(max_epochs=4, estimated_stepping_batches=40)
+    conf = module.configure_optimizers()
+    opt, sched = conf["optimizer"], conf["lr_scheduler"]
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9 and opt.defaults["nesterov"]
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 5e-4 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim <= 1 for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(module.parameters()))
+    assert sched["interval"] == "step"
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched["scheduler"].step()
+    assert lrs[0] == pytest.approx(0.2 / 10)  # warmup: one epoch = 10 steps
+    assert lrs[9] == pytest.approx(0.2)
+    assert lrs[-1] < 0.01 and max(lrs) == pytest.approx(0.2)
+
+
+def test_module_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="optimizer"):
+        VideoClassificationModule("resnet_small", num_classes=4, optimizer="adam")
+    with pytest.raises(ValueError, match="lr"):
+        VideoClassificationModule("resnet_small", num_classes=4, lr=0)
+    with pytest.raises(ValueError, match="num_classes"):
+        VideoClassificationModule("resnet_small", num_classes=0)
+    with pytest.raises(TypeError, match="model"):
+        VideoClassificationModule(3, num_classes=4)
+
+
+# -- clip- and video-level validation -----------------------------------------------------------
+
+
+class _Logits(nn.Module):
+    """A "model" whose input already holds the logits (the tests choose them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + self.dummy
+
+
+def test_video_level_accuracy_averages_softmax_over_views():
+    torch.manual_seed(0)
+    num_classes, views = 5, 6
+    items, expected_video, expected_clip = [], [], []
+    for vid in range(7):
+        label = vid % num_classes
+        logits = torch.randn(views, num_classes) * 2
+        for i in range(views):
+            items.append({"video": logits[i], "label": label, "video_index": vid, "aug_index": i % 3})
+        expected_clip += (logits.argmax(1) == label).tolist()
+        expected_video.append(int(F.softmax(logits, 1).mean(0).argmax()) == label)
+    # Make sure the two levels differ somewhere, so the test tells them apart.
+    assert sum(expected_video) / 7 != pytest.approx(sum(expected_clip) / len(expected_clip))
+    # Shuffle the views: the video metric must not depend on the order.
+    perm = torch.randperm(len(items)).tolist()
+    loader = torch.utils.data.DataLoader([items[i] for i in perm], batch_size=4)
+    module = VideoClassificationModule(_Logits(), num_classes=num_classes)
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (metrics,) = trainer.validate(module, dataloaders=loader, verbose=False)
+    assert metrics["val_video_acc"] == pytest.approx(sum(expected_video) / 7)
+    assert metrics["val_acc"] == pytest.approx(sum(expected_clip) / len(expected_clip))
+    assert metrics["val_videos"] == 7 and metrics["val_views_per_video"] == views
+    scores, labels, counts = module.video_level_scores()
+    assert torch.equal(labels, torch.arange(7) % num_classes) and torch.all(counts == views)
+
+
+# -- data module ----------------------------------------------------------------------------------
+
+
+def _tiny_dm(root, **kw):
+    args = dict(clip_duration=0.5, num_frames=4, batch_size=2, num_workers=0, crop_size=32, min_short_side=32,
+                max_short_side=40, val_clips_per_video=2, val_crops=3)
+    args.update(kw)
+    return KineticsDataModule(root, **args)
+
+
+def test_datamodule_train_and_val_batches(tiny_root):
+    dm = _tiny_dm(tiny_root)
+    assert dm.train_path.endswith("train.csv") and dm.val_path.endswith("val.csv")
+    assert dm.num_classes == len(CLASSES)
+    dm.setup("fit")
+    assert dm.train_dataset.uses_frame_plan and dm.val_dataset.uses_frame_plan  # only kept frames decoded
+    assert len(dm.train_dataset) == 8 and len(dm.val_dataset) == 4 * 2 * 3
+    batches = list(dm.train_dataloader())
+    assert len(batches) == 4  # full batches, an exact epoch
+    b = batches[0]
+    assert b["video"].shape == (2, 3, 4, 32, 32) and b["video"].dtype == torch.float32
+    # /255 then normalize: values of a normalized clip, not of 0-255 pixels.
+    assert -2.1 <= b["video"].min() and b["video"].max() <= 2.5
+    seen = sorted(i for batch in batches for i in batch["video_index"].tolist())
+    assert seen == list(range(8))
+    val = list(dm.val_dataloader())
+    views = [(v, c, a) for batch in val for v, c, a in
+             zip(batch["video_index"].tolist(), batch["clip_index"].tolist(), batch["aug_index"].tolist())]
+    assert sorted(views) == [(v, c, a) for v in range(4) for c in range(2) for a in range(3)]
+
+
+def test_val_views_are_uniform_crops_of_the_scaled_clip(tiny_root):
+    # A validation view equals the step-by-step reference: subsample, /255, normalize, short side 32,
+    # then the aug_index crop (0: left, 1: centre, 2: right of the wider side).
+    import av
+
+    dm = _tiny_dm(tiny_root, val_clips_per_video=1)
+    dm.setup("validate")
+    items = [dm.val_dataset[i] for i in range(3)]
+    path = dm.val_dataset._labeled_videos[0][0]
+    with av.open(path) as c:
+        frames = torch.stack([torch.from_numpy(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)])
+    # constant_clips_per_video with one clip: the clip starts at 0 (step k * (D - d) / 1, k = 0), so a
+    # 0.5 s clip of a 10 fps video holds frames [0, 5).
+    window = frames[0:5]
+    idx = reference.uniform_temporal_subsample_indices(window.shape[0], 4)
+    h, w = reference.short_side_scale_size(40, 48, 32)
+    for aug, item in enumerate(items):
+        assert item["aug_index"] == aug
+        left = {0: 0, 1: math.ceil((w - 32) / 2), 2: w - 32}[aug]
+        want = reference.clip_transform(window, layout="THWC", frame_indices=idx, size=(h, w), crop=(0, left, 32, 32))
+        torch.testing.assert_close(item["video"], want, atol=1e-4, rtol=0)
+
+
+def test_datamodule_gpu_augment_path_runs_on_cpu(tiny_root):
+    dm = _tiny_dm(tiny_root, gpu_augment=True)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    from fastvid.ops import PackedClips
+
+    assert isinstance(batch["video"], PackedClips)
+    assert all(clip.dtype == torch.uint8 and clip.shape[1] == 4 for clip in batch["video"].clips())
+    transform = dm.train_gpu_transform
+    out = transform(batch)
+    assert out["video"].shape == (2, 3, 4, 32, 32) and out["video"].dtype == torch.float32
+    assert -2.1 <= out["video"].min() and out["video"].max() <= 2.5
+
+
+def test_datamodule_bad_arguments(tiny_root):
+    with pytest.raises(ValueError, match="val_crops"):
+        _tiny_dm(tiny_root, val_crops=2)
+    with pytest.raises(ValueError, match="crop_size"):
+        _tiny_dm(tiny_root, crop_size=64)
+    with pytest.raises(ValueError, match="min_short_side"):
+        _tiny_dm(tiny_root, min_short_side=50, max_short_side=40)
+    with pytest.raises(FileNotFoundError):
+        KineticsDataModule(tiny_root / "nope")
+
+
+# -- synthetic data -------------------------------------------------------------------------------
+
+
+def test_synthetic_classes_differ_only_by_motion():
+    cfg = SyntheticMotionConfig()
+    rng = torch.Generator()
+    import numpy as np
+
+    for label, name in enumerate(CLASSES):
+        frames = render_video(label, np.random.default_rng(label), cfg).astype(np.int16)
+        assert frames.shape == (cfg.num_frames, cfg.height, cfg.width, 3)
+        diff = np.abs(frames[1:] - frames[:-1]).sum()
+        if name == "standing_still":
+            assert diff == 0
+        else:
+            assert diff > 0
+            # Shapes move along one axis only: rows (up/down) or columns (sideways).
+            moved = np.abs(frames[6] - frames[0]).sum(axis=2) > 0
+            rows, cols = np.nonzero(moved)
+            assert rows.size > 0
+    # Single frames carry no class: the first frame's statistics are drawn the same way for all classes.
+    del rng
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_path, capsys):
+    from fastvid.train.cli import main
+
+    common = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+              "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+              "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1",
+              "--output-dir", str(tmp_path), "--run-name", "t", "--no-progress", "--seed", "3"]
+    assert main(common + ["--epochs", "1", "--lr", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "val accuracy" in out and "training clips/s" in out and "checkpoints" in out
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["epochs"] == 1
+    assert 0.0 <= summary["val_acc_video"] <= 1.0 and summary["chance"] == 0.25
+    assert summary["train_clips_per_s"] > 0
+    for key in ("last_checkpoint", "best_checkpoint", "metrics_csv", "plot"):
+        assert (tmp_path / "t").exists() and summary[key] and __import__("os").path.isfile(summary[key]), key
+    with open(summary["metrics_csv"]) as f:
+        header = f.readline()
+    for col in ("train_loss_step", "val_acc", "val_video_acc", "lr"):
+        assert col in header, col
+    # Resume from last.ckpt and train one more epoch: the step count continues.
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"epochs": 2, "lr": 0.01}))
+    assert main(common + ["--config", str(config), "--resume", "last"]) == 0
+    summary2 = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert summary2["steps"] == 8 and summary2["epochs"] == 2
+
+
+def test_cli_config_rejects_unknown_keys(tmp_path):
+    from fastvid.train.cli import parse_args
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: 3\nlearning_rat: 0.1\n")
+    with pytest.raises(SystemExit):
+        parse_args(["--config", str(bad)])
+    good = tmp_path / "good.yaml"
+    good.write_text("epochs: 3\nbatch_size: 4\n")
+    args = parse_args(["--config", str(good), "--batch-size", "6"])
+    assert args.epochs == 3 and args.batch_size == 6 and args.demo  # no data: the demo
+    args = parse_args(["--data", "/x"])
+    assert not args.demo and args.model == "resnet50" and args.crop_size == 224 and args.min_short_side == 256
