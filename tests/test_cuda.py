@@ -307,3 +307,18 @@ def test_cuda_huge_output():
     order = [(n - 3 + k) % 3 for k in range(3)]
     _assert_close(tail, want[:, order], torch.uint8)
     _assert_close(got[:, :3].cpu(), want, torch.uint8)
+
+
+def test_cuda_grid_strides():
+    # More (clip, frame) pairs than gridDim.z and more rows than gridDim.y * 8 allow in one pass.
+    video = _clip(3, 5, 6, 7, seed=8)
+    fi = torch.arange(70_000) % 5
+    got = ops.clip_transform(video.cuda(), frame_indices=fi, size=(3, 4), crop=(1, 1, 2, 2))
+    want = ops.clip_transform(video, frame_indices=fi, size=(3, 4), crop=(1, 1, 2, 2))
+    _assert_close(got, want, torch.float32)
+    tall = _clip(3, 2, 4, 3, seed=9)
+    kw = dict(size=(530_000, 3), crop=(100, 0, 529_000, 2), flip=True)
+    _assert_close(ops.clip_transform(tall.cuda(), **kw), ops.clip_transform(tall, **kw), torch.float32)
+    got = ops.clip_transform_batch([tall.cuda(), tall[:, :, :3].cuda()], sizes=[(530_000, 3), (529_001, 2)], crops=[(100, 0, 529_000, 2), (1, 0, 529_000, 2)])
+    want = ops.clip_transform_batch([tall, tall[:, :, :3]], sizes=[(530_000, 3), (529_001, 2)], crops=[(100, 0, 529_000, 2), (1, 0, 529_000, 2)])
+    _assert_close(got, want, torch.float32)
