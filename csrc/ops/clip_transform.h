@@ -139,7 +139,3 @@ struct ClipTransformParams {
 };
 
 }  // namespace fastvid
-
-// The CPU kernel's column plan (plain structs, no torch): included here so that every file that
-// includes ops/cpu/clip_transform_impl.h after this header sees it.
-#include "ops/cpu/clip_transform_plan.h"

@@ -402,13 +402,3 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
   }
 }
 
-// Earlier entry point, kept for callers written against it: builds the column plan and the row
-// buffer itself (`tmp` is not used; normalization is always applied, as alpha = 1, beta = 0 is exact).
-template <typename in_t, typename out_t>
-void clip_transform_rows(const fastvid::ClipTransformParams& p, const in_t* src, out_t* dst,
-                         bool /*affine*/, int64_t row_begin, int64_t row_end, float* /*tmp*/) {
-  fastvid::ClipTransformCpuPlanStorage storage;
-  fastvid::build_cpu_plan(p, storage);
-  std::vector<float> buffer(clip_buffer_size(p, storage.plan), 0.0f);
-  clip_transform_rows<in_t, out_t>(p, storage.plan, src, dst, row_begin, row_end, buffer.data());
-}
