@@ -23,6 +23,10 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 def _int_tuple(name: str, value, length: int) -> list[int] | None:
     if value is None:
         return None
+    if type(value) in (tuple, list) and len(value) == length:  # fast path: plain ints
+        items = list(value)
+        if all(type(v) is int and _INT64_MIN <= v <= _INT64_MAX for v in items):
+            return items
     if isinstance(value, torch.Tensor):
         value = value.tolist()
     if isinstance(value, (str, bytes)):
@@ -47,6 +51,8 @@ def _int_tuple(name: str, value, length: int) -> list[int] | None:
 def _float_list(name: str, value) -> list[float] | None:
     if value is None:
         return None
+    if type(value) in (tuple, list) and all(type(v) is float for v in value):  # fast path
+        return list(value)
     if isinstance(value, torch.Tensor):
         value = value.flatten().tolist()
     if isinstance(value, (int, float, str, bytes)):
