@@ -31,8 +31,17 @@ SOURCES = {"340x256": (256, 340), "1280x720": (720, 1280)}
 ROUNDS = {"fastvid": 200, "torchvision-v2": 30, "oracle": 5}
 
 
-def _record(benchmark, *, role, case, impl, threads, shape, dtype="uint8"):
+def source_bytes_needed(h: int, w: int, size, crop, antialias: bool, frames: int = T_OUT) -> int:
+    """uint8 bytes of the source pixels that the output depends on (nonzero interpolation weight),
+    found exactly by differentiating the oracle on one float frame."""
+    frame = torch.zeros(3, 1, h, w, requires_grad=True)
+    reference.clip_transform(frame, size=size, crop=crop, antialias=antialias).sum().backward()
+    return int((frame.grad != 0).sum()) * frames
+
+
+def _record(benchmark, *, role, case, impl, threads, shape, dtype="uint8", **extra):
     median = benchmark.stats.stats.median if benchmark.stats else None
+    benchmark.extra_info.update(**extra)
     benchmark.extra_info.update(
         role=role,
         case=case,
@@ -137,6 +146,13 @@ def test_clip_transform_cpu(benchmark, clips, threads_guard, source, antialias, 
     benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
     h, w = SOURCES[source]
     case = f"{w}x{h} T{T_IN}->{T_OUT} short{SHORT} crop{CROP} flip{' antialias' if antialias else ''}, threads={threads}"
+    extra = {}
+    if impl == "fastvid":
+        # What the fused kernel must move at least: the source pixels the crop needs (8 frames, uint8,
+        # crop at the middle of the resized frame) and the float32 output.
+        size = reference.short_side_scale_size(h, w, SHORT)
+        crop = ((size[0] - CROP) // 2, (size[1] - CROP) // 2, CROP, CROP)
+        extra = dict(bytes_read=source_bytes_needed(h, w, size, crop, antialias), bytes_written=3 * T_OUT * CROP * CROP * 4)
     _record(
         benchmark,
         role="fastvid" if impl == "fastvid" else "baseline",
@@ -145,6 +161,7 @@ def test_clip_transform_cpu(benchmark, clips, threads_guard, source, antialias, 
         threads=threads,
         shape=f"({T_IN}, {h}, {w}, 3) uint8 THWC" if impl != "oracle" else f"(3, {T_IN}, {h}, {w}) float32 CTHW",
         dtype="float32" if impl == "oracle" else "uint8",
+        **extra,
     )
 
 

@@ -382,10 +382,12 @@ def restore_threads():
 
 def test_threads_give_identical_results(restore_threads):
     video = _clip(8, 96, 128, 3, seed=23)
+    video = torch.cat([video, video.flip(0)], 0)  # 16 frames
     kws = [
-        dict(layout="THWC", frame_indices=[7, 1, 2, 2, 5, 0, 3, 6], size=(112, 149), crop=(5, 9, 100, 130), flip=True),
-        dict(layout="THWC", size=(48, 64), antialias=True, out_dtype=torch.bfloat16),
+        dict(layout="THWC", frame_indices=[7, 1, 2, 2, 5, 0, 3, 6, 15], size=(112, 149), crop=(5, 9, 100, 130), flip=True),
+        dict(layout="THWC", size=(48, 60), antialias=True, out_dtype=torch.bfloat16),
     ]
+    # Both clips are large enough (several row chunks) to run on two threads.
     torch.set_num_threads(1)
     one = [ops.clip_transform(video, **kw) for kw in kws]
     torch.set_num_threads(2)

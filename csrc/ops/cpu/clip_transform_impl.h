@@ -373,7 +373,7 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
     const in_t* row0 = src + p.frame_index[t] * p.stride_t + p.row_first[y] * p.stride_h +
                        p.col_lo * p.stride_w;
     const float* wy = p.row_weight + y * p.row_taps;
-    if (r + kPrefetchRows < row_end && (planar || interleaved)) {
+    if (r + kPrefetchRows < p.out_t * p.out_h && (planar || interleaved)) {
       // The source rows of a row a few rows ahead: short runs (a crop's width) that the hardware
       // prefetcher would only pick up halfway through, fetched while this row computes.
       const int64_t tn = (r + kPrefetchRows) / p.out_h;
