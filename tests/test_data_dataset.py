@@ -263,6 +263,8 @@ def test_containers_are_closed(good_videos, bad_videos, monkeypatch):
     ds = LabeledVideoMapDataset(_paths(videos[:3]), make_clip_sampler("uniform", 0.5), transform=tutorial_transform())
     [ds[i] for i in range(len(ds))]
     assert len(containers) > 10
+    assert sum(len(c.streams) > 0 for c in containers) == 1  # the map dataset keeps its last video open
+    ds.close()
     assert all(len(c.streams) == 0 for c in containers)  # a closed container has no streams left
 
 
@@ -372,3 +374,27 @@ def test_explicit_frame_plan_gives_uint8_without_transform(good_videos):
         LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 1), frame_plan=0)
     with pytest.raises(TypeError, match="frame_plan"):
         LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 1), frame_plan="8")
+
+
+def test_map_style_workers_do_not_share_the_parents_open_video(good_videos):
+    ds = LabeledVideoMapDataset(_paths(good_videos[1:4:2]), make_clip_sampler("constant_clips_per_video", 0.3, 4),
+                                frame_plan=4)
+    first = ds[0]["video"]  # the main process now holds video 0 open
+    loader = DataLoader(ds, batch_size=2, num_workers=2, timeout=60)  # forked workers inherit that object
+    videos = torch.cat([b["video"] for b in loader])
+    assert torch.equal(videos[0], first)
+    expect = torch.stack([ds[i]["video"] for i in range(len(ds))])
+    assert torch.equal(videos, expect)
+    ds.close()
+
+
+def test_iterable_workers_forked_while_a_video_is_loaded(good_videos):
+    ds = LabeledVideoDataset(_paths(good_videos[:4]), make_clip_sampler("uniform", 0.3), video_sampler=SequentialSampler,
+                             transform=tutorial_transform(), decoder_threads=2)
+    it = iter(ds)
+    next(it)  # the main process now holds video 0 open, with decoder threads
+    items = list(DataLoader(ds, batch_size=None, num_workers=2, timeout=60))
+    per_video = [int((30 + 6 * i) / 30 / 0.3 + 1e-9) for i in range(4)]
+    assert sorted((s["video_index"], s["clip_index"]) for s in items) == [
+        (v, c) for v in range(4) for c in range(per_video[v])
+    ]

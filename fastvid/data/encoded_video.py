@@ -40,6 +40,11 @@ __all__ = ["EncodedVideo", "EncodedVideoPyAV", "VideoIndex", "default_decoder_th
 
 _DECODERS = ("pyav",)
 
+# Containers inherited through fork (a DataLoader worker started while the parent had a video open). The
+# child must neither close nor free them: their decoder threads exist only in the parent (joining them
+# would hang) and their file offset is shared with it. They are kept here, unused, for the child's life.
+_INHERITED_CONTAINERS: list = []
+
 
 def default_decoder_threads() -> int | None:
     """Decoder threads when none are asked for: 1 inside a DataLoader worker (the workers already use
@@ -124,6 +129,7 @@ class EncodedVideoPyAV:
         self._decode_audio = bool(decode_audio)
         self.perform_seek = bool(perform_seek)
         self._container = None
+        self._pid = os.getpid()
         self._index: VideoIndex | None = None
         self._rotation: int | None = None
         self.fallbacks = 0
@@ -248,14 +254,24 @@ class EncodedVideoPyAV:
             pass
 
     def close(self) -> None:
-        """Closes the container (idempotent)."""
-        container, self._container = self._container, None
-        if container is not None:
-            container.close()
+        """Closes the container (idempotent). In a process forked after the video was opened, the
+        container is only let go of (see _INHERITED_CONTAINERS): it belongs to the parent."""
+        container, self._container = getattr(self, "_container", None), None
+        if container is None:
+            return
+        if getattr(self, "_pid", None) != os.getpid():
+            _INHERITED_CONTAINERS.append(container)
+            return
+        container.close()
 
     def _check_open(self) -> None:
         if self._container is None:
             raise ValueError(f"EncodedVideoPyAV: video {self._video_name} is closed")
+        if self._pid != os.getpid():
+            raise ValueError(
+                f"EncodedVideoPyAV: video {self._video_name} was opened in another process (pid {self._pid}); "
+                "open it again in this one"
+            )
 
     # ------------------------------------------------------------------------- PyTorchVideo clip
     def _window_pts(self, start_sec, end_sec) -> tuple:

@@ -445,6 +445,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             self._offsets.append(self._offsets[-1] + k)
         self._cache_key = None
         self._cache_clip = None
+        self._open = None
 
     def _probe_durations(self) -> list:
         def probe(i):
@@ -510,8 +511,39 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             slot = min(slot, max(self._per_video[video_index] - 1, 0))
         raise RuntimeError("unreachable")  # _record_failure raises first
 
+    def _video(self, video_index: int, path: str):
+        """The open video for ``video_index``: the last one is kept open, since consecutive items (the
+        clips and views of a video under a sequential sampler) usually share it."""
+        if self._open is not None and self._open[2] != os.getpid():
+            self.close()  # inherited through fork: let go of it without touching it (see EncodedVideoPyAV.close)
+        if self._open is not None and self._open[0] == video_index:
+            return self._open[1]
+        self.close()
+        video = self._decoder.open(path)
+        self._open = (video_index, video, os.getpid())
+        return video
+
+    def close(self) -> None:
+        """Closes the video kept open between items (also done when the dataset is deleted)."""
+        open_, self._open = self._open, None
+        if open_ is not None:
+            open_[1].close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_open"] = None  # workers open their own videos
+        state["_cache_key"] = state["_cache_clip"] = None
+        return state
+
     def _load(self, video_index: int, slot: int, path: str, info: dict) -> dict | None:
-        with self._decoder.open(path) as video:
+        try:
+            video = self._video(video_index, path)
             clip_info = self._clip_info(video_index, slot, video.duration)
             if clip_info is None:
                 return None
@@ -533,6 +565,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 if clip is None:
                     return None
             return _make_sample(clip, video, video_index, clip_info.clip_index, clip_info.aug_index, info)
+        except BaseException:
+            self.close()
+            raise
 
 
 def labeled_video_dataset(
