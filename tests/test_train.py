@@ -256,3 +256,37 @@ def test_cli_config_rejects_unknown_keys(tmp_path):
     assert args.epochs == 3 and args.batch_size == 6 and args.demo  # no data: the demo
     args = parse_args(["--data", "/x"])
     assert not args.demo and args.model == "resnet50" and args.crop_size == 224 and args.min_short_side == 256
+
+
+def test_gpu_val_transform_equals_cpu_val_views(tiny_root):
+    # The device-side validation path (uint8 clips -> one batched call) gives the CPU path's views.
+    cpu = _tiny_dm(tiny_root, val_clips_per_video=1)
+    gpu = _tiny_dm(tiny_root, val_clips_per_video=1, gpu_augment=True)
+    cpu.setup("validate")
+    gpu.setup("validate")
+    want = next(iter(cpu.val_dataloader()))
+    batch = next(iter(gpu.val_dataloader()))
+    got = gpu.val_gpu_transform(batch)
+    assert torch.equal(got["aug_index"], want["aug_index"]) and torch.equal(got["video_index"], want["video_index"])
+    torch.testing.assert_close(got["video"], want["video"], atol=1e-4, rtol=0)
+    # One crop: the centre crop, as CenterCropVideo.
+    cpu1 = _tiny_dm(tiny_root, val_clips_per_video=1, val_crops=1)
+    gpu1 = _tiny_dm(tiny_root, val_clips_per_video=1, val_crops=1, gpu_augment=True)
+    cpu1.setup("validate")
+    gpu1.setup("validate")
+    want1 = next(iter(cpu1.val_dataloader()))
+    got1 = gpu1.val_gpu_transform(next(iter(gpu1.val_dataloader())))
+    torch.testing.assert_close(got1["video"], want1["video"], atol=1e-4, rtol=0)
+
+
+def test_uniform_crop_box_matches_pytorchvideo_rule():
+    from fastvid.train.gpu_val import uniform_crop_box
+
+    assert uniform_crop_box(32, 39, 32, 0) == (0, 0, 32, 32)
+    assert uniform_crop_box(32, 39, 32, 1) == (0, 4, 32, 32)  # ceil(7 / 2)
+    assert uniform_crop_box(32, 39, 32, 2) == (0, 7, 32, 32)
+    assert uniform_crop_box(45, 32, 32, 2) == (13, 0, 32, 32)  # portrait: moves along the height
+    with pytest.raises(ValueError, match="aug_index"):
+        uniform_crop_box(32, 39, 32, 3)
+    with pytest.raises(ValueError, match="larger"):
+        uniform_crop_box(32, 39, 40, 1)

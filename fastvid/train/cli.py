@@ -166,10 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"fastvid demo: {len(CLASSES)} classes told apart only by motion ({', '.join(CLASSES)}); "
             f"chance is {chance:.0%}. Data: {root}")
     else:
+        # With --data ROOT the data module finds train.csv / train/ and val.csv / val/ inside it.
         train_path = args.train or args.data
         val_path = args.val
-        if val_path is None and args.data and not args.train:
-            val_path = None  # the data module finds val.csv / val/ beside train
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
     datamodule = KineticsDataModule(
@@ -204,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         args.model, num_classes=num_classes, num_frames=args.frames, crop_size=args.crop_size, lr=lr,
         optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
         warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing, mix=mix,
-        train_gpu_transform=datamodule.train_gpu_transform, dropout_rate=args.dropout,
+        train_gpu_transform=datamodule.train_gpu_transform, val_gpu_transform=datamodule.val_gpu_transform,
+        dropout_rate=args.dropout,
     )
 
     run_name = args.run_name or ("demo" if args.demo else args.model)

@@ -12,8 +12,9 @@ What it does differently from the PyTorchVideo tutorial's ``KineticsDataModule``
   crops per video (ShortSideScale(256) first), each view an item carrying ``video_index`` and
   ``aug_index``; the views are split over ranks without padding (no view is counted twice);
 * ``gpu_augment=True``: the workers only decode (uint8 clips of the kept frames, packed by
-  :func:`fastvid.gpu.collate_clips`) and :attr:`train_gpu_transform` (a
-  :class:`fastvid.gpu.BatchClipTransform`) does scale/crop/flip/normalize on the device in one launch.
+  :func:`fastvid.gpu.collate_clips`); :attr:`train_gpu_transform` (a :class:`fastvid.gpu.BatchClipTransform`)
+  does scale/crop/flip/normalize on the device in one launch, and :attr:`val_gpu_transform` the validation
+  views (short side, uniform crop by ``aug_index``).
 """
 
 from __future__ import annotations
@@ -227,6 +228,25 @@ class KineticsDataModule(pl.LightningDataModule):
 
     # -- datasets and loaders --------------------------------------------------------------------
 
+    @property
+    def val_gpu_transform(self):
+        """The device-side validation transform when ``gpu_augment`` (else None): short side to
+        ``val_short_side``, then the ``aug_index`` uniform crop (3 crops) or the centre crop (1 crop);
+        give it to :class:`VideoClassificationModule` as ``val_gpu_transform``."""
+        if not self.gpu_augment:
+            return None
+        if self.val_crops == 1:
+            from fastvid.gpu import BatchClipTransform
+
+            # In eval mode (the module is, during validation): ShortSideScale + CenterCrop, no draws.
+            return BatchClipTransform(crop_size=self.crop_size, min_size=self.val_short_side,
+                                      max_size=max(self.val_short_side, self.max_short_side),
+                                      eval_size=self.val_short_side, mean=self.mean, std=self.std).eval()
+        from fastvid.train.gpu_val import UniformCropBatchTransform
+
+        return UniformCropBatchTransform(crop_size=self.crop_size, short_side=self.val_short_side,
+                                         mean=self.mean, std=self.std)
+
     def _train_transform(self):
         if self.gpu_augment:
             # The workers stop after decoding: the transform only says which frames to keep.
@@ -237,6 +257,8 @@ class KineticsDataModule(pl.LightningDataModule):
         )
 
     def _val_transform(self):
+        if self.gpu_augment:
+            return ApplyTransformToKey("video", UniformTemporalSubsample(self.num_frames))
         return val_transform(
             num_frames=self.num_frames, crop_size=self.crop_size, short_side=self.val_short_side,
             crops=self.val_crops, mean=self.mean, std=self.std,
@@ -306,8 +328,13 @@ class KineticsDataModule(pl.LightningDataModule):
         world, rank = self._world()
         sampler = (ContiguousDistributedSampler(self.val_dataset, num_replicas=world, rank=rank)
                    if world > 1 else SequentialSampler(self.val_dataset))
-        # Views of a video are consecutive items: a batch of whole multiples of the crops keeps them together.
-        return self._loader(self.val_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=False)
+        collate_fn = None
+        if self.gpu_augment:
+            from fastvid.gpu import collate_clips
+
+            collate_fn = collate_clips
+        return self._loader(self.val_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=False,
+                            collate_fn=collate_fn)
 
     def views_per_video(self) -> int:
         return self.val_clips_per_video * self.val_crops

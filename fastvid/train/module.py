@@ -216,11 +216,11 @@ class VideoClassificationModule(pl.LightningModule):
         k = min(5, self.num_classes)
         top1 = (scores.argmax(dim=1) == labels).float().mean()
         top5 = (scores.topk(k, dim=1).indices == labels.unsqueeze(1)).any(dim=1).float().mean()
-        # Already identical on every rank (all-reduced above): no further sync.
-        self.log("val_video_acc", top1, prog_bar=True)
-        self.log("val_video_acc5", top5)
-        self.log("val_videos", float(labels.numel()))
-        self.log("val_views_per_video", counts.float().mean())
+        # Already identical on every rank (all-reduced above); sync_dist averages equal values.
+        self.log("val_video_acc", top1, prog_bar=True, sync_dist=True)
+        self.log("val_video_acc5", top5, sync_dist=True)
+        self.log("val_videos", float(labels.numel()), sync_dist=True)
+        self.log("val_views_per_video", counts.float().mean(), sync_dist=True)
 
     # -- optimization -------------------------------------------------------------------------------
 

@@ -1,0 +1,99 @@
+"""Validation views on the device: ShortSideScale then UniformCropVideo by each clip's aug_index.
+
+:class:`fastvid.gpu.BatchClipTransform` covers training (random scale, crop, flip) and a center crop in eval
+mode; the multi-view protocol needs the 3 uniform crops (left / centre / right of the longer side, chosen by
+``aug_index``). :class:`UniformCropBatchTransform` computes each clip's resize and crop as
+``fastvid.transforms``' ShortSideScale + UniformCropVideo do and runs them on the whole batch in one
+:func:`fastvid.ops.clip_transform_batch` call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from fastvid import ops, reference
+from fastvid.ops import PackedClips
+
+__all__ = ["UniformCropBatchTransform", "uniform_crop_box"]
+
+
+def uniform_crop_box(height: int, width: int, size: int, aug_index: int) -> tuple[int, int, int, int]:
+    """(top, left, size, size) of PyTorchVideo's uniform crop: centred at ceil((H - s) / 2), ceil((W - s) / 2);
+    aug_index 0 / 2 moves it to the start / end of the longer side (H when H > W, else W)."""
+    if aug_index not in (0, 1, 2):
+        raise ValueError(f"uniform_crop_box: aug_index must be 0, 1 or 2, got {aug_index!r}")
+    if size > height or size > width:
+        raise ValueError(f"uniform_crop_box: size {size} is larger than the {height}x{width} frame")
+    top = math.ceil((height - size) / 2)
+    left = math.ceil((width - size) / 2)
+    if height > width:
+        top = {0: 0, 1: top, 2: height - size}[aug_index]
+    else:
+        left = {0: 0, 1: left, 2: width - size}[aug_index]
+    return top, left, size, size
+
+
+class UniformCropBatchTransform(torch.nn.Module):
+    """Turns a batch of decoded uint8 clips (a :class:`PackedClips` or a list of (C, T, H, W)) into
+    normalized validation views: short side to ``short_side``, the ``aug_index`` uniform crop of
+    ``crop_size`` (or the centre crop when the batch has no ``aug_index``), /255 and normalize.
+
+    Called on a batch dict, it returns the dict with ``video`` replaced by the (B, C, T, s, s) tensor.
+    """
+
+    def __init__(
+        self,
+        *,
+        crop_size: int = 224,
+        short_side: int = 256,
+        num_samples: int | None = None,
+        mean: Sequence[float] = (0.45, 0.45, 0.45),
+        std: Sequence[float] = (0.225, 0.225, 0.225),
+        out_dtype: torch.dtype = torch.float32,
+        video_key: str = "video",
+        aug_index_key: str = "aug_index",
+    ) -> None:
+        super().__init__()
+        for name, value in (("crop_size", crop_size), ("short_side", short_side)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"UniformCropBatchTransform: {name} must be a positive int, got {value!r}")
+        if crop_size > short_side:
+            raise ValueError(f"UniformCropBatchTransform: crop_size ({crop_size}) must not exceed short_side ({short_side})")
+        self.crop_size = crop_size
+        self.short_side = short_side
+        self.num_samples = num_samples
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(s) for s in std)
+        self.out_dtype = out_dtype
+        self.video_key = video_key
+        self.aug_index_key = aug_index_key
+
+    def forward(self, batch):
+        if not isinstance(batch, Mapping) or self.video_key not in batch:
+            raise TypeError(f"UniformCropBatchTransform: expects a batch dict with a {self.video_key!r} key, got {type(batch).__name__}")
+        videos = batch[self.video_key]
+        if isinstance(videos, PackedClips):
+            shapes = videos.shapes.tolist()
+        elif isinstance(videos, (list, tuple)):
+            shapes = [list(v.shape) for v in videos]
+        else:
+            raise TypeError(f"UniformCropBatchTransform: {self.video_key!r} must be PackedClips or a list of clips, got {type(videos).__name__}")
+        aug = batch.get(self.aug_index_key)
+        aug = [1] * len(shapes) if aug is None else [int(a) for a in torch.as_tensor(aug).tolist()]
+        sizes, crops = [], []
+        for (c, t, h, w), a in zip(shapes, aug):
+            nh, nw = reference.short_side_scale_size(h, w, self.short_side)
+            sizes.append((nh, nw))
+            crops.append(uniform_crop_box(nh, nw, self.crop_size, a))
+        frame_indices = None
+        if self.num_samples is not None:
+            frame_indices = torch.stack([reference.uniform_temporal_subsample_indices(s[1], self.num_samples) for s in shapes])
+        out = dict(batch)
+        out[self.video_key] = ops.clip_transform_batch(
+            videos, layout="CTHW", frame_indices=frame_indices, sizes=torch.tensor(sizes), crops=torch.tensor(crops),
+            flips=False, mean=self.mean, std=self.std, out_dtype=self.out_dtype,
+        )
+        return out
