@@ -91,8 +91,7 @@ def decord_clip(path: str, start: Fraction, end: Fraction, num_samples: int, sta
     t = last - first
     idx = (first + torch.clamp(torch.linspace(0, t - 1, num_samples), 0, t - 1).long()).tolist()
     out = torch.from_numpy(vr.get_batch(idx).asnumpy()).permute(3, 0, 1, 2)
-    stats["decoded"] += float("nan")
-    stats["clips"] += 1
+    stats["clips"] += 1  # decord does not say how many frames it decoded
     return out
 
 
@@ -138,7 +137,7 @@ def test_decode_clip(benchmark, gop, impl, one_torch_thread):
         shape=[3, KEEP, 256, 340],
         dtype="uint8" if impl != "pytorchvideo-style" else "float32",
         threads=1,
-        frames_decoded_per_clip=stats["decoded"] / max(stats["clips"], 1),
+        frames_decoded_per_clip=None if impl == "decord" else stats["decoded"] / max(stats["clips"], 1),
     )
     if benchmark.stats is not None:
         mean = benchmark.stats.stats.mean
