@@ -221,16 +221,23 @@ inline int64_t clip_vertical_rgb(const in_t* row0, int64_t taps, const float* w,
   return x;
 }
 
-// One output row of every channel from the planes tmp[c * pitch + ...]:
-// out_c[x] = (sum_j wx[x][j] * tmp_c[first[x] + j]) * alpha[c] + beta[c], x in [0, out_w).
-template <typename out_t>
-inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
-                            const float* tmp, out_t* const* out) {
-  const int64_t C = p.channels;
+#if FASTVID_CPU_AVX2
+// The 8-wide part of clip_horizontal (outputs [0, plan.vec_w)), for kC channels: a compile-time
+// channel count keeps the per-channel constants and pointers in registers.
+template <int64_t kC, typename out_t>
+inline void clip_horizontal_vec(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
+                                const float* tmp, out_t* const* out) {
+  constexpr int64_t C = kC;
   const int64_t taps = p.col_taps;
   const int64_t pitch = plan.tmp_pitch;
-  int64_t x0 = 0;
-#if FASTVID_CPU_AVX2
+  __m256 alpha[kC];
+  __m256 beta[kC];
+  out_t* o[kC];
+  for (int64_t c = 0; c < kC; ++c) {
+    alpha[c] = _mm256_set1_ps(p.alpha[c]);
+    beta[c] = _mm256_set1_ps(p.beta[c]);
+    o[c] = out[c];
+  }
   const int64_t vw = plan.vec_w;
   if (plan.permute) {
     for (int64_t x = 0; x < vw; x += kCpuLanes) {
@@ -243,7 +250,7 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
           const float* s = base + c * pitch;
           const __m256 a = _mm256_mul_ps(w0, _mm256_permutevar8x32_ps(_mm256_loadu_ps(s), rel));
           const __m256 v = _mm256_fmadd_ps(w1, _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + 1), rel), a);
-          clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+          clip_store8(o[c] + x, _mm256_fmadd_ps(v, alpha[c], beta[c]));
         }
       } else {
         for (int64_t c = 0; c < C; ++c) {
@@ -254,7 +261,7 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
             v = _mm256_fmadd_ps(_mm256_loadu_ps(plan.weight_soa + j * vw + x),
                                 _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + j), rel), v);
           }
-          clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+          clip_store8(o[c] + x, _mm256_fmadd_ps(v, alpha[c], beta[c]));
         }
       }
     }
@@ -273,7 +280,7 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
           y[k] = _mm256_mul_ps(win, _mm256_loadu_ps(w + 8 * k));
         }
         const __m256 v = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
-        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+        clip_store8(o[c] + x, _mm256_fmadd_ps(v, alpha[c], beta[c]));
       }
     }
   } else if (plan.window == 8) {
@@ -290,7 +297,7 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
         const __m256 q0 = _mm256_hadd_ps(_mm256_hadd_ps(y[0], y[1]), _mm256_hadd_ps(y[2], y[3]));
         const __m256 q1 = _mm256_hadd_ps(_mm256_hadd_ps(y[4], y[5]), _mm256_hadd_ps(y[6], y[7]));
         const __m256 v = _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
-        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+        clip_store8(o[c] + x, _mm256_fmadd_ps(v, alpha[c], beta[c]));
       }
     }
   } else {
@@ -303,11 +310,38 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
           v = _mm256_fmadd_ps(_mm256_loadu_ps(plan.weight_soa + j * vw + x),
                               _mm256_i32gather_ps(s + j, idx, 4), v);
         }
-        clip_store8(out[c] + x, _mm256_fmadd_ps(v, _mm256_set1_ps(p.alpha[c]), _mm256_set1_ps(p.beta[c])));
+        clip_store8(o[c] + x, _mm256_fmadd_ps(v, alpha[c], beta[c]));
       }
     }
   }
-  x0 = vw;
+}
+#endif
+
+// One output row of every channel from the planes tmp[c * pitch + ...]:
+// out_c[x] = (sum_j wx[x][j] * tmp_c[first[x] + j]) * alpha[c] + beta[c], x in [0, out_w).
+template <typename out_t>
+inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
+                            const float* tmp, out_t* const* out) {
+  const int64_t C = p.channels;
+  const int64_t taps = p.col_taps;
+  const int64_t pitch = plan.tmp_pitch;
+  int64_t x0 = 0;
+#if FASTVID_CPU_AVX2
+  switch (C) {
+    case 1:
+      clip_horizontal_vec<1>(p, plan, tmp, out);
+      break;
+    case 2:
+      clip_horizontal_vec<2>(p, plan, tmp, out);
+      break;
+    case 3:
+      clip_horizontal_vec<3>(p, plan, tmp, out);
+      break;
+    default:
+      clip_horizontal_vec<4>(p, plan, tmp, out);
+      break;
+  }
+  x0 = plan.vec_w;
 #endif
   (void)plan;
   for (int64_t c = 0; c < C; ++c) {
