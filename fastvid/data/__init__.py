@@ -1,7 +1,23 @@
 """Kinetics-style video data: paths -> video sampler -> clip sampler -> frame-index decoding -> samples.
 
 Mirrors ``pytorchvideo.data`` (change the import), and decodes only the frames the transform keeps
-when the transform is a fastvid one with a temporal plan.
+when the transform is a fastvid one with a temporal plan::
+
+    import fastvid.data, fastvid.transforms as T
+    train = fastvid.data.Kinetics(
+        "train.csv",                                        # "<path> <label>" lines, or class folders
+        clip_sampler=fastvid.data.make_clip_sampler("random", 2.0),
+        transform=T.ApplyTransformToKey("video", T.Compose([T.UniformTemporalSubsample(8), ...])),
+    )                                                       # decodes 8 frames per clip, as uint8
+    loader = torch.utils.data.DataLoader(train, batch_size=8, num_workers=8)
+    train.failures                                          # videos skipped so far, with reasons
+
+* ``map_style=True`` gives a dataset with ``len`` = number of clips (random: one per video; constant
+  and uniform samplers: every clip), for DistributedSampler / Lightning's automatic sampler.
+* ``frame_plan=8`` decodes 8 uint8 frames per clip whatever the transform (e.g. GPU augmentation).
+* Differences from PyTorchVideo: ``decode_audio`` defaults to False; failures are listed in
+  ``dataset.failures`` (from every worker) and N consecutive failures raise; the decoder uses 1 thread
+  inside DataLoader workers unless ``decoder_threads`` says otherwise.
 """
 
 from fastvid.data.clip_sampling import (
