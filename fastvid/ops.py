@@ -111,7 +111,8 @@ def clip_transform(
 
     Args:
         video: uint8 or float32 clip, (C, T, H, W) or (T, H, W, C) as ``layout`` says, any strides
-            (read in place: a permuted or sliced view costs no copy).
+            (read in place: a permuted or sliced view costs no copy). Float values should be finite:
+            a NaN or infinity can spread to neighbouring outputs (taps of weight 0 still read it).
         layout: "CTHW" (PyTorchVideo's) or "THWC" (decoded frames).
         frame_indices: the frames to keep, in order (repeats allowed); None keeps all.
         size: (new_h, new_w) of the resized frame that the crop is taken from; None: no resize.
