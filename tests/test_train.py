@@ -290,3 +290,20 @@ def test_uniform_crop_box_matches_pytorchvideo_rule():
         uniform_crop_box(32, 39, 32, 3)
     with pytest.raises(ValueError, match="larger"):
         uniform_crop_box(32, 39, 40, 1)
+
+
+def test_mixup_and_label_smoothing_training_steps_run():
+    from fastvid.transforms import MixVideo
+
+    torch.manual_seed(0)
+    items = [{"video": torch.randn(3, 4, 16, 16), "label": i % 4} for i in range(8)]
+    loader = torch.utils.data.DataLoader(items, batch_size=4)
+    for kwargs in ({"mix": MixVideo(num_classes=4)}, {"label_smoothing": 0.1}):
+        module = VideoClassificationModule("resnet_small", num_classes=4, lr=0.01, **kwargs)
+        before = [p.detach().clone() for p in module.parameters()]
+        trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(module, train_dataloaders=loader)
+        assert trainer.global_step == 2
+        assert torch.isfinite(trainer.callback_metrics["train_loss_epoch"])
+        assert any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
