@@ -116,12 +116,26 @@ inline void clip_vertical_contig(const in_t* row0, int64_t taps, const float* w,
     }
   }
 #endif
-  for (; x < n; ++x) {
-    float acc = w[0] * static_cast<float>(row0[x]);
-    for (int64_t i = 1; i < taps; ++i) {
-      acc += w[i] * static_cast<float>(row0[i * sh + x]);
+  // The rest (all of it in the portable build), in loops the compiler vectorizes.
+  const float w0 = w[0];
+  if (taps == 2) {
+    const in_t* r1 = row0 + sh;
+    const float w1 = w[1];
+    for (; x < n; ++x) {
+      dst[x] = w0 * static_cast<float>(row0[x]) + w1 * static_cast<float>(r1[x]);
     }
-    dst[x] = acc;
+    return;
+  }
+  const int64_t x0 = x;
+  for (; x < n; ++x) {
+    dst[x] = w0 * static_cast<float>(row0[x]);
+  }
+  for (int64_t i = 1; i < taps; ++i) {
+    const in_t* ri = row0 + i * sh;
+    const float wi = w[i];
+    for (x = x0; x < n; ++x) {
+      dst[x] += wi * static_cast<float>(ri[x]);
+    }
   }
 }
 
@@ -219,6 +233,37 @@ inline int64_t clip_vertical_rgb(const in_t* row0, int64_t taps, const float* w,
   (void)row0, (void)taps, (void)w, (void)n, (void)sh, (void)tmp, (void)pitch;
 #endif
   return x;
+}
+
+// Outputs [x0, out_w) of one row of every channel, one at a time, from the vertical pass's values
+// src[c * c_step + x * x_step] (planes: c_step = pitch, x_step = 1; interleaved: 1 and C).
+template <typename out_t>
+inline void clip_horizontal_scalar(const fastvid::ClipTransformParams& p, const float* src, int64_t c_step,
+                                   int64_t x_step, int64_t x0, out_t* const* out) {
+  const int64_t taps = p.col_taps;
+  for (int64_t c = 0; c < p.channels; ++c) {
+    const float* s0 = src + c * c_step;
+    const float alpha = p.alpha[c];
+    const float beta = p.beta[c];
+    out_t* o = out[c];
+    if (taps == 2) {
+      for (int64_t x = x0; x < p.out_w; ++x) {
+        const float* s = s0 + p.col_first[x] * x_step;
+        const float v = p.col_weight[2 * x] * s[0] + p.col_weight[2 * x + 1] * s[x_step];
+        o[x] = clip_store<out_t>(v * alpha + beta);
+      }
+      continue;
+    }
+    for (int64_t x = x0; x < p.out_w; ++x) {
+      const float* s = s0 + p.col_first[x] * x_step;
+      const float* w = p.col_weight + x * taps;
+      float v = w[0] * s[0];
+      for (int64_t j = 1; j < taps; ++j) {
+        v += w[j] * s[j * x_step];
+      }
+      o[x] = clip_store<out_t>(v * alpha + beta);
+    }
+  }
 }
 
 #if FASTVID_CPU_AVX2
@@ -322,12 +367,9 @@ inline void clip_horizontal_vec(const fastvid::ClipTransformParams& p, const fas
 template <typename out_t>
 inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid::ClipTransformCpuPlan& plan,
                             const float* tmp, out_t* const* out) {
-  const int64_t C = p.channels;
-  const int64_t taps = p.col_taps;
-  const int64_t pitch = plan.tmp_pitch;
   int64_t x0 = 0;
 #if FASTVID_CPU_AVX2
-  switch (C) {
+  switch (p.channels) {
     case 1:
       clip_horizontal_vec<1>(p, plan, tmp, out);
       break;
@@ -344,21 +386,7 @@ inline void clip_horizontal(const fastvid::ClipTransformParams& p, const fastvid
   x0 = plan.vec_w;
 #endif
   (void)plan;
-  for (int64_t c = 0; c < C; ++c) {
-    const float* s0 = tmp + c * pitch;
-    const float alpha = p.alpha[c];
-    const float beta = p.beta[c];
-    out_t* o = out[c];
-    for (int64_t x = x0; x < p.out_w; ++x) {
-      const float* s = s0 + p.col_first[x];
-      const float* w = p.col_weight + x * taps;
-      float v = w[0] * s[0];
-      for (int64_t j = 1; j < taps; ++j) {
-        v += w[j] * s[j];
-      }
-      o[x] = clip_store<out_t>(v * alpha + beta);
-    }
-  }
+  clip_horizontal_scalar(p, tmp, plan.tmp_pitch, 1, x0, out);
 }
 
 // Prefetches `rows` source rows of `len` contiguous elements, `sh` apart, for each of `planes` planes
@@ -416,6 +444,17 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
                          p.col_lo * p.stride_w;
       clip_prefetch_rows(next, p.row_taps, p.stride_h, planar ? C : 1, p.stride_c, planar ? n : n * C);
     }
+    for (int64_t c = 0; c < C; ++c) {
+      out[c] = dst + c * plane + r * p.out_w;
+    }
+#if !FASTVID_CPU_AVX2
+    if (interleaved) {
+      // Portable build: the horizontal pass reads the interleaved values in place (no split).
+      clip_vertical_contig(row0, p.row_taps, wy, n * C, p.stride_h, scratch);
+      clip_horizontal_scalar(p, scratch, 1, C, 0, out);
+      continue;
+    }
+#endif
     if (planar) {
       for (int64_t c = 0; c < C; ++c) {
         clip_vertical_contig(row0 + c * p.stride_c, p.row_taps, wy, n, p.stride_h, tmp + c * pitch);
@@ -428,9 +467,6 @@ void clip_transform_rows(const fastvid::ClipTransformParams& p, const fastvid::C
       }
     } else {
       clip_vertical_generic(row0, p.row_taps, wy, C, n, p.stride_c, p.stride_h, p.stride_w, tmp, pitch);
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      out[c] = dst + c * plane + r * p.out_w;
     }
     clip_horizontal(p, plan, tmp, out);
   }
