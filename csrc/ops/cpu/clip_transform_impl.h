@@ -47,6 +47,17 @@ inline c10::Half clip_store<c10::Half>(float v) {
   return c10::Half(v);
 }
 
+// a * b + c rounded as the vector code rounds it: fused in the AVX2 build (so that every vertical-pass
+// code path, vector or scalar, gives bit-identical values whatever the clip's strides), plain in the
+// portable one.
+inline float clip_madd(float a, float b, float c) {
+#if FASTVID_CPU_AVX2
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 #if FASTVID_CPU_AVX2
 inline __m256 clip_load8(const uint8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
@@ -122,7 +133,7 @@ inline void clip_vertical_contig(const in_t* row0, int64_t taps, const float* w,
     const in_t* r1 = row0 + sh;
     const float w1 = w[1];
     for (; x < n; ++x) {
-      dst[x] = w0 * static_cast<float>(row0[x]) + w1 * static_cast<float>(r1[x]);
+      dst[x] = clip_madd(w1, static_cast<float>(r1[x]), w0 * static_cast<float>(row0[x]));
     }
     return;
   }
@@ -134,7 +145,7 @@ inline void clip_vertical_contig(const in_t* row0, int64_t taps, const float* w,
     const in_t* ri = row0 + i * sh;
     const float wi = w[i];
     for (x = x0; x < n; ++x) {
-      dst[x] += wi * static_cast<float>(ri[x]);
+      dst[x] = clip_madd(wi, static_cast<float>(ri[x]), dst[x]);
     }
   }
 }
@@ -148,9 +159,9 @@ inline void clip_vertical_generic(const in_t* row0, int64_t taps, const float* w
     float* t = tmp + c * pitch;
     const in_t* s = row0 + c * sc;
     for (int64_t x = 0; x < n; ++x) {
-      float acc = 0.0f;
-      for (int64_t i = 0; i < taps; ++i) {
-        acc += w[i] * static_cast<float>(s[i * sh + x * sw]);
+      float acc = w[0] * static_cast<float>(s[x * sw]);
+      for (int64_t i = 1; i < taps; ++i) {
+        acc = clip_madd(w[i], static_cast<float>(s[i * sh + x * sw]), acc);
       }
       t[x] = acc;
     }
