@@ -27,9 +27,11 @@ class ThroughputMonitor(pl.Callback):
     """Measures training throughput over the whole run, on every rank.
 
     ``clips_per_s`` is global: clips of all ranks per second of training-loop wall time (validation
-    excluded). ``data_wait_frac`` is the share of that time the loop spent waiting for the next batch
-    (between the end of one step and the start of the next), i.e. how much the model was starved by
-    the data pipeline. The first ``skip_batches`` batches of the run (worker start-up) are not counted.
+    excluded). ``data_wait_frac`` is the share of that time spent between the end of one step and the
+    start of the next: fetching the next batch from the DataLoader, plus moving it to the device and
+    ``on_after_batch_transfer`` (Lightning runs those before ``on_train_batch_start``; GPU augmentation
+    kernels are only launched there and mostly run inside the step). It is how much the model was
+    starved by the data pipeline. The first ``skip_batches`` batches of the run (worker start-up) are not counted.
     Logged per epoch as ``train_clips_per_s`` and ``train_data_wait_frac``.
     """
 
