@@ -221,3 +221,33 @@ def test_create_model_by_name():
         create_model("resnet18", num_classes=3)
     with pytest.raises(ValueError, match="num_classes"):
         create_model("resnet_small", num_classes=0)
+
+
+def test_create_resnet_signature_is_pytorchvideos():
+    import inspect
+
+    from fastvid.models.head import create_res_basic_head
+    from fastvid.models.resnet import create_bottleneck_block
+    from fastvid.models.stem import create_res_basic_stem
+
+    params = inspect.signature(create_resnet).parameters
+    # PyTorchVideo's create_resnet, in its order, with its defaults (all keyword-only).
+    want = {
+        "input_channel": 3, "model_depth": 50, "model_num_class": 400, "dropout_rate": 0.5,
+        "norm": nn.BatchNorm3d, "activation": nn.ReLU, "stem_dim_out": 64, "stem_conv_kernel_size": (3, 7, 7),
+        "stem_conv_stride": (1, 2, 2), "stem_pool": nn.MaxPool3d, "stem_pool_kernel_size": (1, 3, 3),
+        "stem_pool_stride": (1, 2, 2), "stem": create_res_basic_stem, "stage1_pool": None,
+        "stage1_pool_kernel_size": (2, 1, 1),
+        "stage_conv_a_kernel_size": ((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
+        "stage_conv_b_kernel_size": ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
+        "stage_conv_b_num_groups": (1, 1, 1, 1),
+        "stage_conv_b_dilation": ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        "stage_spatial_h_stride": (1, 2, 2, 2), "stage_spatial_w_stride": (1, 2, 2, 2),
+        "stage_temporal_stride": (1, 1, 1, 1), "bottleneck": create_bottleneck_block,
+        "head": create_res_basic_head, "head_pool": nn.AvgPool3d, "head_pool_kernel_size": (4, 7, 7),
+        "head_output_size": (1, 1, 1), "head_activation": None, "head_output_with_global_average": True,
+    }
+    assert list(params) == list(want)
+    for name, default in want.items():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert params[name].default == default, name
