@@ -7,18 +7,32 @@
 * ``fastvid-train`` (:mod:`fastvid.train.cli`) - the command line, ``fastvid-train --demo`` runs the demo.
 """
 
-from fastvid.train.callbacks import ThroughputMonitor
-from fastvid.train.data import ContiguousDistributedSampler, KineticsDataModule
-from fastvid.train.module import VideoClassificationModule, warmup_cosine
-from fastvid.train.synthetic import CLASSES, SyntheticMotionConfig, make_motion_dataset
+import importlib
 
-__all__ = [
-    "CLASSES",
-    "ContiguousDistributedSampler",
-    "KineticsDataModule",
-    "SyntheticMotionConfig",
-    "ThroughputMonitor",
-    "VideoClassificationModule",
-    "make_motion_dataset",
-    "warmup_cosine",
-]
+# Names resolve lazily, so that `fastvid-prepare` and DataLoader workers that import a submodule of
+# fastvid.train do not pay for importing Lightning.
+_EXPORTS = {
+    "CLASSES": "fastvid.train.synthetic",
+    "ContiguousDistributedSampler": "fastvid.train.data",
+    "KineticsDataModule": "fastvid.train.data",
+    "SyntheticMotionConfig": "fastvid.train.synthetic",
+    "ThroughputMonitor": "fastvid.train.callbacks",
+    "VideoClassificationModule": "fastvid.train.module",
+    "make_motion_dataset": "fastvid.train.synthetic",
+    "warmup_cosine": "fastvid.train.module",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastvid.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
