@@ -60,3 +60,27 @@ def test_extension_loaded():
     assert fastvid.has_ops()
     fastvid.assert_has_ops()
     assert hasattr(torch.ops.fastvid, "clip_transform")
+
+
+def test_avx2_kernel_build_uses_ymm_and_fma():
+    # The AVX2 variant of the CPU kernel is compiled under a target pragma (no -march flag): check the
+    # machine code really is 256-bit with FMA, and the portable variant is not.
+    import platform
+    import shutil
+    import subprocess
+
+    if platform.machine() not in ("x86_64", "AMD64") or shutil.which("objdump") is None:
+        pytest.skip("needs x86-64 and objdump")
+    lib = fastvid._ext.importlib.import_module("fastvid._C").__file__
+    asm = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", lib], capture_output=True, text=True).stdout
+    funcs: dict[str, list[str]] = {"cpu_avx2": [], "cpu_baseline": []}
+    current = None
+    for line in asm.splitlines():
+        if line.endswith(">:"):
+            current = next((ns for ns in funcs if f"fastvid::{ns}::" in line), None)
+        elif current is not None:
+            funcs[current].append(line)
+    avx2, base = "\n".join(funcs["cpu_avx2"]), "\n".join(funcs["cpu_baseline"])
+    assert avx2 and base
+    assert avx2.count("ymm") > 100 and "vfmadd" in avx2 and "vpermps" in avx2
+    assert "ymm" not in base and "vfmadd" not in base
