@@ -65,13 +65,14 @@ def test_extension_loaded():
 def test_avx2_kernel_build_uses_ymm_and_fma():
     # The AVX2 variant of the CPU kernel is compiled under a target pragma (no -march flag): check the
     # machine code really is 256-bit with FMA, and the portable variant is not.
+    import importlib
     import platform
     import shutil
     import subprocess
 
     if platform.machine() not in ("x86_64", "AMD64") or shutil.which("objdump") is None:
         pytest.skip("needs x86-64 and objdump")
-    lib = fastvid._ext.importlib.import_module("fastvid._C").__file__
+    lib = importlib.import_module("fastvid._C").__file__
     asm = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", lib], capture_output=True, text=True).stdout
     funcs: dict[str, list[str]] = {"cpu_avx2": [], "cpu_baseline": []}
     current = None
