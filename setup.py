@@ -3,7 +3,8 @@
 Environment:
   FASTVID_CUDA=auto|0|1   auto (default): build the CUDA kernels when torch has CUDA and nvcc is found;
                           0: CPU only; 1: CUDA required (the build fails loudly if it cannot be done).
-  TORCH_CUDA_ARCH_LIST    CUDA architectures, e.g. "9.0" or "8.0;9.0" (torch's default otherwise).
+  TORCH_CUDA_ARCH_LIST    CUDA architectures, e.g. "9.0" or "8.0;9.0"; default: the visible GPUs' archs, or
+                          "8.0;9.0+PTX" (A100, H100, PTX for newer cards) when no GPU is visible.
   MAX_JOBS                parallel compile jobs (ninja).
   FASTVID_DEBUG=1         -O0 -g, no NDEBUG.
   CUDA_HOME               the CUDA toolkit; defaults to /usr/local/cuda when that holds nvcc.
@@ -19,6 +20,8 @@ import sys
 from setuptools import setup
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+# CUDA architectures built when TORCH_CUDA_ARCH_LIST is unset and no GPU is visible: A100, H100 (+PTX).
+DEFAULT_CUDA_ARCHS = "8.0;9.0+PTX"
 
 
 def _set_cuda_home() -> None:
@@ -79,6 +82,10 @@ def _extension():
     summary = ["CPU (baseline + AVX2/FMA runtime dispatch)", "OpenMP on"]
     if with_cuda:
         sources += _sources("csrc/**/*.cu")
+        if not os.environ.get("TORCH_CUDA_ARCH_LIST") and not torch.cuda.is_available():
+            # torch derives the archs from the visible GPUs; with none (a build machine), build for the
+            # data-center cards this project targets, plus PTX that newer GPUs compile at load time.
+            os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_CUDA_ARCHS
         arch_flags = cpp_extension._get_cuda_arch_flags()
         archs = sorted({f.split("sm_")[-1].rstrip("]") for f in arch_flags if "sm_" in f})
         define_macros += [("FASTVID_WITH_CUDA", "1"), ("FASTVID_CUDA_ARCHS", f'"{",".join(archs)}"')]
