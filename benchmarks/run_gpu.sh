@@ -6,12 +6,15 @@
 # Then a device `run` with carry [".device"], one phase group per call (each call stays under 10 min):
 #     benchmarks/run_gpu.sh build test sanitize
 #     benchmarks/run_gpu.sh build bench
+#     benchmarks/run_gpu.sh build train
 # Phases (in the order given; a failing phase is recorded and the next one still runs):
 #     build     install the carried wheels; build the extension in place with CUDA for sm_90
 #               (FASTVID_CUDA=1, TORCH_CUDA_ARCH_LIST=9.0; skipped when the in-place build already has CUDA)
 #     test      pytest -m cuda tests (every CUDA test of the project)
 #     sanitize  compute-sanitizer memcheck on tests/test_cuda.py (without the multi-GB and compile tests)
-#     bench     pytest benchmarks -k cuda --benchmark-only, JSON into $OUT
+#     bench     the clip_transform-cuda benchmarks (--benchmark-only), JSON into $OUT
+#     train     train-cuda: ResNet-50 bf16 training clips/s and data-wait share, fastvid (CPU / GPU
+#               augmentation) vs the PyTorchVideo-style pipeline (benchmarks/test_bench_train_cuda.py)
 # Logs, JSON and summary.txt (one line per phase with its exit status and time) go to $OUT/gpu.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -92,11 +95,16 @@ for p in "$@"; do
     test) phase test 420 "$PY" -m pytest -q -p no:cacheprovider -m cuda --continue-on-collection-errors tests ;;
     sanitize) phase sanitize 480 do_sanitize ;;
     bench)
-      phase bench 540 "$PY" -m pytest -q -p no:cacheprovider benchmarks -k "cuda" --benchmark-only \
+      phase bench 540 "$PY" -m pytest -q -p no:cacheprovider benchmarks -k "cuda and not train_cuda" --benchmark-only \
         --benchmark-json="$OUT_DIR/bench-cuda.json" --benchmark-columns=median,ops
       "$PY" benchmarks/summarize.py "$OUT_DIR/bench-cuda.json" >"$OUT_DIR/bench-cuda.md" 2>&1 || true
       ;;
-    *) echo "run_gpu.sh: unknown phase $p (build, test, sanitize, bench)" >&2; exit 2 ;;
+    train)
+      phase train 540 "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_train_cuda.py --benchmark-only \
+        --benchmark-json="$OUT_DIR/train-cuda.json" --benchmark-columns=median,ops
+      "$PY" benchmarks/summarize.py "$OUT_DIR/train-cuda.json" >"$OUT_DIR/train-cuda.md" 2>&1 || true
+      ;;
+    *) echo "run_gpu.sh: unknown phase $p (build, test, sanitize, bench, train)" >&2; exit 2 ;;
   esac
 done
 exit "$STATUS"
