@@ -245,6 +245,18 @@ def test_random_horizontal_flip_draw_kinds():
         assert (next_torch != first_torch) == (not py_used)
 
 
+def test_random_horizontal_flip_compares_in_float32(monkeypatch):
+    """torchvision compares the float32 draw with p as a tensor (p rounded to float32): a draw equal to
+    float32(0.7) (a value torch.rand can return) does not flip with p=0.7, though it is < 0.7 as a double."""
+    x = clip()
+    draw = torch.tensor([0.7], dtype=torch.float32)
+    assert draw.item() < 0.7 and not bool(draw < 0.7)
+    monkeypatch.setattr(torch, "rand", lambda *a, **k: draw.clone())
+    assert torch.equal(TT.RandomHorizontalFlip(0.7)(x), x)  # torchvision does not flip
+    assert torch.equal(T.RandomHorizontalFlip(0.7)(x), x)
+    assert torch.equal(T.Compose([T.RandomHorizontalFlip(0.7)])(x), x)
+
+
 @pytest.mark.parametrize("hw", [(30, 40), (40, 30), (32, 32)])
 @pytest.mark.parametrize("aug_index", [0, 1, 2])
 def test_uniform_crop_video(hw, aug_index):

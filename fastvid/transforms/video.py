@@ -417,7 +417,9 @@ class RandomHorizontalFlip(RandomHorizontalFlipVideo):
         self.generator = _checks.generator("RandomHorizontalFlip", generator)
 
     def _draw(self) -> bool:
-        return _rand(self.generator) < self.p
+        # A float32 tensor compare, as torchvision: p is rounded to float32 first, so comparing the
+        # drawn value as a Python float could differ (e.g. p=0.7 and a draw of float32(0.7)).
+        return bool(torch.rand(1, generator=self.generator) < self.p)
 
 
 # ---------------------------------------------------------------------------------------------------------------
