@@ -27,6 +27,8 @@ from typing import Optional
 
 import torch
 
+from fastvid.transforms import _checks
+
 __all__ = ["MixUp", "CutMix", "MixVideo", "convert_to_one_hot"]
 
 
@@ -51,27 +53,6 @@ def _check_smoothing(label_smoothing) -> float:
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
     return float(label_smoothing)
-
-
-def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
-        raise TypeError(f"num_classes must be an int >= 1, got {type(num_classes).__name__} {num_classes!r}.")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes!r}.")
-    return int(num_classes)
-
-
-def _check_generator(generator) -> Optional[torch.Generator]:
-    if generator is None:
-        return None
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}.")
-    if generator.device.type != "cpu":
-        raise ValueError(
-            f"generator must be a CPU torch.Generator (lambda and the box are drawn on the CPU, as PyTorchVideo "
-            f"does), got one on {generator.device}."
-        )
-    return generator
 
 
 def _check_batch(name: str, x, labels, *, one_hot: bool, num_classes: int, dims=None) -> None:
@@ -122,7 +103,7 @@ def convert_to_one_hot(targets: torch.Tensor, num_class: int, label_smooth: floa
     Non-target classes get ``label_smooth / num_class``, the target ``1 - label_smooth + label_smooth / num_class``.
     Like PyTorchVideo's, the result is int64 when ``label_smooth == 0`` and the default float dtype otherwise.
     """
-    num_class = _check_num_classes(num_class)
+    num_class = _checks.positive_int("convert_to_one_hot", "num_class", num_class)
     label_smooth = _check_smoothing(label_smooth)
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= num_class):
         raise ValueError(
@@ -202,9 +183,9 @@ class MixUp(torch.nn.Module):
         super().__init__()
         self.alpha = _check_alpha("alpha", alpha)
         self.label_smoothing = _check_smoothing(label_smoothing)
-        self.num_classes = _check_num_classes(num_classes)
+        self.num_classes = _checks.positive_int(type(self).__name__, "num_classes", num_classes)
         self.one_hot = bool(one_hot)
-        self.generator = _check_generator(generator)
+        self.generator = _checks.generator(type(self).__name__, generator)
         self._concentration = torch.tensor([self.alpha, self.alpha])
 
     def sample_lambda(self) -> torch.Tensor:
@@ -251,9 +232,9 @@ class CutMix(torch.nn.Module):
         super().__init__()
         self.alpha = _check_alpha("alpha", alpha)
         self.label_smoothing = _check_smoothing(label_smoothing)
-        self.num_classes = _check_num_classes(num_classes)
+        self.num_classes = _checks.positive_int(type(self).__name__, "num_classes", num_classes)
         self.one_hot = bool(one_hot)
-        self.generator = _check_generator(generator)
+        self.generator = _checks.generator(type(self).__name__, generator)
         self._concentration = torch.tensor([self.alpha, self.alpha])
 
     def sample_lambda(self) -> torch.Tensor:
@@ -322,14 +303,8 @@ class MixVideo(torch.nn.Module):
         generator: Optional[torch.Generator] = None,
     ) -> None:
         super().__init__()
-        if isinstance(cutmix_prob, bool) or not isinstance(cutmix_prob, numbers.Real):
-            raise TypeError(
-                f"cutmix_prob must be a real number in [0, 1], got {type(cutmix_prob).__name__} {cutmix_prob!r}."
-            )
-        if not 0.0 <= cutmix_prob <= 1.0:
-            raise ValueError(f"cutmix_prob must be in [0, 1], got {cutmix_prob!r}.")
-        self.cutmix_prob = float(cutmix_prob)
-        self.generator = _check_generator(generator)
+        self.cutmix_prob = _checks.probability("MixVideo", "cutmix_prob", cutmix_prob)
+        self.generator = _checks.generator(type(self).__name__, generator)
         self.mixup = MixUp(
             _check_alpha("mixup_alpha", mixup_alpha), label_smoothing, num_classes, one_hot, generator=generator
         )
