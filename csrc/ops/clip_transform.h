@@ -51,9 +51,12 @@ inline AxisTaps compute_axis_taps(int64_t in_size, int64_t out_size, int64_t cro
       const int64_t o = crop_start + (flip ? crop_len - 1 - i : i);
       const float center = scale * (static_cast<float>(o) + 0.5f);
       const int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5f), 0);
-      const int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5f), in_size);
+      int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5f), in_size);
       // Place the window so that it fits inside the axis; taps outside [lo, hi) get weight 0.
       const int64_t start = std::min(lo, in_size - max_taps);
+      // Float rounding of center +- support (large axes: the float spacing there exceeds a pixel) can
+      // make [lo, hi) wider than max_taps; clip it, as torch does, so w[j - start] stays in the row.
+      hi = std::min(hi, start + max_taps);
       float total = 0.0f;
       float* w = axis.weight.data() + i * max_taps;
       for (int64_t j = lo; j < hi; ++j) {

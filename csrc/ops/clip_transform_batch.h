@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -229,7 +230,10 @@ inline std::vector<at::Tensor> packed_clip_views(const char* op, const at::Tenso
     const int64_t o = off.const_data_ptr<int64_t>()[b];
     const int64_t* sh = shp.const_data_ptr<int64_t>() + 4 * b;
     const int64_t* st = str.const_data_ptr<int64_t>() + 4 * b;
+    // The last element the view reaches, with overflow checks: descriptors come from the caller, and
+    // a product that wraps around would pass the bounds check below (saturates at INT64_MAX).
     int64_t last = o;
+    bool wrapped = false;
     for (int d = 0; d < 4; ++d) {
       FASTVID_CHECK_VALUE(sh[d] > 0, op, "clip ", b, ": shapes[", b,
                           "] must be positive, got (", sh[0], ", ", sh[1], ", ", sh[2], ", ", sh[3],
@@ -237,7 +241,12 @@ inline std::vector<at::Tensor> packed_clip_views(const char* op, const at::Tenso
       FASTVID_CHECK_VALUE(st[d] >= 0, op, "clip ", b, ": strides[", b,
                           "] must not be negative, got (", st[0], ", ", st[1], ", ", st[2], ", ",
                           st[3], ")");
-      last += (sh[d] - 1) * st[d];
+      int64_t step = 0;
+      wrapped = wrapped || __builtin_mul_overflow(sh[d] - 1, st[d], &step) ||
+                __builtin_add_overflow(last, step, &last);
+    }
+    if (wrapped) {
+      last = std::numeric_limits<int64_t>::max();
     }
     FASTVID_CHECK_VALUE(o >= 0 && last < n, op, "clip ", b, ": offset ", o, " with shape (", sh[0],
                         ", ", sh[1], ", ", sh[2], ", ", sh[3], ") and strides (", st[0], ", ", st[1],
