@@ -6,12 +6,13 @@ fused and nothing clever. They are slow on purpose; never use them for training.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["clip_transform", "uniform_temporal_subsample_indices", "short_side_scale_size"]
+__all__ = ["clip_transform", "uniform_temporal_subsample_indices", "short_side_scale_size", "uniform_crop_box"]
 
 
 def uniform_temporal_subsample_indices(num_frames: int, num_samples: int) -> torch.Tensor:
@@ -37,6 +38,25 @@ def short_side_scale_size(height: int, width: int, size: int) -> tuple[int, int]
     if width < height:
         return int(float(height) / width * size), size
     return size, int(float(width) / height * size)
+
+
+def uniform_crop_box(
+    height: int, width: int, size: int, aug_index: int, *, owner: str = "uniform_crop_box"
+) -> tuple[int, int, int, int]:
+    """(top, left, size, size) of PyTorchVideo's uniform crop (UniformCropVideo): centred at
+    ceil((H - s) / 2), ceil((W - s) / 2); aug_index 0 / 2 moves it to the start / end of the longer side
+    (H when H > W, else W). ``owner`` names the caller in the errors."""
+    if isinstance(aug_index, bool) or aug_index not in (0, 1, 2):
+        raise ValueError(f"{owner}: aug_index must be 0, 1 or 2, got {aug_index!r}")
+    if size > height or size > width:
+        raise ValueError(f"{owner}: size {size} is larger than the {height}x{width} frame")
+    top = int(math.ceil((height - size) / 2))
+    left = int(math.ceil((width - size) / 2))
+    if height > width:
+        top = {0: 0, 1: top, 2: height - size}[int(aug_index)]
+    else:
+        left = {0: 0, 1: left, 2: width - size}[int(aug_index)]
+    return top, left, size, size
 
 
 def clip_transform(

@@ -9,31 +9,15 @@ mode; the multi-view protocol needs the 3 uniform crops (left / centre / right o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import torch
 
 from fastvid import ops, reference
 from fastvid.ops import PackedClips
+from fastvid.reference import uniform_crop_box  # noqa: F401 - re-exported: the crop rule UniformCropVideo uses
 
 __all__ = ["UniformCropBatchTransform", "uniform_crop_box"]
-
-
-def uniform_crop_box(height: int, width: int, size: int, aug_index: int) -> tuple[int, int, int, int]:
-    """(top, left, size, size) of PyTorchVideo's uniform crop: centred at ceil((H - s) / 2), ceil((W - s) / 2);
-    aug_index 0 / 2 moves it to the start / end of the longer side (H when H > W, else W)."""
-    if aug_index not in (0, 1, 2):
-        raise ValueError(f"uniform_crop_box: aug_index must be 0, 1 or 2, got {aug_index!r}")
-    if size > height or size > width:
-        raise ValueError(f"uniform_crop_box: size {size} is larger than the {height}x{width} frame")
-    top = math.ceil((height - size) / 2)
-    left = math.ceil((width - size) / 2)
-    if height > width:
-        top = {0: 0, 1: top, 2: height - size}[aug_index]
-    else:
-        left = {0: 0, 1: left, 2: width - size}[aug_index]
-    return top, left, size, size
 
 
 class UniformCropBatchTransform(torch.nn.Module):

@@ -10,11 +10,11 @@ the transform's last run. ``repr`` shows the plan; ``.plan`` holds it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, MutableMapping
 
 import torch
 
+from fastvid import reference
 from fastvid.transforms import _checks
 from fastvid.transforms._fusion import ClipState, ClipStep, FusedRun, run_steps
 
@@ -106,15 +106,8 @@ class _UniformCrop(ClipStep):
         self._idx = int(spatial_idx)
 
     def apply_to(self, state: ClipState) -> None:
-        s, h, w = self._size, state.h, state.w
-        if s > h or s > w:
-            raise ValueError(f"UniformCropVideo: size {s} is larger than the {h}x{w} frame")
-        top = int(math.ceil((h - s) / 2))
-        left = int(math.ceil((w - s) / 2))
-        if h > w:
-            top = 0 if self._idx == 0 else (h - s if self._idx == 2 else top)
-        else:
-            left = 0 if self._idx == 0 else (w - s if self._idx == 2 else left)
+        s = self._size
+        top, left, _, _ = reference.uniform_crop_box(state.h, state.w, s, self._idx, owner="UniformCropVideo")
         state.crop_window(top, left, s, s, "UniformCropVideo")
 
     def __repr__(self) -> str:
