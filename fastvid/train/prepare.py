@@ -39,6 +39,8 @@ from concurrent.futures.process import BrokenProcessPool
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
+from fastvid.reference import short_side_scale_size
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
 FAILURES_FILE = "prepare_failures.txt"
 SETTINGS_FILE = "prepare_settings.json"
@@ -100,10 +102,8 @@ def output_size(width: int, height: int, short_side: int, upscale: bool = True) 
         raise ValueError(f"video size must be at least 2x2, got {width}x{height}.")
     if not upscale and min(width, height) <= short_side:
         new_w, new_h = width, height
-    elif width < height:
-        new_w, new_h = short_side, int(height / width * short_side)
     else:
-        new_w, new_h = int(width / height * short_side), short_side
+        new_h, new_w = short_side_scale_size(height, width, short_side)
     return max(2, new_w - new_w % 2), max(2, new_h - new_h % 2)
 
 
