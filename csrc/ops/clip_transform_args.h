@@ -142,8 +142,9 @@ inline ClipTransformArgs check_clip_transform_args(
   return a;
 }
 
-// The kept frame numbers on the host, each checked against the clip's length.
-inline std::vector<int64_t> frame_index_vector(const ClipTransformArgs& a,
+// The kept frame numbers on the host, each checked against the clip's length (`op` names the op in
+// messages).
+inline std::vector<int64_t> frame_index_vector(const char* op, const ClipTransformArgs& a,
                                                const std::optional<at::Tensor>& frame_indices) {
   std::vector<int64_t> frames(a.out_t);
   if (!frame_indices.has_value()) {
@@ -155,7 +156,7 @@ inline std::vector<int64_t> frame_index_vector(const ClipTransformArgs& a,
   const at::Tensor fi = frame_indices->to(at::kCPU, at::kLong).contiguous();
   const int64_t* f = fi.const_data_ptr<int64_t>();
   for (int64_t t = 0; t < a.out_t; ++t) {
-    FASTVID_CHECK_VALUE(f[t] >= 0 && f[t] < a.in_t, "clip_transform",
+    FASTVID_CHECK_VALUE(f[t] >= 0 && f[t] < a.in_t, op,
                         "frame_indices[", t, "] = ", f[t], " is out of range for a clip of ", a.in_t,
                         " frames");
     frames[t] = f[t];

@@ -73,7 +73,7 @@ inline PreparedClip prepare_clip(const char* op, const at::Tensor& video, c10::s
   c.video = video;
   c.args = check_clip_transform_args(op, video, layout, frame_indices, size, crop, flip, scale, mean,
                                      std, out_dtype);
-  c.frames = frame_index_vector(c.args, frame_indices);
+  c.frames = frame_index_vector(op, c.args, frame_indices);
   c.rows = compute_axis_taps(c.args.in_h, c.args.size_h, c.args.crop_top, c.args.crop_h, antialias,
                              /*flip=*/false);
   c.cols = compute_axis_taps(c.args.in_w, c.args.size_w, c.args.crop_left, c.args.crop_w, antialias,

@@ -136,7 +136,7 @@ at::Tensor clip_transform_cpu(const at::Tensor& video, c10::string_view layout,
     return out;
   }
   // strides are read in place: no .contiguous() copy of the clip
-  const std::vector<int64_t> frames = frame_index_vector(args, frame_indices);
+  const std::vector<int64_t> frames = frame_index_vector("clip_transform", args, frame_indices);
   const AxisTaps rows = compute_axis_taps(args.in_h, args.size_h, args.crop_top, args.crop_h,
                                           antialias, /*flip=*/false);
   const AxisTaps cols = compute_axis_taps(args.in_w, args.size_w, args.crop_left, args.crop_w,
