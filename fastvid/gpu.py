@@ -32,6 +32,7 @@ from torch.utils.data import default_collate, get_worker_info
 
 from fastvid import ops, reference
 from fastvid.ops import PackedClips
+from fastvid.transforms import _checks
 
 __all__ = ["collate_clips", "BatchClipTransform", "PackedClips"]
 
@@ -164,8 +165,7 @@ class BatchClipTransform(torch.nn.Module):
             raise ValueError(f"{name}: flip_p must be a probability in [0, 1], got {flip_p!r}")
         if flip_draw not in ("torch", "python"):
             raise ValueError(f'{name}: flip_draw must be "torch" or "python", got {flip_draw!r}')
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"{name}: generator must be a torch.Generator or None, got {type(generator).__name__}")
+        generator = _checks.generator(name, generator)  # a CPU generator: the draws happen on the CPU
         if not isinstance(out_dtype, torch.dtype):
             raise TypeError(f"{name}: out_dtype must be a torch.dtype, got {out_dtype!r}")
         self.min_size = min_size
