@@ -353,6 +353,18 @@ def test_bad_packed():
         PackedClips.pack([])
 
 
+def test_packed_strides_whose_extent_overflows_int64_are_rejected():
+    # (shape - 1) * stride summed over dims wraps past 2^63 for these strides; the bounds check must not
+    # wrap with it into "inside the buffer" (the kernel would then read far outside it).
+    packed = PackedClips.pack([_clip(3, 2, 3, 4)])
+    huge = packed.strides.clone()
+    huge[0] = torch.tensor([1, 2**62, 2**62, 3])
+    args = (packed.buffer, packed.offsets, packed.shapes, huge, "CTHW", 3, torch.zeros(1, 2, dtype=torch.long),
+            None, None, [2, 2], None, None, None, None, False, torch.float32)
+    with pytest.raises(ValueError, match="clip 0"):
+        torch.ops.fastvid.clip_transform_batch_packed(*args)
+
+
 # --------------------------------------------------------------------------------------------------
 # opcheck and torch.compile
 
