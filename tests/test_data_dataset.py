@@ -147,6 +147,19 @@ def test_seeded_runs_are_reproducible(good_videos, num_workers):
     assert [i for i, _ in a] != [i for i, _ in c] or not all(torch.equal(x, y) for (_, x), (_, y) in zip(a, c))
 
 
+
+def test_persistent_workers_shuffle_videos_anew_every_epoch(good_videos):
+    """A persistent worker keeps its seed from epoch to epoch; the video order must still change (and each
+    epoch still sees every video once over the workers)."""
+    _seed(0)
+    ds = LabeledVideoDataset(_paths(good_videos), make_clip_sampler("random", 0.5), frame_plan=1)
+    loader = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True, timeout=60)
+    orders = [[int(s["video_index"]) for s in loader] for _ in range(3)]
+    for order in orders:
+        assert sorted(order) == list(range(NUM_GOOD))
+    assert len({tuple(o) for o in orders}) > 1, orders
+
+
 _CSV_DIR = None
 
 

@@ -298,11 +298,12 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         worker_info = torch.utils.data.get_worker_info()
         if self._video_random_generator is not None:
             if worker_info is not None:
-                # Every worker draws the same permutation (then takes its own part of it).
-                self._video_random_generator.manual_seed(worker_info.seed - worker_info.id)
+                # Every worker draws the same permutation (then takes its own part of it). The epoch count
+                # matters with persistent workers, whose seed stays the same from epoch to epoch.
+                self._video_random_generator.manual_seed(worker_info.seed - worker_info.id + self._epoch)
             else:
                 self._video_random_generator.manual_seed(torch.initial_seed() + self._epoch)
-                self._epoch += 1
+            self._epoch += 1
         return self
 
     def __next__(self) -> dict:
