@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs decide)")
     t.add_argument("--limit-train-batches", type=float, help="Lightning's limit_train_batches (int or fraction)")
     t.add_argument("--limit-val-batches", type=float, help="Lightning's limit_val_batches (int or fraction)")
-    t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE or ~/.cache/fastvid)")
+    t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE, else $XDG_CACHE_HOME/fastvid, else ~/.cache/fastvid)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
     t.add_argument("--config", help="YAML or JSON file of option values (flags given on the command line win)")

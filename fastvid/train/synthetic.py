@@ -11,9 +11,9 @@ where they are in any single frame says nothing about the class: a model that lo
 chance (25 %). The classes are also unchanged by a horizontal flip, so the standard training
 augmentation (random flip included) applies as is.
 
-The set is written once into a cache folder (``$FASTVID_CACHE`` or ``~/.cache/fastvid``) with the
-Kinetics layout: ``train/<class>/*.mp4``, ``val/<class>/*.mp4`` and ``train.csv`` / ``val.csv``
-("path label" lines).
+The set is written once into a cache folder (``$FASTVID_CACHE``, else ``$XDG_CACHE_HOME/fastvid``, else
+``~/.cache/fastvid``) with the Kinetics layout: ``train/<class>/*.mp4``, ``val/<class>/*.mp4`` and ``train.csv`` /
+``val.csv`` ("path label" lines).
 """
 
 from __future__ import annotations
