@@ -161,15 +161,8 @@ def _mix_pixels(x: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
 # transforms
 
 
-class MixUp(torch.nn.Module):
-    """MixUp for a batch of videos (https://arxiv.org/abs/1710.09412), as PyTorchVideo's ``MixUp``.
-
-    ``forward(x_video, labels, x_audio=None)`` returns ``(mixed_video, mixed_labels)`` or, with ``x_audio``,
-    ``(mixed_video, mixed_audio, mixed_labels)``. ``x_video`` is (B, ...) with B >= 2, float or integer (integer
-    results are rounded back to the input dtype); ``labels`` are class indices (B,) or, with ``one_hot=True``,
-    rows (B, num_classes) that are mixed as they are (no smoothing added, as PyTorchVideo). Mixed labels are
-    float32 rows (B, num_classes) that sum to 1. The inputs are not modified.
-    """
+class _BetaMix(torch.nn.Module):
+    """What MixUp and CutMix share: their arguments, checks, the Beta(alpha, alpha) draw and the repr."""
 
     def __init__(
         self,
@@ -191,6 +184,23 @@ class MixUp(torch.nn.Module):
     def sample_lambda(self) -> torch.Tensor:
         """Draw lambda ~ Beta(alpha, alpha) as a 0-dim float32 CPU tensor (the draw ``forward`` makes)."""
         return _sample_beta(self._concentration, self.generator)
+
+    def extra_repr(self) -> str:
+        return (
+            f"alpha={self.alpha}, label_smoothing={self.label_smoothing}, num_classes={self.num_classes}"
+            + (", one_hot=True" if self.one_hot else "")
+        )
+
+
+class MixUp(_BetaMix):
+    """MixUp for a batch of videos (https://arxiv.org/abs/1710.09412), as PyTorchVideo's ``MixUp``.
+
+    ``forward(x_video, labels, x_audio=None)`` returns ``(mixed_video, mixed_labels)`` or, with ``x_audio``,
+    ``(mixed_video, mixed_audio, mixed_labels)``. ``x_video`` is (B, ...) with B >= 2, float or integer (integer
+    results are rounded back to the input dtype); ``labels`` are class indices (B,) or, with ``one_hot=True``,
+    rows (B, num_classes) that are mixed as they are (no smoothing added, as PyTorchVideo). Mixed labels are
+    float32 rows (B, num_classes) that sum to 1. The inputs are not modified.
+    """
 
     def forward(self, x_video: torch.Tensor, labels: torch.Tensor, x_audio: Optional[torch.Tensor] = None):
         _check_batch("MixUp", x_video, labels, one_hot=self.one_hot, num_classes=self.num_classes)
@@ -203,14 +213,8 @@ class MixUp(torch.nn.Module):
             return video, new_labels
         return video, _mix_pixels(x_audio, lam), new_labels
 
-    def extra_repr(self) -> str:
-        return (
-            f"alpha={self.alpha}, label_smoothing={self.label_smoothing}, num_classes={self.num_classes}"
-            + (", one_hot=True" if self.one_hot else "")
-        )
 
-
-class CutMix(torch.nn.Module):
+class CutMix(_BetaMix):
     """CutMix for a batch of videos (https://arxiv.org/abs/1905.04899), as PyTorchVideo's ``CutMix``.
 
     One box, the same for every frame and every clip, is copied from the flipped batch (sample ``B - 1 - i``
@@ -219,27 +223,6 @@ class CutMix(torch.nn.Module):
     its arguments are as :class:`MixUp`'s; with ``x_audio`` a second box (same lambda, new centre) is drawn
     for the audio, as PyTorchVideo does. The inputs are not modified.
     """
-
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        label_smoothing: float = 0.0,
-        num_classes: int = 400,
-        one_hot: bool = False,
-        *,
-        generator: Optional[torch.Generator] = None,
-    ) -> None:
-        super().__init__()
-        self.alpha = _check_alpha("alpha", alpha)
-        self.label_smoothing = _check_smoothing(label_smoothing)
-        self.num_classes = _checks.positive_int(type(self).__name__, "num_classes", num_classes)
-        self.one_hot = bool(one_hot)
-        self.generator = _checks.generator(type(self).__name__, generator)
-        self._concentration = torch.tensor([self.alpha, self.alpha])
-
-    def sample_lambda(self) -> torch.Tensor:
-        """Draw lambda ~ Beta(alpha, alpha) as a 0-dim float32 CPU tensor (the draw ``forward`` makes)."""
-        return _sample_beta(self._concentration, self.generator)
 
     def sample_box(self, height: int, width: int, lam: torch.Tensor) -> tuple[int, int, int, int]:
         """Draw the box ``(y_low, y_high, x_low, x_high)`` (high exclusive) for lambda ``lam``, as ``forward`` does."""
@@ -275,12 +258,6 @@ class CutMix(torch.nn.Module):
             return video, new_labels
         audio, _ = self._cutmix(x_audio, lam)
         return video, audio, new_labels
-
-    def extra_repr(self) -> str:
-        return (
-            f"alpha={self.alpha}, label_smoothing={self.label_smoothing}, num_classes={self.num_classes}"
-            + (", one_hot=True" if self.one_hot else "")
-        )
 
 
 class MixVideo(torch.nn.Module):
