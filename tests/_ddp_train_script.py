@@ -44,6 +44,11 @@ def main():
     with open(os.path.join(out, f"rank{trainer.global_rank}.json"), "w") as f:
         json.dump({"rank": trainer.global_rank, "world": trainer.world_size, "train": rec.train, "val": rec.val,
                    "metrics": metrics, "num_train_videos": len(dm.train_dataset) , "num_val_items": len(dm.val_dataset)}, f)
+    # Tear the process group down here, not in interpreter shutdown, where gloo's threads can still be
+    # running when the C++ runtime exits ("terminate called without an active exception", seen once).
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
