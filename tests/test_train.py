@@ -323,3 +323,14 @@ def test_cli_gpu_augment_path_trains_through_lightning(tiny_root, tmp_path):
     with open(summary["metrics_csv"]) as f:
         rows = f.read()
     assert "val_videos" in rows.splitlines()[0]
+
+
+def test_cli_batch_limits_count_or_fraction():
+    from fastvid.train.cli import _limit, parse_args
+
+    args = parse_args(["--data", "/x", "--limit-train-batches", "1", "--limit-val-batches", "0.25"])
+    assert _limit(args.limit_train_batches) == 1 and isinstance(_limit(args.limit_train_batches), int)
+    assert _limit(args.limit_val_batches) == 0.25
+    args = parse_args(["--data", "/x", "--limit-train-batches", "1.0", "--limit-val-batches", "3"])
+    assert _limit(args.limit_train_batches) == 1.0 and isinstance(_limit(args.limit_train_batches), float)
+    assert _limit(args.limit_val_batches) == 3

@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name")
     t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     t.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs decide)")
-    t.add_argument("--limit-train-batches", type=float, help="Lightning's limit_train_batches (int or fraction)")
-    t.add_argument("--limit-val-batches", type=float, help="Lightning's limit_val_batches (int or fraction)")
+    t.add_argument("--limit-train-batches", type=_limit_arg, help="Lightning's limit_train_batches: a count (2) or a fraction (0.25)")
+    t.add_argument("--limit-val-batches", type=_limit_arg, help="Lightning's limit_val_batches: a count (2) or a fraction (0.25)")
     t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE, else $XDG_CACHE_HOME/fastvid, else ~/.cache/fastvid)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
@@ -129,9 +129,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _limit_arg(text: str) -> int | float:
+    """A batch limit as written: "1" is one batch (an int), "1.0" or "0.25" a fraction of them."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def _limit(value):
     if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 
