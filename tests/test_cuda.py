@@ -19,35 +19,12 @@ from fastvid import ops, reference
 from fastvid.gpu import BatchClipTransform, collate_clips
 from fastvid.ops import PackedClips
 
+from _clips import clip as _clip, gen as _gen
+
 pytestmark = pytest.mark.cuda
 
 MEAN = (0.45, 0.45, 0.45)
 STD = (0.225, 0.225, 0.225)
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _clip(c, t, h, w, *, dtype=torch.uint8, view="thwc", seed=0):
-    """A (C, T, H, W) CPU clip with fresh random values stored as `view` says (see
-    tests/test_clip_transform_batch.py): cthw, thwc (permuted THWC buffer), sliced, expanded."""
-    g = _gen(seed)
-
-    def rand(shape):
-        if dtype == torch.uint8:
-            return torch.randint(0, 256, shape, dtype=torch.uint8, generator=g)
-        return torch.rand(shape, generator=g) * 255.0
-
-    if view == "cthw":
-        return rand((c, t, h, w))
-    if view == "thwc":
-        return rand((t, h, w, c)).permute(3, 0, 1, 2)
-    if view == "sliced":
-        return rand((t + 1, h + 3, 2 * w + 1, c + 1))[1:, 2 : h + 2, 1::2, :c].permute(3, 0, 1, 2)
-    if view == "expanded":
-        return rand((c, 1, h, w)).expand(c, t, h, w)
-    raise AssertionError(view)
 
 
 def _to_cuda_same_strides(v: torch.Tensor) -> torch.Tensor:
