@@ -19,7 +19,11 @@ from fastvid import ops, reference
 from fastvid.gpu import BatchClipTransform, collate_clips
 from fastvid.ops import PackedClips
 
-from _clips import clip as _clip, gen as _gen
+from _clips import EDGE_SHAPES as SHAPES
+from _clips import assert_close_out as _assert_close
+from _clips import clip as _clip
+from _clips import gen as _gen
+from _clips import random_batch as _random_batch
 
 pytestmark = pytest.mark.cuda
 
@@ -34,36 +38,6 @@ def _to_cuda_same_strides(v: torch.Tensor) -> torch.Tensor:
         base = base._base
     storage = base.cuda()
     return storage.as_strided(v.shape, v.stride(), v.storage_offset() - base.storage_offset())
-
-
-def _assert_close(got, want, out_dtype):
-    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
-    got, want = got.cpu(), want.cpu()
-    if out_dtype == torch.uint8:
-        diff = (got.int() - want.int()).abs().max().item()
-        assert diff <= 1, f"uint8 results differ by {diff} levels"
-    elif out_dtype == torch.float32:
-        err = ((got - want).abs() / want.abs().clamp_min(1.0)).max().item()
-        assert err <= 1e-4, f"max error {err:.3g}"
-    else:
-        torch.testing.assert_close(got.float(), want.float(), atol=1e-4, rtol=1e-2)
-
-
-# (C, T, H, W, size, crop, frame_indices)
-SHAPES = [
-    (3, 8, 256, 340, (256, 340), (16, 58, 224, 224), None),  # crop only
-    (3, 8, 256, 340, (288, 382), (20, 50, 224, 224), [0, 1, 3, 5, 7, 7, 2, 0]),  # upscale
-    (3, 4, 720, 1280, (256, 455), (16, 115, 224, 224), [0, 3]),  # 720p downscale
-    (3, 5, 37, 23, (61, 38), None, None),  # odd, portrait
-    (3, 1, 19, 31, (7, 11), None, None),  # one frame
-    (1, 4, 21, 33, (21, 33), (3, 4, 11, 17), None),  # gray, no resize
-    (4, 2, 30, 40, (45, 20), (5, 0, 40, 20), None),  # RGBA
-    (3, 3, 1, 1, (5, 9), None, [0, 2]),  # 1x1 source
-    (2, 2, 9, 1, (4, 3), (1, 1, 3, 2), None),  # one column
-    (3, 2, 120, 160, (17, 23), (2, 3, 13, 17), None),  # strong downscale
-    (3, 2, 16, 300, (16, 64), (0, 8, 16, 48), None),  # W only
-    (3, 2, 33, 1000, (33, 1000), (0, 0, 33, 1000), None),  # wide rows (many blocks in x)
-]
 
 
 @pytest.mark.parametrize("case", SHAPES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}x{c[3]}->{c[4]}")
@@ -101,26 +75,6 @@ def test_cuda_frame_indices_on_device_and_input_not_mutated():
     want = ops.clip_transform(video.cpu(), frame_indices=[5, 0, 3], size=(30, 37), crop=(1, 2, 20, 21))
     _assert_close(got, want, torch.float32)
     assert torch.equal(video, before)
-
-
-def _random_batch(seed, *, channels=3, dtype=torch.uint8, out_t=4, crop=(24, 20), max_hw=90):
-    g = _gen(1000 + seed)
-    batch = int(torch.randint(1, 9, (1,), generator=g))
-    views = ("thwc", "cthw", "sliced", "expanded")
-    videos, frame_rows, sizes, crops, flips = [], [], [], [], []
-    for b in range(batch):
-        t = int(torch.randint(1, 9, (1,), generator=g))
-        h = int(torch.randint(1, max_hw, (1,), generator=g))
-        w = int(torch.randint(1, max_hw, (1,), generator=g))
-        view = views[int(torch.randint(0, len(views), (1,), generator=g))]
-        videos.append(_clip(channels, t, h, w, dtype=dtype, view=view, seed=seed * 31 + b))
-        frame_rows.append(torch.randint(0, t, (out_t,), generator=g).tolist())
-        sh = int(torch.randint(crop[0], crop[0] + 60, (1,), generator=g))
-        sw = int(torch.randint(crop[1], crop[1] + 60, (1,), generator=g))
-        sizes.append((sh, sw))
-        crops.append((int(torch.randint(0, sh - crop[0] + 1, (1,), generator=g)), int(torch.randint(0, sw - crop[1] + 1, (1,), generator=g)), *crop))
-        flips.append(bool(torch.randint(0, 2, (1,), generator=g)))
-    return videos, frame_rows, sizes, crops, flips
 
 
 @pytest.mark.parametrize("seed", range(12))

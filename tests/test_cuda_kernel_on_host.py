@@ -1,0 +1,133 @@
+"""The CUDA kernel's own code, run on the host (no GPU needed; these run in CI).
+
+``torch.ops.fastvid._clip_transform_batch_on_host`` (csrc/testing/cuda_kernel_on_host.cpp) builds the
+CUDA launch's metadata block with the launcher's code, computes the launch grid with the launcher's
+code, and calls the kernel's per-thread body (csrc/ops/cuda/clip_transform_device.h, the same source
+nvcc compiles) for every block and thread, checking every load against the regions it may touch and
+that every output element is stored exactly once. Here it must agree with the CPU kernel (the tolerance
+the CUDA tests use) over random batches, edge-case shapes, memory views, layouts, dtypes, both kernel
+variants (unrolled 2 x 2 taps: uint8 bilinear; general: float input or antialias), and a grid capped
+far below 65535 so that rows and (clip, frame) pairs go through the grid-stride loops.
+
+What still needs a GPU (tests/test_cuda.py): nvcc's code, __ldg, streams, the pinned copy, the device
+guard, and outputs over 2^31 elements.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fastvid import ops
+from fastvid.ops import PackedClips
+
+from _clips import EDGE_SHAPES, assert_close_out, clip, random_batch
+
+pytestmark = pytest.mark.skipif(not ops.has_ops(), reason="fastvid's compiled extension is not built")
+
+MAX_GRID = 65535  # a GPU's cap on gridDim.y and gridDim.z
+
+
+def on_host(videos, *, layout="CTHW", frame_indices=None, sizes=None, crops=None, flips=None, scale=1 / 255,
+            mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225), antialias=False, out_dtype=torch.float32,
+            max_grid=MAX_GRID):
+    """ops.clip_transform_batch's arguments, run by the CUDA kernel's code on the host."""
+    clips, packed, fi, sizes, offsets, crop_size, flips = ops._batch_args(videos, layout, frame_indices, sizes, crops, flips)
+    if packed is not None:
+        clips = [
+            packed.buffer.as_strided(tuple(shape), tuple(stride), int(offset))
+            for shape, stride, offset in zip(packed.shapes.tolist(), packed.strides.tolist(), packed.offsets.tolist())
+        ]
+    return torch.ops.fastvid._clip_transform_batch_on_host(
+        clips, layout, fi, sizes, offsets, crop_size, flips, None if scale is None else float(scale),
+        None if mean is None else list(mean), None if std is None else list(std), antialias, out_dtype, max_grid,
+    )
+
+
+@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("max_grid", [MAX_GRID, 1, 3])
+def test_random_batches_match_cpu(seed, antialias, in_dtype, max_grid):
+    videos, frame_rows, sizes, crops, flips = random_batch(seed, dtype=in_dtype)
+    kw = dict(frame_indices=frame_rows, sizes=sizes, crops=crops, flips=flips, antialias=antialias)
+    want = ops.clip_transform_batch(videos, **kw)
+    assert_close_out(on_host(videos, max_grid=max_grid, **kw), want, torch.float32)
+    # uint8 out (no normalization): round half to even and clamp, as on the CPU
+    kw.update(scale=None, mean=None, std=None, out_dtype=torch.uint8)
+    assert_close_out(on_host(videos, max_grid=max_grid, **kw), ops.clip_transform_batch(videos, **kw), torch.uint8)
+
+
+@pytest.mark.parametrize("case", EDGE_SHAPES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}x{c[3]}->{c[4]}")
+@pytest.mark.parametrize("view", ["thwc", "cthw", "sliced", "expanded"])
+@pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
+def test_edge_shapes_match_cpu(case, view, in_dtype):
+    c, t, h, w, size, crop, fi = case
+    video = clip(c, t, h, w, dtype=in_dtype, view=view, seed=h * w + t + 1)
+    mean, std = [0.4 + 0.02 * i for i in range(c)], [0.2 + 0.01 * i for i in range(c)]
+    max_grid = 2 if h * w < 10_000 else MAX_GRID  # the small ones through the grid-stride loops too
+    for antialias in (False, True):
+        for flip in (False, True):
+            kw = dict(frame_indices=fi, size=size, crop=crop, flip=flip, antialias=antialias, mean=mean, std=std)
+            want = ops.clip_transform(video, **kw)[None]
+            got = on_host([video], frame_indices=fi, sizes=size, crops=crop, flips=flip, antialias=antialias, mean=mean,
+                          std=std, max_grid=max_grid)
+            assert_close_out(got, want, torch.float32)
+
+
+@pytest.mark.parametrize("out_dtype", [torch.bfloat16, torch.float16, torch.uint8])
+@pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
+def test_out_dtypes_match_cpu(out_dtype, in_dtype):
+    videos, frame_rows, sizes, crops, flips = random_batch(77, dtype=in_dtype)
+    kw = dict(frame_indices=frame_rows, sizes=sizes, crops=crops, flips=flips, out_dtype=out_dtype)
+    if out_dtype == torch.uint8:
+        kw.update(scale=None, mean=None, std=None)
+    assert_close_out(on_host(videos, max_grid=2, **kw), ops.clip_transform_batch(videos, **kw), out_dtype)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_thwc_layout_and_packed_buffers_match_cpu(seed):
+    videos, frame_rows, sizes, crops, flips = random_batch(200 + seed, channels=4, max_hw=50)
+    kw = dict(frame_indices=frame_rows, sizes=sizes, crops=crops, flips=flips, mean=[0.5] * 4, std=[0.25] * 4)
+    want = ops.clip_transform_batch(videos, **kw)
+    thwc = [v.permute(1, 2, 3, 0) for v in videos]
+    assert_close_out(on_host(thwc, layout="THWC", max_grid=2, **kw), want, torch.float32)
+    # the collate function's packed uint8 buffer: every clip a view of one 1-D tensor
+    assert_close_out(on_host(PackedClips.pack(videos), max_grid=2, **kw), want, torch.float32)
+    assert_close_out(on_host(PackedClips.pack(thwc, layout="THWC"), layout="THWC", **kw), want, torch.float32)
+
+
+def test_grid_stride_loops():
+    # 70 (clip, frame) pairs and 40 rows through grids of 1..5 blocks in y and z: every pair and row must
+    # be reached exactly once (the emulation counts the stores) and be right.
+    video = clip(3, 5, 6, 7, seed=8)
+    fi = torch.arange(70) % 5
+    want = ops.clip_transform(video, frame_indices=fi, size=(45, 9), crop=(2, 1, 40, 7), flip=True)[None]
+    for max_grid in (1, 2, 3, 5):
+        got = on_host([video, video[:, :, 1:]], frame_indices=fi, sizes=[(45, 9), (44, 9)], crops=[(2, 1, 40, 7), (1, 1, 40, 7)],
+                      flips=True, max_grid=max_grid)
+        assert_close_out(got[:1], want, torch.float32)
+        assert_close_out(got[1:], ops.clip_transform(video[:, :, 1:], frame_indices=fi, size=(44, 9), crop=(1, 1, 40, 7), flip=True)[None],
+                         torch.float32)
+
+
+def test_source_offsets_past_2_to_the_31():
+    # Frames 2^31 + 4096 bytes apart (the buffer is zero-filled lazily, only the frames' pages are touched):
+    # the kernel's source offsets must be 64-bit.
+    gap = 2**31 + 4096
+    buffer = torch.zeros(gap + 64 * 80 * 3, dtype=torch.uint8)
+    frames = clip(3, 2, 64, 80, seed=21, view="thwc").permute(1, 2, 3, 0).contiguous()  # (T, H, W, C)
+    buffer[: frames[0].numel()] = frames[0].flatten()
+    buffer[gap:] = frames[1].flatten()
+    video = buffer.as_strided((3, 2, 64, 80), (1, gap, 80 * 3, 3))
+    kw = dict(frame_indices=[1, 0, 1], sizes=(48, 60), crops=(4, 6, 40, 48), flips=True)
+    want = ops.clip_transform_batch([frames.permute(3, 0, 1, 2)], **kw)
+    assert_close_out(on_host([video, video], **kw), torch.cat([want, want]), torch.float32)
+
+
+def test_checks_are_the_ops_own():
+    video = clip(3, 4, 20, 24)
+    with pytest.raises(ValueError, match="clip 1: .*frame_indices"):
+        on_host([video, video], frame_indices=[[0, 1], [0, 9]], crops=(0, 0, 8, 8))
+    with pytest.raises(ValueError, match="max_grid must be in 1..65535, got 0"):
+        on_host([video], crops=(0, 0, 8, 8), max_grid=0)
