@@ -68,7 +68,7 @@ def test_clip_transform_batch_cpu(benchmark, batch, threads_guard, impl, threads
     out = fn()
     assert out.shape == (B, 3, T, CROP, CROP)
     assert torch.equal(out, per_clip())
-    benchmark.pedantic(fn, rounds=8, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(fn, rounds=30, iterations=1, warmup_rounds=2)
     median = benchmark.stats.stats.median if benchmark.stats else None
     benchmark.extra_info.update(
         role="baseline" if impl == "per-clip-loop" else "fastvid",

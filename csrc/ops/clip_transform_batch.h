@@ -39,6 +39,7 @@ namespace fastvid {
 struct PreparedClip {
   at::Tensor video;  // the clip (a view for packed batches)
   ClipTransformArgs args;
+  at::ScalarType out_dtype = at::kFloat;
   std::vector<int64_t> frames;
   AxisTaps rows;
   AxisTaps cols;
@@ -71,6 +72,7 @@ inline PreparedClip prepare_clip(const char* op, const at::Tensor& video, c10::s
                                  at::ScalarType out_dtype) {
   PreparedClip c;
   c.video = video;
+  c.out_dtype = out_dtype;
   c.args = check_clip_transform_args(op, video, layout, frame_indices, size, crop, flip, scale, mean,
                                      std, out_dtype);
   c.frames = frame_index_vector(op, c.args, frame_indices);
@@ -272,6 +274,47 @@ inline void check_batch_channels(const char* op, const std::vector<PreparedClip>
 inline std::vector<int64_t> batch_out_shape(const std::vector<PreparedClip>& clips) {
   const ClipTransformArgs& a = clips.front().args;
   return {static_cast<int64_t>(clips.size()), a.channels, a.out_t, a.crop_h, a.crop_w};
+}
+
+constexpr const char* kBatchOp = "clip_transform_batch";
+
+// A device's batched kernel: the prepared, checked clips (at least one) -> the (B, C, T', h, w)
+// output. It checks the clips' device, sets its device guard, allocates and runs.
+using BatchKernel = at::Tensor (*)(const std::vector<PreparedClip>&);
+
+// The clip_transform_batch entry point (a list of clips) over a device's kernel.
+template <BatchKernel kernel>
+at::Tensor clip_transform_batch_entry(at::TensorList videos, c10::string_view layout,
+                                      const std::optional<at::Tensor>& frame_indices,
+                                      const std::optional<at::Tensor>& sizes,
+                                      const std::optional<at::Tensor>& crop_offsets,
+                                      at::IntArrayRef crop_size,
+                                      const std::optional<at::Tensor>& flips,
+                                      std::optional<double> scale,
+                                      std::optional<at::ArrayRef<double>> mean,
+                                      std::optional<at::ArrayRef<double>> std, bool antialias,
+                                      at::ScalarType out_dtype) {
+  return kernel(prepare_batch(kBatchOp, videos.vec(), layout, frame_indices, sizes, crop_offsets,
+                              crop_size, flips, scale, mean, std, antialias, out_dtype));
+}
+
+// The clip_transform_batch_packed entry point (one packed buffer) over a device's kernel.
+template <BatchKernel kernel>
+at::Tensor clip_transform_batch_packed_entry(
+    const at::Tensor& buffer, const at::Tensor& offsets, const at::Tensor& shapes,
+    const at::Tensor& strides, c10::string_view layout, int64_t channels,
+    const at::Tensor& frame_indices, const std::optional<at::Tensor>& sizes,
+    const std::optional<at::Tensor>& crop_offsets, at::IntArrayRef crop_size,
+    const std::optional<at::Tensor>& flips, std::optional<double> scale,
+    std::optional<at::ArrayRef<double>> mean, std::optional<at::ArrayRef<double>> std,
+    bool antialias, at::ScalarType out_dtype) {
+  const std::vector<at::Tensor> views =
+      packed_clip_views(kBatchOp, buffer, offsets, shapes, strides);
+  const std::vector<PreparedClip> clips =
+      prepare_batch(kBatchOp, views, layout, frame_indices, sizes, crop_offsets, crop_size, flips,
+                    scale, mean, std, antialias, out_dtype);
+  check_batch_channels(kBatchOp, clips, channels);
+  return kernel(clips);
 }
 
 }  // namespace fastvid

@@ -1,5 +1,6 @@
-// CPU clip_transform: argument checks, the portable and AVX2+FMA builds of the kernel, and the
-// wrapper registered for the CPU key.
+// CPU clip_transform: the portable and AVX2+FMA builds of the kernel, clip_transform_cpu_into (one
+// prepared clip into its output, shared with the batched op) and the wrapper registered for the CPU
+// key.
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -22,6 +23,8 @@
 #include "common/cpu_features.h"
 #include "ops/clip_transform.h"
 #include "ops/clip_transform_args.h"
+#include "ops/clip_transform_batch.h"
+#include "ops/cpu/clip_transform_cpu.h"
 #include "ops/cpu/clip_transform_plan.h"
 
 namespace fastvid {
@@ -126,55 +129,36 @@ at::Tensor clip_transform_cpu(const at::Tensor& video, c10::string_view layout,
                               std::optional<at::ArrayRef<double>> mean,
                               std::optional<at::ArrayRef<double>> std, bool antialias,
                               at::ScalarType out_dtype) {
-  // checks
-  ClipTransformArgs args = check_clip_transform_args("clip_transform", video, layout, frame_indices,
-                                                     size, crop, flip, scale, mean, std, out_dtype);
-  // (CPU: no device guard) allocate the output; empty outputs return early
-  at::Tensor out = at::empty({args.channels, args.out_t, args.crop_h, args.crop_w},
-                             video.options().dtype(out_dtype));
-  if (out.numel() == 0) {
-    return out;
-  }
-  // strides are read in place: no .contiguous() copy of the clip
-  const std::vector<int64_t> frames = frame_index_vector("clip_transform", args, frame_indices);
-  const AxisTaps rows = compute_axis_taps(args.in_h, args.size_h, args.crop_top, args.crop_h,
-                                          antialias, /*flip=*/false);
-  const AxisTaps cols = compute_axis_taps(args.in_w, args.size_w, args.crop_left, args.crop_w,
-                                          antialias, flip);
-  // Source columns actually read; column taps become relative to the first of them.
-  int64_t col_lo = args.in_w;
-  int64_t col_hi = 0;
-  for (int64_t x = 0; x < args.crop_w; ++x) {
-    col_lo = std::min(col_lo, cols.first[x]);
-    col_hi = std::max(col_hi, cols.first[x] + cols.taps);
-  }
-  std::vector<int64_t> col_first(cols.first);
-  for (auto& f : col_first) {
-    f -= col_lo;
-  }
-  ClipTransformParams p = make_params(args);
-  p.frame_index = frames.data();
-  p.row_taps = rows.taps;
-  p.row_first = rows.first.data();
-  p.row_weight = rows.weight.data();
-  p.col_taps = cols.taps;
-  p.col_first = col_first.data();
-  p.col_weight = cols.weight.data();
-  p.col_lo = col_lo;
-  p.col_count = col_hi - col_lo;
-  ClipTransformCpuPlanStorage plan;
-  build_cpu_plan(p, plan);
-
-  // dtype dispatch and launch
-  if (video.scalar_type() == at::kByte) {
-    dispatch_out(p, plan.plan, video.const_data_ptr<uint8_t>(), out);
-  } else {
-    dispatch_out(p, plan.plan, video.const_data_ptr<float>(), out);
-  }
+  // checks, frames and taps (the batched ops prepare each clip the same way)
+  const PreparedClip clip = prepare_clip("clip_transform", video, layout, frame_indices, size, crop,
+                                         flip, scale, mean, std, antialias, out_dtype);
+  // (CPU: no device guard) allocate the output; strides are read in place (no .contiguous() copy)
+  const ClipTransformArgs& a = clip.args;
+  at::Tensor out =
+      at::empty({a.channels, a.out_t, a.crop_h, a.crop_w}, video.options().dtype(out_dtype));
+  clip_transform_cpu_into(clip, out);
   return out;
 }
 
 }  // namespace
+
+void clip_transform_cpu_into(const PreparedClip& clip, at::Tensor out) {
+  TORCH_INTERNAL_ASSERT(out.is_cpu() && out.is_contiguous() && out.dim() == 4 &&
+                        out.size(0) == clip.args.channels && out.size(1) == clip.args.out_t &&
+                        out.size(2) == clip.args.crop_h && out.size(3) == clip.args.crop_w);
+  if (out.numel() == 0) {
+    return;
+  }
+  const ClipTransformParams p = clip.params();
+  ClipTransformCpuPlanStorage plan;
+  build_cpu_plan(p, plan);
+  // dtype dispatch and run
+  if (clip.video.scalar_type() == at::kByte) {
+    dispatch_out(p, plan.plan, clip.video.const_data_ptr<uint8_t>(), out);
+  } else {
+    dispatch_out(p, plan.plan, clip.video.const_data_ptr<float>(), out);
+  }
+}
 
 TORCH_LIBRARY_IMPL(fastvid, CPU, m) {
   m.impl("clip_transform", &clip_transform_cpu);
