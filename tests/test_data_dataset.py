@@ -98,6 +98,27 @@ def test_workers_see_every_good_video_once_and_report_every_bad_one(good_videos,
         assert "Video stream not found" in reasons["audio_only.m4a"]
 
 
+def _drop_odd_labels(sample):
+    return None if sample["label"] % 2 else sample
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_samples_the_transform_drops_are_counted_not_failed(good_videos, num_workers):
+    ds = LabeledVideoDataset(_paths(good_videos), make_clip_sampler("uniform", 0.5), transform=_drop_odd_labels)
+    seen = [int(s["video_index"]) for s in DataLoader(ds, batch_size=None, num_workers=num_workers)]
+    assert seen and all(i % 2 == 0 for i in seen)
+    assert ds.num_failures == 0
+    filtered = ds.filtered
+    # every clip of every odd video, as the same dataset without the filter yields them
+    everything = LabeledVideoDataset(_paths(good_videos), make_clip_sampler("uniform", 0.5))
+    want = sorted(int(s["video_index"]) for s in everything if s["label"] % 2)
+    assert ds.num_filtered == len(filtered) == len(want) > 0
+    assert sorted(f.video_index for f in filtered) == want
+    assert all(f.path == good_videos[f.video_index] and f.reason == "the transform returned None" for f in filtered)
+    ds.clear_filtered()
+    assert ds.num_filtered == 0
+
+
 def test_consecutive_failures_raise_a_clear_error(bad_videos):
     ds = LabeledVideoDataset(_paths(bad_videos), make_clip_sampler("random", 1), video_sampler=SequentialSampler,
                              max_consecutive_failures=3)

@@ -229,7 +229,9 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
             collation (uint8 is 4x fewer bytes than float32). Overrides the transform's own plan.
 
     A video that cannot be opened or decoded, or a clip window with no frames, is skipped, logged with
-    its path and reason, and listed in :attr:`failures` (from every worker).
+    its path and reason, and listed in :attr:`failures` (from every worker). A sample for which the
+    transform returns None is left out, as in PyTorchVideo, and counted in :attr:`filtered` (from every
+    worker; not a failure).
     """
 
     def __init__(
@@ -254,6 +256,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         if not decode_video:
             raise ValueError("LabeledVideoDataset: decode_video=False is not supported (fastvid decodes video clips)")
         self._init_failures(max_consecutive_failures)
+        self._filtered_log = _FailureLog()
         self._transform = transform
         self._clip_sampler = clip_sampler
         self._labeled_videos = labeled_video_paths
@@ -269,6 +272,19 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         self._loaded_clip = None
         self._last_clip_end_time = None
         self._epoch = 0
+
+    @property
+    def filtered(self) -> list[VideoFailure]:
+        """Every sample the transform turned into None (and so left out) so far, by this process and its
+        DataLoader workers: the video's index, path and the reason."""
+        return self._filtered_log.read()
+
+    @property
+    def num_filtered(self) -> int:
+        return len(self.filtered)
+
+    def clear_filtered(self) -> None:
+        self._filtered_log.clear()
 
     @property
     def video_sampler(self):
@@ -363,6 +379,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
             if self._transform is not None:
                 sample = self._transform(sample)
                 if sample is None:
+                    self._filtered_log.add(VideoFailure(video_index, path, "the transform returned None"))
                     continue
             return sample
 
