@@ -8,6 +8,8 @@ Environment:
   MAX_JOBS                parallel compile jobs (ninja).
   FASTVID_DEBUG=1         -O0 -g, no NDEBUG.
   CUDA_HOME               the CUDA toolkit; defaults to /usr/local/cuda when that holds nvcc.
+  FASTVID_SANITIZE        e.g. "address,undefined": the C++ (CPU) code built with those sanitizers; run
+                          Python with the runtime preloaded (see the comment in _extension).
 
 Build against the torch you already have: `pip install --no-build-isolation .`
 """
@@ -77,6 +79,12 @@ def _extension():
     cxx = ["-std=c++20", "-fopenmp", "-fvisibility=hidden"]
     cxx += ["-O0", "-g"] if debug else ["-O3", "-DNDEBUG"]
     extra_link = ["-fopenmp"]
+    sanitize = os.environ.get("FASTVID_SANITIZE", "")
+    if sanitize:
+        # CPU code only; run Python with the runtime preloaded, e.g.
+        # LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0 python -m pytest
+        cxx += [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", "-g"]
+        extra_link += [f"-fsanitize={sanitize}"]
     extra_compile = {"cxx": cxx}
 
     summary = ["CPU (baseline + AVX2/FMA runtime dispatch)", "OpenMP on"]
@@ -98,6 +106,8 @@ def _extension():
         summary.append("no CUDA")
         ext_cls = cpp_extension.CppExtension
 
+    if sanitize:
+        summary.append(f"-fsanitize={sanitize}")
     print("fastvid build: " + "; ".join(summary) + (" [debug]" if debug else ""), flush=True)
     return ext_cls(
         name="fastvid._C",
