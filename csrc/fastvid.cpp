@@ -66,11 +66,14 @@ TORCH_LIBRARY(fastvid, m) {
 
   // Test-only (csrc/testing): the CUDA kernel of clip_transform_batch run on the host over CPU clips,
   // block by block and thread by thread, every load and store checked; max_grid caps the grid's y and
-  // z sizes (65535 on a GPU) to drive the kernel's grid-stride loops. Not part of the API.
+  // z sizes (65535 on a GPU) to drive the kernel's grid-stride loops; fault plants a defect ("" none,
+  // "read": a tap past the clip's span, "twice": block 0 run twice, "skip": block 0 not run) to show that
+  // the checks catch it. Not part of the API.
   m.def(
       "_clip_transform_batch_on_host(Tensor[] videos, str layout, Tensor? frame_indices, "
       "Tensor? sizes, Tensor? crop_offsets, int[] crop_size, Tensor? flips, float? scale, "
-      "float[]? mean, float[]? std, bool antialias, ScalarType out_dtype, int max_grid) -> Tensor");
+      "float[]? mean, float[]? std, bool antialias, ScalarType out_dtype, int max_grid, "
+      "str fault=\"\") -> Tensor");
 
   // Frame-index planner (csrc/sampling): for each clip window [start, end) over a video's sorted frame
   // pts (int64 pts or float64 seconds) -> (first, count, kept frame indices (N, num_samples), keyframe

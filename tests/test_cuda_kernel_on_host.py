@@ -7,10 +7,14 @@ nvcc compiles) for every block and thread, checking every load against the regio
 that every output element is stored exactly once. Here it must agree with the CPU kernel (the tolerance
 the CUDA tests use) over random batches, edge-case shapes, memory views, layouts, dtypes, both kernel
 variants (unrolled 2 x 2 taps: uint8 bilinear; general: float input or antialias), and a grid capped
-far below 65535 so that rows and (clip, frame) pairs go through the grid-stride loops.
+far below 65535 so that rows and (clip, frame) pairs go through the grid-stride loops; and each check
+must fire on a planted defect. The op prepares the clips with prepare_batch, the batched ops' own
+preparation; packed buffers are passed as their views (the packed op's descriptor checks are tested in
+test_clip_transform_batch.py).
 
-What still needs a GPU (tests/test_cuda.py): nvcc's code, __ldg, streams, the pinned copy, the device
-guard, and outputs over 2^31 elements.
+What still needs a GPU (tests/test_cuda.py): nvcc's code (which also fuses multiply-adds, so values
+agree within tolerance, not bit for bit), __ldg, streams, the pinned copy, the device guard, the .cu's
+dispatch to the kernel variants, and outputs over 2^31 elements.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ MAX_GRID = 65535  # a GPU's cap on gridDim.y and gridDim.z
 
 def on_host(videos, *, layout="CTHW", frame_indices=None, sizes=None, crops=None, flips=None, scale=1 / 255,
             mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225), antialias=False, out_dtype=torch.float32,
-            max_grid=MAX_GRID):
+            max_grid=MAX_GRID, fault=""):
     """ops.clip_transform_batch's arguments, run by the CUDA kernel's code on the host."""
     clips, packed, fi, sizes, offsets, crop_size, flips = ops._batch_args(videos, layout, frame_indices, sizes, crops, flips)
     if packed is not None:
@@ -40,7 +44,7 @@ def on_host(videos, *, layout="CTHW", frame_indices=None, sizes=None, crops=None
         ]
     return torch.ops.fastvid._clip_transform_batch_on_host(
         clips, layout, fi, sizes, offsets, crop_size, flips, None if scale is None else float(scale),
-        None if mean is None else list(mean), None if std is None else list(std), antialias, out_dtype, max_grid,
+        None if mean is None else list(mean), None if std is None else list(std), antialias, out_dtype, max_grid, fault,
     )
 
 
@@ -98,12 +102,12 @@ def test_thwc_layout_and_packed_buffers_match_cpu(seed):
 
 
 def test_grid_stride_loops():
-    # 70 (clip, frame) pairs and 40 rows through grids of 1..5 blocks in y and z: every pair and row must
-    # be reached exactly once (the emulation counts the stores) and be right.
+    # 140 (clip, frame) pairs and 40 rows (5 blocks of 8) through grids of 1..4 blocks in y and z: every
+    # pair and row must be reached exactly once (the emulation counts the stores) and be right.
     video = clip(3, 5, 6, 7, seed=8)
     fi = torch.arange(70) % 5
     want = ops.clip_transform(video, frame_indices=fi, size=(45, 9), crop=(2, 1, 40, 7), flip=True)[None]
-    for max_grid in (1, 2, 3, 5):
+    for max_grid in (1, 2, 3, 4):
         got = on_host([video, video[:, :, 1:]], frame_indices=fi, sizes=[(45, 9), (44, 9)], crops=[(2, 1, 40, 7), (1, 1, 40, 7)],
                       flips=True, max_grid=max_grid)
         assert_close_out(got[:1], want, torch.float32)
@@ -112,10 +116,10 @@ def test_grid_stride_loops():
 
 
 def test_source_offsets_past_2_to_the_31():
-    # Frames 2^31 + 4096 bytes apart (the buffer is zero-filled lazily, only the frames' pages are touched):
-    # the kernel's source offsets must be 64-bit.
+    # Frames 2^31 + 4096 bytes apart (torch.empty: only the two frames' pages are written and read): the
+    # kernel's source offsets must be 64-bit.
     gap = 2**31 + 4096
-    buffer = torch.zeros(gap + 64 * 80 * 3, dtype=torch.uint8)
+    buffer = torch.empty(gap + 64 * 80 * 3, dtype=torch.uint8)
     frames = clip(3, 2, 64, 80, seed=21, view="thwc").permute(1, 2, 3, 0).contiguous()  # (T, H, W, C)
     buffer[: frames[0].numel()] = frames[0].flatten()
     buffer[gap:] = frames[1].flatten()
@@ -131,3 +135,19 @@ def test_checks_are_the_ops_own():
         on_host([video, video], frame_indices=[[0, 1], [0, 9]], crops=(0, 0, 8, 8))
     with pytest.raises(ValueError, match="max_grid must be in 1..65535, got 0"):
         on_host([video], crops=(0, 0, 8, 8), max_grid=0)
+
+
+@pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
+def test_each_check_fires_on_a_planted_defect(in_dtype):
+    # The same call is clean without a fault, so each error below comes from the planted defect alone.
+    videos = [clip(3, 2, 20, 30, dtype=in_dtype, view="cthw", seed=s) for s in range(2)]
+    kw = dict(sizes=(24, 48), crops=(1, 2, 16, 40), max_grid=2)
+    assert_close_out(on_host(videos, **kw), ops.clip_transform_batch(videos, sizes=(24, 48), crops=(1, 2, 16, 40)), torch.float32)
+    with pytest.raises(RuntimeError, match=r"bad accesses; the first: block \(0, 0, 0\) thread \(\d+, 0\) reads \d+ bytes \d+ bytes past the end of clip 0"):
+        on_host(videos, fault="read", **kw)
+    with pytest.raises(RuntimeError, match=r"output element 0 of shape \[2, 3, 2, 16, 40\] was written 2 times"):
+        on_host(videos, fault="twice", **kw)
+    with pytest.raises(RuntimeError, match=r"output element 0 of shape \[2, 3, 2, 16, 40\] was written 0 times"):
+        on_host(videos, fault="skip", **kw)
+    with pytest.raises(ValueError, match='fault must be "", "read", "twice" or "skip", got "other"'):
+        on_host(videos, fault="other", **kw)

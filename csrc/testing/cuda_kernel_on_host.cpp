@@ -13,13 +13,20 @@
 // A violation raises RuntimeError naming the first bad access and its block and thread. The result
 // is the kernel's output, which the tests compare with the CPU kernel. A small cap on the grid
 // (e.g. 1 or 2 instead of 65535) sends most rows and (clip, frame) pairs through the grid-stride loops.
+// `fault` plants a defect so that the tests can show each check firing: "read" moves clip 0's first
+// row tap past the clip's span, "twice" runs block (0, 0, 0) twice, "skip" leaves it out.
 //
-// What this does not cover: the CUDA toolchain's code generation, __ldg, streams, the pinned copy and
-// the device guard. Those need a GPU (tests/test_cuda.py).
+// What this does not cover: the CUDA toolchain's code generation (nvcc also contracts v += w * s into
+// an FMA, which the host build does not: the values agree within the tests' tolerance, not bit for
+// bit), __ldg, streams, the pinned copy, the device guard and the .cu's own dispatch to the kernel
+// variants. Those need a GPU (tests/test_cuda.py). The load check knows which regions a kernel may
+// read, not which of them a given load should hit: an offset that strays from one clip's taps into
+// another's, or into a neighbouring clip's pixels, is caught only by the value comparison.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <sstream>
@@ -158,26 +165,39 @@ Region clip_span(const PreparedClip& c, int64_t b) {
   return {lo, lo + (static_cast<uintptr_t>(last) + 1) * elem, "clip " + std::to_string(b)};
 }
 
+// Every thread of one block.
+template <typename in_t, typename out_t>
+void emulate_block(const cuda::KernelArgs<out_t>& k, bool taps2, const cuda::Index3& block,
+                   const cuda::Index3& grid, CheckedAccess& acc) {
+  for (int64_t ty = 0; ty < cuda::kBlockY; ++ty) {
+    for (int64_t tx = 0; tx < cuda::kBlockX; ++tx) {
+      const cuda::Index3 thread{tx, ty, 0};
+      acc.at(block, thread);
+      if (taps2) {
+        cuda::clip_transform_thread<in_t, out_t, 2>(k, block, thread, grid, acc);
+      } else {
+        cuda::clip_transform_thread<in_t, out_t, 0>(k, block, thread, grid, acc);
+      }
+    }
+  }
+}
+
 template <typename in_t, typename out_t>
 void emulate(const cuda::KernelMeta& meta, const uint8_t* base,
              const std::vector<PreparedClip>& clips, at::Tensor& out, int64_t max_grid,
-             CheckedAccess& acc) {
+             const std::string& fault, CheckedAccess& acc) {
   const cuda::KernelArgs<out_t> k = cuda::kernel_args(meta, base, clips, out.data_ptr<out_t>());
   const cuda::Index3 grid = cuda::launch_grid(k.out_w, k.out_h, k.num_bt, max_grid);
   for (int64_t bz = 0; bz < grid.z; ++bz) {
     for (int64_t by = 0; by < grid.y; ++by) {
       for (int64_t bx = 0; bx < grid.x; ++bx) {
-        for (int64_t ty = 0; ty < cuda::kBlockY; ++ty) {
-          for (int64_t tx = 0; tx < cuda::kBlockX; ++tx) {
-            const cuda::Index3 block{bx, by, bz};
-            const cuda::Index3 thread{tx, ty, 0};
-            acc.at(block, thread);
-            if (meta.taps2) {
-              cuda::clip_transform_thread<in_t, out_t, 2>(k, block, thread, grid, acc);
-            } else {
-              cuda::clip_transform_thread<in_t, out_t, 0>(k, block, thread, grid, acc);
-            }
-          }
+        const cuda::Index3 block{bx, by, bz};
+        const bool first = bx == 0 && by == 0 && bz == 0;
+        if (!(first && fault == "skip")) {
+          emulate_block<in_t, out_t>(k, meta.taps2, block, grid, acc);
+        }
+        if (first && fault == "twice") {
+          emulate_block<in_t, out_t>(k, meta.taps2, block, grid, acc);
         }
       }
     }
@@ -187,19 +207,19 @@ void emulate(const cuda::KernelMeta& meta, const uint8_t* base,
 template <typename in_t>
 void emulate_out(const cuda::KernelMeta& meta, const uint8_t* base,
                  const std::vector<PreparedClip>& clips, at::Tensor& out, int64_t max_grid,
-                 CheckedAccess& acc) {
+                 const std::string& fault, CheckedAccess& acc) {
   switch (out.scalar_type()) {
     case at::kFloat:
-      emulate<in_t, float>(meta, base, clips, out, max_grid, acc);
+      emulate<in_t, float>(meta, base, clips, out, max_grid, fault, acc);
       break;
     case at::kBFloat16:
-      emulate<in_t, c10::BFloat16>(meta, base, clips, out, max_grid, acc);
+      emulate<in_t, c10::BFloat16>(meta, base, clips, out, max_grid, fault, acc);
       break;
     case at::kHalf:
-      emulate<in_t, c10::Half>(meta, base, clips, out, max_grid, acc);
+      emulate<in_t, c10::Half>(meta, base, clips, out, max_grid, fault, acc);
       break;
     case at::kByte:
-      emulate<in_t, uint8_t>(meta, base, clips, out, max_grid, acc);
+      emulate<in_t, uint8_t>(meta, base, clips, out, max_grid, fault, acc);
       break;
     default:
       TORCH_CHECK_TYPE(false, kOp, ": unsupported out_dtype ", out.scalar_type());
@@ -215,9 +235,13 @@ at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view 
                                         std::optional<double> scale,
                                         std::optional<at::ArrayRef<double>> mean,
                                         std::optional<at::ArrayRef<double>> std, bool antialias,
-                                        at::ScalarType out_dtype, int64_t max_grid) {
+                                        at::ScalarType out_dtype, int64_t max_grid,
+                                        c10::string_view fault_arg) {
   FASTVID_CHECK_VALUE(max_grid >= 1 && max_grid <= cuda::kMaxGridYZ, kOp,
                       "max_grid must be in 1..", cuda::kMaxGridYZ, ", got ", max_grid);
+  const std::string fault(fault_arg);
+  FASTVID_CHECK_VALUE(fault.empty() || fault == "read" || fault == "twice" || fault == "skip", kOp,
+                      "fault must be \"\", \"read\", \"twice\" or \"skip\", got \"", fault, "\"");
   const std::vector<PreparedClip> clips =
       prepare_batch(kOp, videos.vec(), layout, frame_indices, sizes, crop_offsets, crop_size,
                     flips, scale, mean, std, antialias, out_dtype);
@@ -232,6 +256,16 @@ at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view 
   FASTVID_CHECK_VALUE(reinterpret_cast<uintptr_t>(base) % 16 == 0, kOp,
                       "the metadata block is not 16-byte aligned");
   cuda::fill_kernel_meta(clips, meta, base);
+  if (fault == "read") {
+    // clip 0's first output row reads from a row past the clip's whole span (whatever its strides)
+    const PreparedClip& c0 = clips.front();
+    const Region span = clip_span(c0, 0);
+    const int64_t rows = static_cast<int64_t>(span.hi - span.lo) /
+                         std::max<int64_t>(1, c0.args.stride_h * c0.video.element_size());
+    const auto* d = reinterpret_cast<const cuda::CudaClipDesc*>(base);
+    auto* firsts = reinterpret_cast<int32_t*>(base + meta.firsts_at);
+    firsts[d->row_first_off] = static_cast<int32_t>(std::min<int64_t>(rows + 1, INT32_MAX));
+  }
 
   const auto at_ = [&](int64_t offset) { return reinterpret_cast<uintptr_t>(base) + offset; };
   std::vector<Region> reads = {
@@ -246,9 +280,9 @@ at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view 
   CheckedAccess acc(std::move(reads), reinterpret_cast<uintptr_t>(out.data_ptr()), out.numel(),
                     out.element_size());
   if (v0.scalar_type() == at::kByte) {
-    emulate_out<uint8_t>(meta, base, clips, out, max_grid, acc);
+    emulate_out<uint8_t>(meta, base, clips, out, max_grid, fault, acc);
   } else {
-    emulate_out<float>(meta, base, clips, out, max_grid, acc);
+    emulate_out<float>(meta, base, clips, out, max_grid, fault, acc);
   }
 
   TORCH_CHECK(acc.violations() == 0, kOp, ": ", acc.violations(), " bad accesses; the first: ",
