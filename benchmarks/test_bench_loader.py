@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 
 import pytest
 import torch
@@ -100,7 +99,6 @@ def test_loader_clips_per_second(benchmark, impl):
         seen.append(n)
         return n
 
-    t0 = time.perf_counter()
     benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1, warmup_rounds=1)
     assert all(n == num_videos for n in seen)
     info = dict(
