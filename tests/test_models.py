@@ -205,7 +205,7 @@ def test_create_model_by_name():
     names = list_models()
     assert {"resnet_small", "resnet50", "r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t"} <= set(names)
     for name in names:
-        model = create_model(name, num_classes=3)
+        model = create_model(name, num_classes=3, **({"num_frames": 16} if name == "mvit_v2_s" else {}))
         last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv3d))][-1]
         out_size = last.out_channels if isinstance(last, nn.Conv3d) else last.out_features
         assert out_size == 3, name
@@ -221,6 +221,23 @@ def test_create_model_by_name():
         create_model("resnet18", num_classes=3)
     with pytest.raises(ValueError, match="num_classes"):
         create_model("resnet_small", num_classes=0)
+
+
+def test_torchvision_models_take_the_clip_size_they_are_built_for():
+    # s3d: torchvision's (2, 7, 7) pool needs 16x224x224 at least; other sizes pool adaptively (same weights).
+    s3d = create_model("s3d", num_classes=3, num_frames=8, crop_size=112).eval()
+    assert isinstance(s3d.avgpool, nn.AdaptiveAvgPool3d)
+    assert isinstance(create_model("s3d", num_classes=3, num_frames=16).avgpool, nn.AvgPool3d)
+    assert s3d.state_dict().keys() == create_model("s3d", num_classes=3, num_frames=16).state_dict().keys()
+    with torch.no_grad():
+        assert s3d(torch.randn(2, 3, 8, 112, 112)).shape == (2, 3)
+        swin = create_model("swin3d_t", num_classes=3, num_frames=8, crop_size=112).eval()
+        assert swin(torch.randn(1, 3, 8, 112, 112)).shape == (1, 3)
+        mvit = create_model("mvit_v2_s", num_classes=3, num_frames=16, crop_size=224).eval()
+        assert mvit(torch.randn(1, 3, 16, 224, 224)).shape == (1, 3)
+    # mvit_v2_s is fixed at 16x224x224: a clear error up front instead of a shape error in the first step.
+    with pytest.raises(ValueError, match=r"mvit_v2_s takes 16x224x224 clips only .* got num_frames=8, crop_size=224"):
+        create_model("mvit_v2_s", num_classes=3)
 
 
 def test_create_resnet_signature_is_pytorchvideos():

@@ -38,13 +38,16 @@ def create_model(
         num_classes: size of the output layer.
         num_frames, crop_size: the clip the model will see. The ResNets keep PyTorchVideo's head
             (AvgPool3d (4, 7, 7)) for 8x224x224 and switch to an adaptive average pool otherwise (the
-            pool has no weights: the state_dict is the same). mvit_v2_s is built for 16x224x224 and
-            swin3d_t accepts any size (torchvision's constraints).
+            pool has no weights: the state_dict is the same); s3d likewise keeps torchvision's
+            AvgPool3d (2, 7, 7) for 16x224x224 (which its pool needs at least) and pools adaptively
+            otherwise. mvit_v2_s works on 16x224x224 clips only (torchvision builds it for that
+            size; other sizes raise ValueError here rather than a shape error in the first forward).
+            The other torchvision models accept any size.
         dropout_rate: head dropout; None keeps the model's default.
         **kwargs: passed on to the builder (e.g. ``stem_dim_out`` for "resnet_small").
 
     Raises:
-        ValueError: unknown name, or num_classes < 1.
+        ValueError: unknown name, num_classes < 1, or a clip size the model cannot take.
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"create_model: num_classes must be a positive int, got {num_classes!r}")
@@ -62,5 +65,14 @@ def create_model(
         builder = getattr(tv_video, name)
         if "dropout" in kwargs and name in ("r3d_18", "r2plus1d_18", "mc3_18"):
             raise ValueError(f"create_model: torchvision's {name} has no dropout; pass dropout_rate=None")
-        return builder(weights=None, num_classes=num_classes, **kwargs)
+        if name == "mvit_v2_s" and (num_frames, crop_size) != (16, 224):
+            raise ValueError(
+                f"create_model: mvit_v2_s takes 16x224x224 clips only (torchvision builds it for that size), "
+                f"got num_frames={num_frames}, crop_size={crop_size}; use 16 frames and a 224 crop "
+                "(fastvid-train --frames 16 --crop-size 224)"
+            )
+        model = builder(weights=None, num_classes=num_classes, **kwargs)
+        if name == "s3d" and (num_frames, crop_size) != (16, 224):
+            model.avgpool = nn.AdaptiveAvgPool3d(1)
+        return model
     raise ValueError(f"create_model: name must be one of {list_models()}, got {name!r}")
