@@ -65,16 +65,22 @@ def _windows(duration, seed):
     return ws
 
 
+@pytest.mark.parametrize("index", ["full", "window"])
 @pytest.mark.parametrize("name", list(FORMATS))
-def test_frame_index_decode_is_bit_identical(videos, name):
+def test_frame_index_decode_is_bit_identical(videos, name, index, monkeypatch):
+    # "window": every clip indexes only the packets around its window (what videos longer than
+    # window_index_after_sec do), unless the header has no durations and the whole index is built on open.
     if name not in videos:
         pytest.skip(f"encoder for {name} not available in this FFmpeg")
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 0.0 if index == "window" else 1e9)
     path = videos[name]
     pts, frames = decode_all_frames(path)
     assert len(pts) == FORMATS[name].get("num_frames", 75)
     with EncodedVideo.from_path(path, decode_audio=False) as v:
-        assert v.index.usable
-        assert v.index.pts.tolist() == pts
+        whole_at_open = v._index is not None
+        if index == "full":
+            assert v.index.usable
+            assert v.index.pts.tolist() == pts
         for i, (s, e) in enumerate(_windows(v.duration, seed=len(name))):
             for n in (None, 1, 8, 40):
                 ref = reference_clip(path, s, e, n, decoded=(pts, frames))
@@ -89,6 +95,23 @@ def test_frame_index_decode_is_bit_identical(videos, name):
             if n is not None and ref is not None:
                 assert v.last_decode_stats["frames_converted"] <= n
         assert v.fallbacks == 0
+        if index == "window":
+            assert v._index is None or whole_at_open  # the whole file was never indexed for a clip
+
+
+def test_long_videos_index_only_around_the_clip(videos, monkeypatch):
+    path = videos["h264_yuv420p_bframes.mp4"]  # 75 frames, a keyframe every 12
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        v.get_clip_frames(Fraction(1), Fraction(3, 2), 4)
+        assert v.last_decode_stats["index"] == "full" and v.last_decode_stats["indexed_packets"] == 75
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 1.0)  # "long": over 1 s
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        got = v.get_clip_frames(Fraction(1), Fraction(3, 2), 4)
+        assert torch.equal(got["video"], reference_clip(path, Fraction(1), Fraction(3, 2), 4))
+        stats = v.last_decode_stats
+        # from the keyframe at or before frame 30 to the second keyframe at or after frame 45
+        assert stats["index"] == "window" and 15 < stats["indexed_packets"] < 45, stats
+        assert v._index is None and v.fallbacks == 0
 
 
 @pytest.mark.parametrize("name", ["h264_yuv420p_bframes.mp4", "vp9_odd.webm", "mpeg4_bframes.avi", "h264_vfr.mkv"])
