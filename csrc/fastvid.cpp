@@ -67,7 +67,7 @@ TORCH_LIBRARY(fastvid, m) {
   // Test-only (csrc/testing): the CUDA kernel of clip_transform_batch run on the host over CPU clips,
   // block by block and thread by thread, every load and store checked; max_grid caps the grid's y and
   // z sizes (65535 on a GPU) to drive the kernel's grid-stride loops; fault plants a defect ("" none,
-  // "read": a tap past the clip's span, "twice": block 0 run twice, "skip": block 0 not run) to show that
+  // "read": a tap at row 2^30, "twice": block 0 run twice, "skip": block 0 not run) to show that
   // the checks catch it. Not part of the API.
   m.def(
       "_clip_transform_batch_on_host(Tensor[] videos, str layout, Tensor? frame_indices, "

@@ -143,7 +143,8 @@ def test_each_check_fires_on_a_planted_defect(in_dtype):
     videos = [clip(3, 2, 20, 30, dtype=in_dtype, view="cthw", seed=s) for s in range(2)]
     kw = dict(sizes=(24, 48), crops=(1, 2, 16, 40), max_grid=2)
     assert_close_out(on_host(videos, **kw), ops.clip_transform_batch(videos, sizes=(24, 48), crops=(1, 2, 16, 40)), torch.float32)
-    with pytest.raises(RuntimeError, match=r"bad accesses; the first: block \(0, 0, 0\) thread \(\d+, 0\) reads \d+ bytes \d+ bytes past the end of clip 0"):
+    # (the message names the region nearest to the bad address, wherever memory was allocated)
+    with pytest.raises(RuntimeError, match=r"bad accesses; the first: block \(0, 0, 0\) thread \(0, 0\) reads \d+ bytes \d+ bytes (before|past the end of) "):
         on_host(videos, fault="read", **kw)
     with pytest.raises(RuntimeError, match=r"output element 0 of shape \[2, 3, 2, 16, 40\] was written 2 times"):
         on_host(videos, fault="twice", **kw)

@@ -14,7 +14,7 @@
 // is the kernel's output, which the tests compare with the CPU kernel. A small cap on the grid
 // (e.g. 1 or 2 instead of 65535) sends most rows and (clip, frame) pairs through the grid-stride loops.
 // `fault` plants a defect so that the tests can show each check firing: "read" moves clip 0's first
-// row tap past the clip's span, "twice" runs block (0, 0, 0) twice, "skip" leaves it out.
+// row tap to row 2^30, "twice" runs block (0, 0, 0) twice, "skip" leaves it out.
 //
 // What this does not cover: the CUDA toolchain's code generation (nvcc also contracts v += w * s into
 // an FMA, which the host build does not: the values agree within the tests' tolerance, not bit for
@@ -26,7 +26,6 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <sstream>
@@ -257,14 +256,11 @@ at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view 
                       "the metadata block is not 16-byte aligned");
   cuda::fill_kernel_meta(clips, meta, base);
   if (fault == "read") {
-    // clip 0's first output row reads from a row past the clip's whole span (whatever its strides)
-    const PreparedClip& c0 = clips.front();
-    const Region span = clip_span(c0, 0);
-    const int64_t rows = static_cast<int64_t>(span.hi - span.lo) /
-                         std::max<int64_t>(1, c0.args.stride_h * c0.video.element_size());
+    // clip 0's first output row reads from row 2^30: far past the clip (and, with any row stride, past
+    // every allocation near it, so that the bad read cannot land in another allowed region by chance)
     const auto* d = reinterpret_cast<const cuda::CudaClipDesc*>(base);
     auto* firsts = reinterpret_cast<int32_t*>(base + meta.firsts_at);
-    firsts[d->row_first_off] = static_cast<int32_t>(std::min<int64_t>(rows + 1, INT32_MAX));
+    firsts[d->row_first_off] = int32_t{1} << 30;
   }
 
   const auto at_ = [&](int64_t offset) { return reinterpret_cast<uintptr_t>(base) + offset; };
