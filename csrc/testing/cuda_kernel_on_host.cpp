@@ -18,8 +18,8 @@
 //
 // What this does not cover: the CUDA toolchain's code generation (nvcc also contracts v += w * s into
 // an FMA, which the host build does not: the values agree within the tests' tolerance, not bit for
-// bit), __ldg, streams, the pinned copy, the device guard and the .cu's own dispatch to the kernel
-// variants. Those need a GPU (tests/test_cuda.py). The load check knows which regions a kernel may
+// bit), __ldg, streams, the pinned copy, the device guard and the launch itself (the choice of kernel
+// instantiation is shared: dispatch_kernel). Those need a GPU (tests/test_cuda.py). The load check knows which regions a kernel may
 // read, not which of them a given load should hit: an offset that strays from one clip's taps into
 // another's, or into a neighbouring clip's pixels, is caught only by the value comparison.
 #include <ATen/core/Tensor.h>
@@ -164,66 +164,42 @@ Region clip_span(const PreparedClip& c, int64_t b) {
   return {lo, lo + (static_cast<uintptr_t>(last) + 1) * elem, "clip " + std::to_string(b)};
 }
 
-// Every thread of one block.
-template <typename in_t, typename out_t>
-void emulate_block(const cuda::KernelArgs<out_t>& k, bool taps2, const cuda::Index3& block,
-                   const cuda::Index3& grid, CheckedAccess& acc) {
-  for (int64_t ty = 0; ty < cuda::kBlockY; ++ty) {
-    for (int64_t tx = 0; tx < cuda::kBlockX; ++tx) {
-      const cuda::Index3 thread{tx, ty, 0};
-      acc.at(block, thread);
-      if (taps2) {
-        cuda::clip_transform_thread<in_t, out_t, 2>(k, block, thread, grid, acc);
-      } else {
-        cuda::clip_transform_thread<in_t, out_t, 0>(k, block, thread, grid, acc);
-      }
-    }
-  }
-}
+// Runs the kernel instantiation dispatch_kernel picks (ops/cuda/clip_transform_meta.h), as the CUDA
+// launcher does, over every block and thread of the launch grid (capped at max_grid in y and z).
+struct Emulate {
+  int64_t max_grid;
+  std::string fault;
+  CheckedAccess& acc;
 
-template <typename in_t, typename out_t>
-void emulate(const cuda::KernelMeta& meta, const uint8_t* base,
-             const std::vector<PreparedClip>& clips, at::Tensor& out, int64_t max_grid,
-             const std::string& fault, CheckedAccess& acc) {
-  const cuda::KernelArgs<out_t> k = cuda::kernel_args(meta, base, clips, out.data_ptr<out_t>());
-  const cuda::Index3 grid = cuda::launch_grid(k.out_w, k.out_h, k.num_bt, max_grid);
-  for (int64_t bz = 0; bz < grid.z; ++bz) {
-    for (int64_t by = 0; by < grid.y; ++by) {
-      for (int64_t bx = 0; bx < grid.x; ++bx) {
-        const cuda::Index3 block{bx, by, bz};
-        const bool first = bx == 0 && by == 0 && bz == 0;
-        if (!(first && fault == "skip")) {
-          emulate_block<in_t, out_t>(k, meta.taps2, block, grid, acc);
-        }
-        if (first && fault == "twice") {
-          emulate_block<in_t, out_t>(k, meta.taps2, block, grid, acc);
+  template <typename in_t, typename out_t, int kTaps>
+  void operator()(const cuda::KernelArgs<out_t>& k) const {
+    const cuda::Index3 grid = cuda::launch_grid(k.out_w, k.out_h, k.num_bt, max_grid);
+    for (int64_t bz = 0; bz < grid.z; ++bz) {
+      for (int64_t by = 0; by < grid.y; ++by) {
+        for (int64_t bx = 0; bx < grid.x; ++bx) {
+          const cuda::Index3 block{bx, by, bz};
+          const bool first = bx == 0 && by == 0 && bz == 0;
+          const int runs = first && fault == "skip" ? 0 : first && fault == "twice" ? 2 : 1;
+          for (int r = 0; r < runs; ++r) {
+            run_block<in_t, out_t, kTaps>(k, block, grid);
+          }
         }
       }
     }
   }
-}
 
-template <typename in_t>
-void emulate_out(const cuda::KernelMeta& meta, const uint8_t* base,
-                 const std::vector<PreparedClip>& clips, at::Tensor& out, int64_t max_grid,
-                 const std::string& fault, CheckedAccess& acc) {
-  switch (out.scalar_type()) {
-    case at::kFloat:
-      emulate<in_t, float>(meta, base, clips, out, max_grid, fault, acc);
-      break;
-    case at::kBFloat16:
-      emulate<in_t, c10::BFloat16>(meta, base, clips, out, max_grid, fault, acc);
-      break;
-    case at::kHalf:
-      emulate<in_t, c10::Half>(meta, base, clips, out, max_grid, fault, acc);
-      break;
-    case at::kByte:
-      emulate<in_t, uint8_t>(meta, base, clips, out, max_grid, fault, acc);
-      break;
-    default:
-      TORCH_CHECK_TYPE(false, kOp, ": unsupported out_dtype ", out.scalar_type());
+  template <typename in_t, typename out_t, int kTaps>
+  void run_block(const cuda::KernelArgs<out_t>& k, const cuda::Index3& block,
+                 const cuda::Index3& grid) const {
+    for (int64_t ty = 0; ty < cuda::kBlockY; ++ty) {
+      for (int64_t tx = 0; tx < cuda::kBlockX; ++tx) {
+        const cuda::Index3 thread{tx, ty, 0};
+        acc.at(block, thread);
+        cuda::clip_transform_thread<in_t, out_t, kTaps>(k, block, thread, grid, acc);
+      }
+    }
   }
-}
+};
 
 at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view layout,
                                         const std::optional<at::Tensor>& frame_indices,
@@ -275,11 +251,8 @@ at::Tensor clip_transform_batch_on_host(at::TensorList videos, c10::string_view 
   }
   CheckedAccess acc(std::move(reads), reinterpret_cast<uintptr_t>(out.data_ptr()), out.numel(),
                     out.element_size());
-  if (v0.scalar_type() == at::kByte) {
-    emulate_out<uint8_t>(meta, base, clips, out, max_grid, fault, acc);
-  } else {
-    emulate_out<float>(meta, base, clips, out, max_grid, fault, acc);
-  }
+  Emulate emulate{max_grid, fault, acc};
+  cuda::dispatch_kernel(meta, base, clips, out, emulate);
 
   TORCH_CHECK(acc.violations() == 0, kOp, ": ", acc.violations(), " bad accesses; the first: ",
               acc.error());

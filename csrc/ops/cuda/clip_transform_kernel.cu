@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <type_traits>
 #include <vector>
 
 #include "common/checks.h"
@@ -73,56 +72,23 @@ __global__ void __launch_bounds__(kBlockX* kBlockY)
       Index3{gridDim.x, gridDim.y, gridDim.z}, acc);
 }
 
-template <typename in_t, typename out_t>
-void launch_typed(const KernelArgs<out_t>& k, bool taps2, cudaStream_t stream) {
-  const Index3 g = cuda::launch_grid(k.out_w, k.out_h, k.num_bt, cuda::kMaxGridYZ);
-  FASTVID_CHECK_VALUE(g.x <= std::numeric_limits<int32_t>::max(), "clip_transform", "crop width ",
-                      k.out_w, " is too large for one launch");
-  const dim3 grid(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y),
-                  static_cast<unsigned>(g.z));
-  const dim3 block(kBlockX, kBlockY);
-  // taps2 is only ever chosen for uint8 clips (plan_kernel_meta): no unrolled float-input kernel.
-  TORCH_INTERNAL_ASSERT(!taps2 || (std::is_same_v<in_t, uint8_t>));
-  if constexpr (std::is_same_v<in_t, uint8_t>) {
-    if (taps2) {
-      clip_transform_kernel<in_t, out_t, 2>
-          <<<grid, block, 0, stream>>>(k.clips, k.frames, k.firsts, k.weights, k.out, k);
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
-      return;
-    }
-  }
-  clip_transform_kernel<in_t, out_t, 0>
-      <<<grid, block, 0, stream>>>(k.clips, k.frames, k.firsts, k.weights, k.out, k);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-}
+// Launches the kernel instantiation dispatch_kernel picks (ops/cuda/clip_transform_meta.h).
+struct Launch {
+  cudaStream_t stream;
 
-template <typename in_t, typename out_t>
-void launch_for(const cuda::KernelMeta& meta, const uint8_t* dbase,
-                const std::vector<PreparedClip>& clips, at::Tensor& out, cudaStream_t stream) {
-  launch_typed<in_t, out_t>(cuda::kernel_args(meta, dbase, clips, out.data_ptr<out_t>()),
-                            meta.taps2, stream);
-}
-
-template <typename in_t>
-void dispatch_out(const cuda::KernelMeta& meta, const uint8_t* dbase,
-                  const std::vector<PreparedClip>& clips, at::Tensor& out, cudaStream_t stream) {
-  switch (out.scalar_type()) {
-    case at::kFloat:
-      launch_for<in_t, float>(meta, dbase, clips, out, stream);
-      break;
-    case at::kBFloat16:
-      launch_for<in_t, c10::BFloat16>(meta, dbase, clips, out, stream);
-      break;
-    case at::kHalf:
-      launch_for<in_t, c10::Half>(meta, dbase, clips, out, stream);
-      break;
-    case at::kByte:
-      launch_for<in_t, uint8_t>(meta, dbase, clips, out, stream);
-      break;
-    default:
-      TORCH_CHECK_TYPE(false, "clip_transform: unsupported out_dtype ", out.scalar_type());
+  template <typename in_t, typename out_t, int kTaps>
+  void operator()(const KernelArgs<out_t>& k) const {
+    const Index3 g = cuda::launch_grid(k.out_w, k.out_h, k.num_bt, cuda::kMaxGridYZ);
+    FASTVID_CHECK_VALUE(g.x <= std::numeric_limits<int32_t>::max(), "clip_transform", "crop width ",
+                        k.out_w, " is too large for one launch");
+    const dim3 grid(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y),
+                    static_cast<unsigned>(g.z));
+    const dim3 block(kBlockX, kBlockY);
+    clip_transform_kernel<in_t, out_t, kTaps>
+        <<<grid, block, 0, stream>>>(k.clips, k.frames, k.firsts, k.weights, k.out, k);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
-}
+};
 
 }  // namespace
 
@@ -138,12 +104,8 @@ void launch_clip_transform_cuda(const std::vector<PreparedClip>& clips, at::Tens
   // One asynchronous copy on the current stream; the pinned block stays reserved until it is done.
   const at::Tensor dev = host.to(out.device(), /*non_blocking=*/true);
   const uint8_t* dbase = dev.const_data_ptr<uint8_t>();
-  cudaStream_t stream = c10::cuda::getCurrentCUDAStream(out.device().index()).stream();
-  if (clips.front().video.scalar_type() == at::kByte) {
-    dispatch_out<uint8_t>(meta, dbase, clips, out, stream);
-  } else {
-    dispatch_out<float>(meta, dbase, clips, out, stream);
-  }
+  Launch launch{c10::cuda::getCurrentCUDAStream(out.device().index()).stream()};
+  cuda::dispatch_kernel(meta, dbase, clips, out, launch);
 }
 
 namespace {

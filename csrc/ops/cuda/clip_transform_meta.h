@@ -4,7 +4,12 @@
 // it copies to the device, the host emulation (csrc/testing) with an ordinary CPU block.
 #pragma once
 
+#include <c10/util/BFloat16.h>
+#include <c10/util/Exception.h>
+#include <c10/util/Half.h>
+
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "ops/clip_transform_batch.h"
@@ -55,6 +60,56 @@ KernelArgs<out_t> kernel_args(const KernelMeta& meta, const uint8_t* base,
   k.out_w = a0.crop_w;
   k.aff = kernel_affine(a0);
   return k;
+}
+
+// Calls run.template operator()<in_t, out_t, kTaps>(args) with the kernel arguments for the batch's
+// input and output types and kernel variant (kTaps 2: the unrolled 2 x 2 kernel, only ever chosen for
+// uint8 clips; 0: the general one). The one place that maps a batch to a kernel instantiation, shared
+// by the CUDA launcher and the host emulation (which so runs the same choice). `base` is where the
+// metadata block is now (device or host).
+template <typename in_t, typename out_t, typename Run>
+void dispatch_taps(const KernelMeta& meta, const uint8_t* base,
+                   const std::vector<PreparedClip>& clips, at::Tensor& out, Run& run) {
+  const KernelArgs<out_t> k = kernel_args(meta, base, clips, out.data_ptr<out_t>());
+  if constexpr (std::is_same_v<in_t, uint8_t>) {
+    if (meta.taps2) {
+      run.template operator()<in_t, out_t, 2>(k);
+      return;
+    }
+  }
+  TORCH_INTERNAL_ASSERT(!meta.taps2, "clip_transform: the 2 x 2 kernel is for uint8 clips only");
+  run.template operator()<in_t, out_t, 0>(k);
+}
+
+template <typename in_t, typename Run>
+void dispatch_out(const KernelMeta& meta, const uint8_t* base,
+                  const std::vector<PreparedClip>& clips, at::Tensor& out, Run& run) {
+  switch (out.scalar_type()) {
+    case at::kFloat:
+      dispatch_taps<in_t, float>(meta, base, clips, out, run);
+      break;
+    case at::kBFloat16:
+      dispatch_taps<in_t, c10::BFloat16>(meta, base, clips, out, run);
+      break;
+    case at::kHalf:
+      dispatch_taps<in_t, c10::Half>(meta, base, clips, out, run);
+      break;
+    case at::kByte:
+      dispatch_taps<in_t, uint8_t>(meta, base, clips, out, run);
+      break;
+    default:
+      TORCH_CHECK_TYPE(false, "clip_transform: unsupported out_dtype ", out.scalar_type());
+  }
+}
+
+template <typename Run>
+void dispatch_kernel(const KernelMeta& meta, const uint8_t* base,
+                     const std::vector<PreparedClip>& clips, at::Tensor& out, Run& run) {
+  if (clips.front().video.scalar_type() == at::kByte) {
+    dispatch_out<uint8_t>(meta, base, clips, out, run);
+  } else {
+    dispatch_out<float>(meta, base, clips, out, run);
+  }
 }
 
 }  // namespace cuda
