@@ -112,18 +112,10 @@ def one_torch_thread():
 IMPLS = {"fastvid": fastvid_clip, "pytorchvideo-style": pytorchvideo_style_clip, "decord": decord_clip}
 
 
-@pytest.mark.benchmark(group="decode-cpu")
-@pytest.mark.parametrize("gop", [250, 32])
-@pytest.mark.parametrize("impl", list(IMPLS))
-def test_decode_clip(benchmark, gop, impl, one_torch_thread):
-    if impl == "decord":
-        pytest.importorskip("decord")
-    path = bench_video(gop)
-    with EncodedVideo.from_path(path, decode_audio=False) as v:
-        duration = float(v.duration)
-    starts = _Cycle(_starts(duration))
+def _bench_clips(benchmark, path: str, seconds: float, gop: int, impl: str, fn) -> None:
+    """Times ``fn`` on random 2 s clips of ``path`` and records the case; checks fastvid's pixels."""
+    starts = _Cycle(_starts(seconds))
     stats = {"decoded": 0, "clips": 0}
-    fn = IMPLS[impl]
 
     def one_clip():
         s = starts.next()
@@ -138,7 +130,7 @@ def test_decode_clip(benchmark, gop, impl, one_torch_thread):
 
     info = dict(
         role="fastvid" if impl == "fastvid" else "baseline",
-        case=f"340x256 10s H.264 GOP {gop}, random {CLIP_S}s clip -> {KEEP} frames, threads=1",
+        case=f"340x256 {seconds:g}s H.264 GOP {gop}, random {CLIP_S}s clip -> {KEEP} frames, threads=1",
         impl=impl,
         shape=[3, KEEP, 256, 340],
         dtype="uint8" if impl != "pytorchvideo-style" else "float32",
@@ -149,6 +141,18 @@ def test_decode_clip(benchmark, gop, impl, one_torch_thread):
         mean = benchmark.stats.stats.mean
         info.update(ms_per_clip=mean * 1e3, clips_per_s=1.0 / mean)
     benchmark.extra_info.update(info)
+
+
+@pytest.mark.benchmark(group="decode-cpu")
+@pytest.mark.parametrize("gop", [250, 32])
+@pytest.mark.parametrize("impl", list(IMPLS))
+def test_decode_clip(benchmark, gop, impl, one_torch_thread):
+    if impl == "decord":
+        pytest.importorskip("decord")
+    path = bench_video(gop)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        duration = float(v.duration)
+    _bench_clips(benchmark, path, duration, gop, impl, IMPLS[impl])
 
 
 LONG_IMPLS = {
@@ -166,30 +170,4 @@ def test_decode_clip_long_video(benchmark, impl, one_torch_thread, monkeypatch):
     seconds = 300 if not benchmark.disabled else 12
     if impl == "fastvid-full-index":
         monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", float("inf"))
-    path = bench_video(32, seconds=seconds)
-    starts = _Cycle(_starts(float(seconds)))
-    stats = {"decoded": 0, "clips": 0}
-    fn = LONG_IMPLS[impl]
-
-    def one_clip():
-        s = starts.next()
-        return fn(path, s, s + CLIP_S, KEEP, stats)
-
-    out = benchmark.pedantic(one_clip, rounds=ROUNDS, iterations=1, warmup_rounds=1)
-    assert out.shape[:2] == (3, KEEP)
-    s = starts.next()
-    ref = pytorchvideo_style_clip(path, s, s + CLIP_S, KEEP, {"decoded": 0, "clips": 0})
-    assert torch.equal(fastvid_clip(path, s, s + CLIP_S, KEEP, {"decoded": 0, "clips": 0}).float(), ref)
-    info = dict(
-        role="baseline" if impl != "fastvid" else "fastvid",
-        case=f"340x256 {seconds}s H.264 GOP 32, random {CLIP_S}s clip -> {KEEP} frames, threads=1",
-        impl=impl,
-        shape=[3, KEEP, 256, 340],
-        dtype="uint8" if impl != "pytorchvideo-style" else "float32",
-        threads=1,
-        frames_decoded_per_clip=stats["decoded"] / max(stats["clips"], 1),
-    )
-    if benchmark.stats is not None:
-        mean = benchmark.stats.stats.mean
-        info.update(ms_per_clip=mean * 1e3, clips_per_s=1.0 / mean)
-    benchmark.extra_info.update(info)
+    _bench_clips(benchmark, bench_video(32, seconds=seconds), seconds, 32, impl, LONG_IMPLS[impl])
