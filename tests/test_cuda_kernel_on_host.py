@@ -19,6 +19,9 @@ dispatch to the kernel variants, and outputs over 2^31 elements.
 
 from __future__ import annotations
 
+import os
+import random
+
 import pytest
 import torch
 
@@ -152,3 +155,25 @@ def test_each_check_fires_on_a_planted_defect(in_dtype):
         on_host(videos, fault="skip", **kw)
     with pytest.raises(ValueError, match='fault must be "", "read", "twice" or "skip", got "other"'):
         on_host(videos, fault="other", **kw)
+
+
+def test_many_random_batches():
+    # Random channels (1-4), layouts, input and output dtypes, antialias, crops (1-70), sources (1-150 px)
+    # and grid caps. 300 batches here; FASTVID_STRESS_BATCHES=20000 ran clean once (43 s).
+    rng = random.Random(7)
+    for seed in range(10_000, 10_000 + int(os.environ.get("FASTVID_STRESS_BATCHES", "300"))):
+        dtype = rng.choice([torch.uint8, torch.float32])
+        ch = rng.choice([1, 2, 3, 4])
+        crop = (rng.randint(1, 70), rng.randint(1, 70))
+        vids, fr, sz, cr, fl = random_batch(seed, channels=ch, dtype=dtype, out_t=rng.randint(1, 5), crop=crop,
+                                            max_hw=rng.choice([2, 5, 40, 150]))
+        out_dtype = rng.choice([torch.float32, torch.uint8, torch.bfloat16, torch.float16])
+        layout = rng.choice(["CTHW", "THWC"])
+        kw = dict(layout=layout, frame_indices=fr, sizes=sz, crops=cr, flips=fl, antialias=rng.random() < 0.5,
+                  out_dtype=out_dtype, mean=[0.5] * ch, std=[0.25] * ch)
+        if out_dtype == torch.uint8:
+            kw.update(scale=None, mean=None, std=None)
+        if layout == "THWC":
+            vids = [v.permute(1, 2, 3, 0) for v in vids]
+        got = on_host(vids, max_grid=rng.choice([1, 2, 7, MAX_GRID]), **kw)
+        assert_close_out(got, ops.clip_transform_batch(vids, **kw), out_dtype)
