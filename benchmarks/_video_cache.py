@@ -18,3 +18,14 @@ def bench_video(gop: int, seed: int = 0, *, seconds: int = 10, width: int = 340,
         write_video(tmp, num_frames=30 * seconds, fps=30, height=height, width=width, gop=gop, seed=seed)
         os.replace(tmp, path)
     return path
+
+
+def bench_csv(name: str, num_videos: int, num_classes: int) -> str:
+    """A Kinetics CSV (``<path> <label>``) of ``num_videos`` 10 s GOP-250 benchmark videos (seeds 0..n-1),
+    labels cycling over ``num_classes``, written to the cache as ``<name>_<num_videos>.csv``."""
+    paths = [bench_video(250, seed=i) for i in range(num_videos)]
+    path = os.path.join(CACHE, f"{name}_{num_videos}.csv")
+    with open(path, "w") as f:
+        for i, p in enumerate(paths):
+            f.write(f"{p} {i % num_classes}\n")
+    return path

@@ -16,7 +16,6 @@ what the GPU really idles). Run on the GPU machine by ``benchmarks/run_gpu.sh be
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 import torch
@@ -28,8 +27,9 @@ from fastvid.data import Kinetics, make_clip_sampler
 from fastvid.gpu import BatchClipTransform, collate_clips
 from fastvid.models import create_resnet
 
-from _video_cache import CACHE, bench_video
+from _video_cache import bench_csv
 from test_bench_loader import StepByStep, fastvid_train_transform
+from test_bench_train import TrainEpochs
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device (run benchmarks/run_gpu.sh on a GPU machine)"
@@ -41,13 +41,6 @@ WORKERS = max(1, min(8, (os.cpu_count() or 2) - 2))
 IMPLS = ["fastvid-cpu-aug", "fastvid-gpu-aug", "pytorchvideo-style"]
 
 
-def _csv(num_videos: int) -> str:
-    paths = [bench_video(250, seed=i) for i in range(num_videos)]
-    path = os.path.join(CACHE, f"train_cuda_{num_videos}.csv")
-    with open(path, "w") as f:
-        for i, p in enumerate(paths):
-            f.write(f"{p} {i % 400}\n")
-    return path
 
 
 def _loader(impl: str, csv: str) -> DataLoader:
@@ -70,40 +63,30 @@ def _loader(impl: str, csv: str) -> DataLoader:
 def test_train_resnet50_bf16_cuda(benchmark, impl):
     device = torch.device("cuda")
     num_videos = NUM_VIDEOS if not benchmark.disabled else 2 * BATCH
-    loader = _loader(impl, _csv(num_videos))
+    loader = _loader(impl, bench_csv("train_cuda", num_videos, 400))
     torch.manual_seed(0)
     model = create_resnet(model_num_class=400).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     gpu_aug = BatchClipTransform(crop_size=224, min_size=256, max_size=320, flip_draw="python").to(device)
-    waits, totals, clips = [], [], []
 
-    def epoch():
-        n, wait = 0, 0.0
-        torch.cuda.synchronize()
-        start = last = time.perf_counter()
-        for batch in loader:
-            wait += time.perf_counter() - last
-            if impl == "fastvid-gpu-aug":
-                video = gpu_aug(batch["video"].to(device))
-            else:
-                video = batch["video"].to(device, non_blocking=True)
-            label = batch["label"].to(device, non_blocking=True)
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = F.cross_entropy(model(video), label)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            torch.cuda.synchronize()
-            n += video.shape[0]
-            last = time.perf_counter()
-        totals.append(last - start)
-        waits.append(wait)
-        clips.append(n)
-        return n
+    def step(batch) -> int:
+        if impl == "fastvid-gpu-aug":
+            video = gpu_aug(batch["video"].to(device))
+        else:
+            video = batch["video"].to(device, non_blocking=True)
+        label = batch["label"].to(device, non_blocking=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(video), label)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return video.shape[0]
 
-    benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1,
+    # each step synchronizes, so the wait is what the GPU really idles
+    epochs = TrainEpochs(loader, step, sync=torch.cuda.synchronize)
+    benchmark.pedantic(epochs.run, rounds=3 if not benchmark.disabled else 1, iterations=1,
                        warmup_rounds=1 if not benchmark.disabled else 0)
-    assert all(n == num_videos // BATCH * BATCH for n in clips)
+    assert all(n == num_videos // BATCH * BATCH for n in epochs.clips)
     info = dict(
         role="baseline" if impl == "pytorchvideo-style" else "fastvid",
         case=f"resnet50 bf16 train, {NUM_VIDEOS} videos 340x256 10s H.264 GOP 250, random 2s clip, 8x224x224, "
@@ -112,10 +95,10 @@ def test_train_resnet50_bf16_cuda(benchmark, impl):
         shape=[BATCH, 3, 8, 224, 224],
         dtype="bfloat16",
         workers=WORKERS,
-        data_wait_frac=sum(waits) / sum(totals),
-        clips=clips[-1],
+        data_wait_frac=epochs.data_wait_frac,
+        clips=epochs.clips[-1],
     )
     if benchmark.stats is not None:
-        info["clips_per_s"] = clips[-1] / benchmark.stats.stats.median
+        info["clips_per_s"] = epochs.clips[-1] / benchmark.stats.stats.median
     benchmark.extra_info.update(info)
     del loader
