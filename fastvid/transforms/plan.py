@@ -47,18 +47,24 @@ def _steps(transform):
     return None
 
 
-def _temporal(transform, key: str):
+def _walk(transform, key: str, leaf):
+    """The first decision ``leaf(step, key)`` makes (anything but _GO_ON) over the steps of ``transform``
+    in order, through Compose-like containers and ApplyTransformToKey(key, ...); _GO_ON when none decides."""
     inner = _steps(transform)
     if inner is not None:
         for t in inner:
-            r = _temporal(t, key)
+            r = _walk(t, key, leaf)
             if r is not _GO_ON:
                 return r
         return _GO_ON
+    if isinstance(transform, ApplyTransformToKey):
+        return _walk(transform.transform, key, leaf) if transform.key == key else _GO_ON
+    return leaf(transform, key)
+
+
+def _temporal_step(transform, key: str):
     if isinstance(transform, UniformTemporalSubsample):
         return TemporalPlan(transform.num_samples)
-    if isinstance(transform, ApplyTransformToKey):
-        return _temporal(transform.transform, key) if transform.key == key else _GO_ON
     if isinstance(transform, RemoveKey):
         return None if transform.key == key else _GO_ON
     if isinstance(transform, UniformCropVideo):
@@ -70,22 +76,13 @@ def _temporal(transform, key: str):
 
 def temporal_plan(transform, *, key: str = "video") -> TemporalPlan | None:
     """The frames ``transform`` keeps (see the module doc), or None when that is not known (then decode all)."""
-    r = _temporal(transform, key)
+    r = _walk(transform, key, _temporal_step)
     return None if r is _GO_ON else r
 
 
-def _uint8(transform, key: str):
-    inner = _steps(transform)
-    if inner is not None:
-        for t in inner:
-            r = _uint8(t, key)
-            if r is not _GO_ON:
-                return r
-        return _GO_ON
+def _uint8_step(transform, key: str):
     if isinstance(transform, ClipStep):
         return True if transform.converts else _GO_ON
-    if isinstance(transform, ApplyTransformToKey):
-        return _uint8(transform.transform, key) if transform.key == key else _GO_ON
     if isinstance(transform, RemoveKey):
         return True if transform.key == key else _GO_ON
     if isinstance(transform, (UniformCropVideo, Permute)):
@@ -95,5 +92,5 @@ def _uint8(transform, key: str):
 
 def accepts_uint8(transform, *, key: str = "video") -> bool:
     """True when ``transform`` may be handed uint8 frames instead of the float 0-255 clip (module doc)."""
-    r = _uint8(transform, key)
+    r = _walk(transform, key, _uint8_step)
     return True if r is _GO_ON else bool(r)
