@@ -106,4 +106,4 @@ def test_loader_clips_per_second(benchmark, impl):
     if benchmark.stats is not None:
         info["clips_per_s"] = num_videos / benchmark.stats.stats.median
     benchmark.extra_info.update(info)
-    del loader
+    loader = None  # drops the loader, shutting its persistent workers down

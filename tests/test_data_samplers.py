@@ -1,5 +1,6 @@
 """Clip samplers against DESIGN.md point 7 (PyTorchVideo's semantics), CSV parsing and worker sharding."""
 
+import os
 import random
 from fractions import Fraction
 
@@ -141,6 +142,24 @@ def test_csv_errors_name_file_and_line(tmp_path):
         LabeledVideoPaths.from_csv(f)
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         LabeledVideoPaths.from_path(tmp_path / "missing.csv")
+    f.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
+    with pytest.raises(ValueError, match="official Kinetics annotation CSV"):
+        LabeledVideoPaths.from_csv(f)
+
+
+def test_class_folders_are_read_as_fastvid_prepare_reads_them(tmp_path):
+    from fastvid.train.prepare import scan_class_folders
+
+    for rel in ["b/x.MP4", "b/x-y/2.mkv", "b/x/1.avi", "b/x/sub/0.ts", "a/z.webm", "a/notes.txt", "c/readme.md"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    paths = LabeledVideoPaths.from_directory(tmp_path)
+    got = [(os.path.relpath(p, tmp_path), info["label"]) for p, info in (paths[i] for i in range(len(paths)))]
+    # classes a, b, c (c holds no video); within a class, folders are walked depth first in sorted order
+    assert got == [("a/z.webm", 0), ("b/x.MP4", 1), ("b/x/1.avi", 1), ("b/x/sub/0.ts", 1), ("b/x-y/2.mkv", 1)]
+    entries, classes = scan_class_folders(str(tmp_path))
+    assert classes == ["a", "b", "c"]
+    assert [(os.path.relpath(p, tmp_path), int(label)) for p, label in entries] == got
 
 
 def test_class_folders(tmp_path):

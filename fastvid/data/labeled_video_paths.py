@@ -5,9 +5,59 @@ from __future__ import annotations
 import os
 import pathlib
 
-__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS"]
+__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "read_path_label_lines", "scan_class_folders"]
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+#: What a class-folder tree's video files end with (any case).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
+
+
+def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, str | None]]:
+    """The lines of a ``<path> <label>`` file (PyTorchVideo's Kinetics CSV) as ``(line number, path, label
+    token or None)``: each line splits at its last run of white space (a path may hold spaces); a line of
+    one token is a path without a label. Blank lines at the end are ignored.
+
+    Raises:
+        ValueError naming the file and line for a blank line before the end, and for Kinetics' official
+        annotation CSV (``label,youtube_id,time_start,time_end,split``), which names YouTube videos to
+        download, not video files.
+    """
+    file_path = os.fspath(file_path)
+    with open(file_path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if lines and "youtube_id" in lines[0] and "," in lines[0]:
+        raise ValueError(
+            f"{file_path} looks like the official Kinetics annotation CSV (youtube_id, time_start, ...), which "
+            "lists videos to download; expected one '<path> <label>' line per downloaded video file, as "
+            "PyTorchVideo's Kinetics dataset reads."
+        )
+    out = []
+    for lineno, line in enumerate(lines, start=1):
+        parts = line.rsplit(None, 1)
+        if not parts:
+            raise ValueError(f"{file_path}, line {lineno}: blank line (expected '<path> <label>')")
+        out.append((lineno, parts[0].strip(), parts[1] if len(parts) == 2 else None))
+    return out
+
+
+def scan_class_folders(
+    root: str | os.PathLike, extensions=VIDEO_EXTENSIONS
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """``([(video path, label), ...], class names)`` of ``root/<class_name>/<video>.<ext>``: the classes are
+    the sorted sub-folder names, labelled 0..K-1; each class folder is walked recursively (links followed),
+    folders and files in sorted order; extensions match without regard to case."""
+    root = pathlib.Path(root)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    exts = tuple(e.lower() for e in extensions)
+    items = []
+    for label, name in enumerate(classes):
+        for dirpath, dirnames, files in os.walk(root / name, followlinks=True):
+            dirnames.sort()
+            for fname in sorted(files):
+                if fname.lower().endswith(exts):
+                    items.append((os.path.join(dirpath, fname), label))
+    return items, classes
 
 
 class LabeledVideoPaths:
@@ -33,25 +83,17 @@ class LabeledVideoPaths:
 
         Raises:
             FileNotFoundError if the file is missing; ValueError naming the file and line for a blank
-            line, a label that is not an integer, or a file with no lines.
+            line, a label that is not an integer, or a file with no lines, and for Kinetics' official
+            annotation CSV (``label,youtube_id,time_start,...``), which lists videos to download, not files.
         """
         file_path = os.fspath(file_path)
         if not os.path.isfile(file_path):
             raise FileNotFoundError(f"LabeledVideoPaths.from_csv: {file_path} not found")
         items = []
-        with open(file_path) as f:
-            lines = f.read().splitlines()
-        # A trailing newline at the very end is fine; blank lines elsewhere are an error.
-        while lines and not lines[-1].strip():
-            lines.pop()
-        for lineno, line in enumerate(lines, start=1):
-            if not line.strip():
-                raise ValueError(f"{file_path}, line {lineno}: blank line (expected '<path> <integer label>')")
-            parts = line.rsplit(None, 1)
-            if len(parts) == 1:
-                items.append((parts[0], -1))
+        for lineno, video, label in read_path_label_lines(file_path):
+            if label is None:
+                items.append((video, -1))
                 continue
-            video, label = parts
             try:
                 items.append((video, int(label)))
             except ValueError:
@@ -65,18 +107,12 @@ class LabeledVideoPaths:
     @classmethod
     def from_directory(cls, dir_path: str | os.PathLike, extensions=VIDEO_EXTENSIONS) -> LabeledVideoPaths:
         """``dir_path/<class_name>/<video>.<ext>``: classes are the sorted sub-folder names, labelled 0..K-1;
-        videos are found recursively inside each class folder, in sorted order."""
+        videos are found recursively inside each class folder, in sorted order (:func:`scan_class_folders`)."""
         root = pathlib.Path(dir_path)
         if not root.is_dir():
             raise FileNotFoundError(f"LabeledVideoPaths.from_directory: {root} not found")
-        classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-        items = []
+        items, _ = scan_class_folders(root, extensions)
         exts = tuple(e.lower() for e in extensions)
-        for label, name in enumerate(classes):
-            for dirpath, _, files in sorted(os.walk(root / name, followlinks=True)):
-                for fname in sorted(files):
-                    if fname.lower().endswith(exts):
-                        items.append((os.path.join(dirpath, fname), label))
         if not items:
             raise ValueError(f"LabeledVideoPaths.from_directory: no videos ({', '.join(exts)}) under {root}")
         return cls(items)

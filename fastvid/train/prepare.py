@@ -39,9 +39,10 @@ from concurrent.futures.process import BrokenProcessPool
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
+from fastvid.data import labeled_video_paths
+from fastvid.data.labeled_video_paths import read_path_label_lines
 from fastvid.reference import short_side_scale_size
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
 FAILURES_FILE = "prepare_failures.txt"
 SETTINGS_FILE = "prepare_settings.json"
 TMP_SUFFIX = ".partial"
@@ -127,42 +128,26 @@ class _Input:
 
 
 def read_csv_list(csv_path: str, video_path_prefix: str = "") -> list[tuple[str, Optional[str]]]:
-    """``[(absolute video path, label token or None), ...]`` from a ``path label`` CSV (PyTorchVideo's format)."""
+    """``[(absolute video path, label token or None), ...]`` from a ``path label`` CSV (PyTorchVideo's format,
+    read as the dataset reads it: :func:`fastvid.data.labeled_video_paths.read_path_label_lines`)."""
+    try:
+        lines = read_path_label_lines(csv_path)
+    except ValueError as e:
+        raise PrepareError(str(e)) from None
     out = []
-    with open(csv_path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f.read().splitlines(), 1):
-            if not line.strip():
-                continue
-            if lineno == 1 and "youtube_id" in line and "," in line:
-                raise PrepareError(
-                    f"{csv_path} looks like the official Kinetics annotation CSV (youtube_id, time_start, ...); "
-                    "fastvid-prepare expects one 'path label' line per downloaded video, as PyTorchVideo's "
-                    "Kinetics dataset reads."
-                )
-            parts = line.rsplit(None, 1)
-            if len(parts) == 2:
-                path, label = parts
-            else:
-                path, label = parts[0], None
-            path = path.strip()
-            full = path if os.path.isabs(path) else os.path.join(video_path_prefix, path)
-            out.append((os.path.abspath(full), label))
+    for _, path, label in lines:
+        full = path if os.path.isabs(path) else os.path.join(video_path_prefix, path)
+        out.append((os.path.abspath(full), label))
     return out
 
 
 def scan_class_folders(root: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """Videos of a class-folder tree, labelled by the index of their class folder in sorted order."""
-    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    """Videos of a class-folder tree, labelled by the index of their class folder in sorted order, found as
+    the dataset finds them (:func:`fastvid.data.labeled_video_paths.scan_class_folders`)."""
+    items, classes = labeled_video_paths.scan_class_folders(root)
     if not classes:
         raise PrepareError(f"{root} has no class folders (expected {root}/<class>/<video>).")
-    entries = []
-    for index, cls in enumerate(classes):
-        for dirpath, dirnames, filenames in os.walk(os.path.join(root, cls), followlinks=True):
-            dirnames.sort()
-            for fn in sorted(filenames):
-                if fn.lower().endswith(VIDEO_EXTENSIONS):
-                    entries.append((os.path.abspath(os.path.join(dirpath, fn)), str(index)))
-    return entries, classes
+    return [(os.path.abspath(path), str(label)) for path, label in items], classes
 
 
 def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
