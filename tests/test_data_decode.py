@@ -300,3 +300,19 @@ def test_falls_back_to_plain_decoding_when_the_index_cannot_be_trusted(videos):
         s, e = Fraction(0), Fraction(3)
         assert torch.equal(v.get_clip_frames(s, e, 75)["video"], reference_clip(path, s, e, 75, decoded=decoded))
         assert v.fallbacks == 1
+
+
+def test_write_video_encodes_given_frames(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(7, 32, 48, 3), dtype=np.uint8)
+    frames[:, 8:24, 12:36] = [200, 30, 90]  # a flat block the encoder keeps near exact
+    path = write_video(tmp_path / "given.part", frames=frames, fps=10, format="mp4", pix_fmt="yuv444p",
+                       options={"qp": "0"})
+    pts, decoded = decode_all_frames(path)
+    assert len(decoded) == 7 and decoded[0].shape == (32, 48, 3)
+    for want, got in zip(frames, decoded):
+        # lossless H.264 of yuv444p: only the RGB <-> YUV rounding separates the frames
+        assert np.abs(got[8:24, 12:36].astype(int) - want[8:24, 12:36]).max() <= 3
+        assert np.abs(got.astype(int) - want).mean() < 3
+    with pytest.raises(ValueError, match=r"frames must be a uint8 \(T, H, W, 3\) array, got float32"):
+        write_video(tmp_path / "bad.mp4", frames=frames.astype(np.float32))

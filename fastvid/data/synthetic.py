@@ -57,6 +57,8 @@ def write_video(
     options: dict | None = None,
     rotation: int = 0,
     seed: int = 0,
+    frames: np.ndarray | None = None,
+    format: str | None = None,
 ) -> str:
     """Encodes a synthetic video and returns its path.
 
@@ -73,11 +75,19 @@ def write_video(
         options: extra encoder options.
         rotation: display rotation (degrees, counter-clockwise) stored as metadata; pixels are not rotated.
         seed: seed of the noise.
+        frames: the frames to encode, uint8 (T, H, W, 3) RGB, instead of the moving pattern (num_frames,
+            height and width are then taken from it).
+        format: the container format (e.g. "mp4"); None: from the file's extension.
     """
     path = os.fspath(path)
     rng = np.random.default_rng(seed)
     fps = Fraction(fps)
-    with av.open(path, mode="w") as out:
+    if frames is not None:
+        if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            got = f"{frames.dtype} {frames.shape}" if isinstance(frames, np.ndarray) else type(frames).__name__
+            raise ValueError(f"write_video: frames must be a uint8 (T, H, W, 3) array, got {got}")
+        num_frames, height, width = frames.shape[:3]
+    with av.open(path, mode="w", format=format) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width = width
         stream.height = height
@@ -109,7 +119,8 @@ def write_video(
             astream = out.add_stream("aac", rate=audio_rate)
             astream.layout = "mono"
         for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(_frame_rgb(i, height, width, rng), format="rgb24")
+            rgb = frames[i] if frames is not None else _frame_rgb(i, height, width, rng)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             frame = frame.reformat(format=pix_fmt)
             if frame_times is not None:
                 frame.pts = int(round(frame_times[i] * 90000))

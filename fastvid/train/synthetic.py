@@ -128,20 +128,11 @@ def render_video(label: int, rng: np.random.Generator, cfg: SyntheticMotionConfi
 
 
 def _write_video(path: Path, frames: np.ndarray, fps: int, codec: str) -> None:
-    import av
+    from fastvid.data.synthetic import write_video
 
     tmp = path.with_name(path.name + ".part")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
-            stream.options = {"crf": "18", "preset": "veryfast", "g": "15"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    options = {"crf": "18", "g": "15"} if codec == "libx264" else None
+    write_video(tmp, frames=frames, fps=fps, codec=codec, format="mp4", options=options)
     os.replace(tmp, path)
 
 
