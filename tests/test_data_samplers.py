@@ -155,8 +155,9 @@ def test_class_folders_are_read_as_fastvid_prepare_reads_them(tmp_path):
         (tmp_path / rel).write_bytes(b"")
     paths = LabeledVideoPaths.from_directory(tmp_path)
     got = [(os.path.relpath(p, tmp_path), info["label"]) for p, info in (paths[i] for i in range(len(paths)))]
-    # classes a, b, c (c holds no video); within a class, folders are walked depth first in sorted order
-    assert got == [("a/z.webm", 0), ("b/x.MP4", 1), ("b/x/1.avi", 1), ("b/x/sub/0.ts", 1), ("b/x-y/2.mkv", 1)]
+    # classes a, b, c (c holds no video); within a class, folders in the sorted order of their paths
+    # (torchvision's make_dataset, which PyTorchVideo uses: "b/x-y" sorts before "b/x/sub")
+    assert got == [("a/z.webm", 0), ("b/x.MP4", 1), ("b/x/1.avi", 1), ("b/x-y/2.mkv", 1), ("b/x/sub/0.ts", 1)]
     entries, classes = scan_class_folders(str(tmp_path))
     assert classes == ["a", "b", "c"]
     assert [(os.path.relpath(p, tmp_path), int(label)) for p, label in entries] == got

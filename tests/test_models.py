@@ -268,3 +268,34 @@ def test_create_resnet_signature_is_pytorchvideos():
     for name, default in want.items():
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert params[name].default == default, name
+
+
+def test_create_res_basic_stem_signature_is_pytorchvideos_and_takes_a_conv():
+    import inspect
+
+    from fastvid.models.stem import create_res_basic_stem
+
+    params = inspect.signature(create_res_basic_stem).parameters
+    # PyTorchVideo's create_res_basic_stem, in its order, with its defaults (all keyword-only).
+    want = {
+        "in_channels": inspect.Parameter.empty, "out_channels": inspect.Parameter.empty,
+        "conv_kernel_size": (3, 7, 7), "conv_stride": (1, 2, 2), "conv_padding": (1, 3, 3), "conv_bias": False,
+        "conv": nn.Conv3d, "pool": nn.MaxPool3d, "pool_kernel_size": (1, 3, 3), "pool_stride": (1, 2, 2),
+        "pool_padding": (0, 1, 1), "norm": nn.BatchNorm3d, "norm_eps": 1e-5, "norm_momentum": 0.1,
+        "activation": nn.ReLU,
+    }
+    assert list(params) == list(want)
+    for name, default in want.items():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert params[name].default == default, name
+
+    class CountingConv(nn.Conv3d):
+        calls = 0
+
+        def forward(self, x):
+            CountingConv.calls += 1
+            return super().forward(x)
+
+    stem = create_res_basic_stem(in_channels=3, out_channels=8, conv=CountingConv, conv_padding=(1, 3, 3))
+    assert isinstance(stem.conv, CountingConv) and stem.conv.weight.shape == (8, 3, 3, 7, 7)
+    assert stem(torch.randn(1, 3, 4, 32, 32)).shape == (1, 8, 4, 8, 8) and CountingConv.calls == 1

@@ -446,7 +446,10 @@ def test_create_video_transform_matches_pytorchvideo_composition():
         (lambda: T.UniformTemporalSubsample(0), ValueError),
         (lambda: T.UniformTemporalSubsample(-2), ValueError),
         (lambda: T.UniformTemporalSubsample(2.5), TypeError),
-        (lambda: T.UniformTemporalSubsample(4, temporal_dim=0), ValueError),
+        (lambda: T.UniformTemporalSubsample(4, temporal_dim=1.5), TypeError),
+        (lambda: T.UniformTemporalSubsample(4, temporal_dim="T"), TypeError),
+        (lambda: T.RandomShortSideScale(256.5, 320), TypeError),
+        (lambda: T.ShortSideScale(float("inf")), TypeError),
         (lambda: T.ShortSideScale(0), ValueError),
         (lambda: T.ShortSideScale(256, interpolation="bicubic"), ValueError),
         (lambda: T.ShortSideScale(256, interpolation="nearest"), ValueError),
@@ -521,9 +524,17 @@ def test_errors_on_the_call():
     with pytest.raises(ValueError, match="channels"):
         T.Normalize(MEAN, STD)(clip(c=2))
     with pytest.raises(TypeError, match="uint8"):
-        T.Div255()(x.double())
+        T.RandomCropVideo(8)(x.double())
     with pytest.raises(ValueError, match=r"\(C, T, H, W\)"):
-        T.Div255()(x[0])
+        T.RandomHorizontalFlipVideo()(x[0])
+    with pytest.raises(ValueError, match=r"\(C, T, H, W\)"):  # Normalize, as PyTorchVideo's, takes clips only
+        T.Compose([T.Div255(), T.Normalize(MEAN, STD)])(x[None])
+    with pytest.raises(TypeError, match="got torch.int64"):
+        T.Normalize(MEAN, STD)(x.long())
+    with pytest.raises(TypeError, match="got torch.float64"):  # a fused run with a step that has no fallback
+        T.Compose([T.Div255(), T.RandomCropVideo(8)])(x.double())
+    with pytest.raises(ValueError, match="temporal_dim -5 is out of range"):
+        T.UniformTemporalSubsample(2, temporal_dim=-5)(x)
     with pytest.raises(TypeError, match="ApplyTransformToKey"):
         T.Div255()({"video": x})
     with pytest.raises(ValueError, match="aug_index"):
@@ -575,3 +586,80 @@ def test_cuda_equals_cpu(dtype):
         close(b.cpu(), a)
     out = T.UniformTemporalSubsample(4)(x.cuda())
     assert out.is_cuda and out.dtype == dtype
+
+
+def _pytorchvideo_subsample(x, n, dim):
+    # pytorchvideo.transforms.functional.uniform_temporal_subsample, written out
+    t = x.shape[dim]
+    idx = torch.clamp(torch.linspace(0, t - 1, n), 0, t - 1).long()
+    return torch.index_select(x, dim, idx)
+
+
+@pytest.mark.parametrize("n", [1, 5, 13])
+def test_steps_that_draw_nothing_take_any_tensor_as_pytorchvideo_does(n):
+    g = torch.Generator().manual_seed(n)
+    audio = torch.randn(1001, generator=g)
+    tchw = torch.randint(0, 256, (9, 3, 6, 7), generator=g, dtype=torch.uint8)
+    batch = torch.randint(0, 256, (2, 3, 9, 6, 7), generator=g, dtype=torch.uint8)
+    f64 = torch.rand(3, 9, 6, 7, generator=g, dtype=torch.float64) * 255
+    # UniformTemporalSubsample on any dim and any dtype, as PyTorchVideo (the dtype is kept)
+    for x, dim in [(audio, -1), (tchw, 0), (batch, -3), (batch, 2), (f64, -3), (f64, 1), (f64.half(), -3)]:
+        got = T.UniformTemporalSubsample(n, temporal_dim=dim)(x)
+        assert got.dtype == x.dtype and torch.equal(got, _pytorchvideo_subsample(x, n, dim)), (x.shape, dim)
+    # Div255 on a batch or another dtype: x / 255.0
+    for x in (batch, f64, f64.half(), batch.long()):
+        got = T.Div255()(x)
+        want = x / 255.0
+        assert got.dtype == want.dtype and torch.equal(got, want)
+    # Normalize on a float64 / float16 clip, in that dtype (torchvision's normalize under PyTorchVideo's)
+    for x in (f64, f64.half()):
+        got = T.Normalize(MEAN, STD)(x)
+        m = torch.tensor(MEAN, dtype=x.dtype).view(-1, 1, 1, 1)
+        s = torch.tensor(STD, dtype=x.dtype).view(-1, 1, 1, 1)
+        assert got.dtype == x.dtype and torch.equal(got, (x - m) / s)
+    # a fused run of such steps on a float64 clip: the steps one by one, float64 throughout
+    pipe = T.Compose([T.UniformTemporalSubsample(n), T.Div255(), T.Normalize(MEAN, STD)])
+    want = T.Normalize(MEAN, STD).fallback(_pytorchvideo_subsample(f64, n, -3) / 255.0)
+    got = pipe(f64)
+    assert got.dtype == torch.float64 and torch.equal(got, want)
+    # the fused kernel still serves (C, T, H, W) uint8 / float32 clips, also with temporal_dim=1
+    x = clip(t=9)
+    assert torch.equal(T.UniformTemporalSubsample(n, temporal_dim=1)(x), _pytorchvideo_subsample(x, n, 1))
+
+
+def test_only_the_clip_subsample_is_planned_for_the_decoder():
+    assert T.temporal_plan(T.Compose([T.UniformTemporalSubsample(8, temporal_dim=1), T.Div255()])).num_samples == 8
+    assert T.temporal_plan(T.UniformTemporalSubsample(8, temporal_dim=0)) is None
+    audio_only = T.ApplyTransformToKey("audio", T.UniformTemporalSubsample(100, temporal_dim=-1))
+    assert T.temporal_plan(T.Compose([audio_only, T.ApplyTransformToKey("video", T.UniformTemporalSubsample(8))])).num_samples == 8
+    assert repr(T.UniformTemporalSubsample(8, temporal_dim=-1)) == "UniformTemporalSubsample(8, temporal_dim=-1)"
+    assert repr(T.UniformTemporalSubsample(8)) == "UniformTemporalSubsample(8)"
+
+
+def test_scales_take_integral_float_sizes():
+    x = clip(t=3, h=24, w=32)
+    for cls, ints, floats in [
+        (T.RandomShortSideScale, (20, 28), (20.0, 28.0)),
+        (T.ShortSideScale, (20,), (20.0,)),
+    ]:
+        torch.manual_seed(0)
+        want = cls(*ints)(x)
+        torch.manual_seed(0)
+        assert torch.equal(cls(*floats)(x), want)
+    a = T.create_video_transform("train", min_size=20.0, max_size=28.0, crop_size=16, num_samples=2)
+    b = T.create_video_transform("train", min_size=20, max_size=28, crop_size=16, num_samples=2)
+    torch.manual_seed(1)
+    random.seed(1)
+    want = b(x)
+    torch.manual_seed(1)
+    random.seed(1)
+    assert torch.equal(a(x), want)
+
+
+def test_dict_transforms_are_modules_as_in_pytorchvideo():
+    # PyTorchVideo's RemoveKey and UniformCropVideo are nn.Modules: they go into nn.Sequential
+    x = clip(h=20, w=30)
+    seq = torch.nn.Sequential(T.RemoveKey("audio"), T.UniformCropVideo(10))
+    out = seq({"video": x, "audio": torch.zeros(3), "aug_index": 2})
+    assert sorted(out) == ["aug_index", "video"]
+    assert torch.equal(out["video"], x[..., 5:15, 20:30])

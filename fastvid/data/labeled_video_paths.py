@@ -46,14 +46,14 @@ def scan_class_folders(
 ) -> tuple[list[tuple[str, int]], list[str]]:
     """``([(video path, label), ...], class names)`` of ``root/<class_name>/<video>.<ext>``: the classes are
     the sorted sub-folder names, labelled 0..K-1; each class folder is walked recursively (links followed),
-    folders and files in sorted order; extensions match without regard to case."""
+    its folders in the sorted order of their paths and the files of each sorted (PyTorchVideo's order, from
+    torchvision's ``make_dataset``); extensions match without regard to case."""
     root = pathlib.Path(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     exts = tuple(e.lower() for e in extensions)
     items = []
     for label, name in enumerate(classes):
-        for dirpath, dirnames, files in os.walk(root / name, followlinks=True):
-            dirnames.sort()
+        for dirpath, _, files in sorted(os.walk(root / name, followlinks=True)):
             for fname in sorted(files):
                 if fname.lower().endswith(exts):
                     items.append((os.path.join(dirpath, fname), label))

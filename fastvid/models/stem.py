@@ -52,6 +52,7 @@ def create_res_basic_stem(
     conv_stride: tuple[int, int, int] = (1, 2, 2),
     conv_padding: tuple[int, int, int] = (1, 3, 3),
     conv_bias: bool = False,
+    conv: Callable = nn.Conv3d,
     pool: Callable | None = nn.MaxPool3d,
     pool_kernel_size: tuple[int, int, int] = (1, 3, 3),
     pool_stride: tuple[int, int, int] = (1, 2, 2),
@@ -61,8 +62,9 @@ def create_res_basic_stem(
     norm_momentum: float = 0.1,
     activation: Callable | None = nn.ReLU,
 ) -> nn.Module:
-    """Builds a :class:`ResNetBasicStem` (PyTorchVideo's arguments and defaults)."""
-    conv_module = nn.Conv3d(
+    """Builds a :class:`ResNetBasicStem` (PyTorchVideo's arguments and defaults; ``conv`` is called with
+    Conv3d's keyword arguments)."""
+    conv_module = conv(
         in_channels=in_channels,
         out_channels=out_channels,
         kernel_size=conv_kernel_size,

@@ -23,6 +23,16 @@ def positive_int(owner: str, name: str, value) -> int:
     return int(value)
 
 
+def positive_size(owner: str, name: str, value) -> int:
+    """A positive int, or a float with an integral value (sizes read from a YAML or JSON config, e.g.
+    256.0, which PyTorchVideo's scales take)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        if not math.isfinite(value) or value != int(value):
+            raise TypeError(f"{owner}: {name} must be a positive int, got {type(value).__name__} {value!r}")
+        value = int(value)
+    return positive_int(owner, name, value)
+
+
 def size_pair(owner: str, name: str, value) -> tuple[int, int]:
     """An int (square) or a (height, width) pair of positive ints, as torchvision's crops take."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

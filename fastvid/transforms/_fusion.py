@@ -15,6 +15,10 @@ kernel call. The state is always "source view -> keep frames -> resize -> crop -
 
 uint8 input is treated as the float 0-255 clip: steps that only pick pixels (frames, crops, flips) keep
 uint8 (the kernel copies exact values); anything that computes new values (resize, affine) gives float32.
+
+The kernel takes (C, T, H, W) uint8 or float32 clips. On another tensor (a (B, C, T, H, W) batch, float16
+or float64) the steps that draw nothing (UniformTemporalSubsample, Div255, Normalize) run their plain
+PyTorch ``fallback`` as the classes they mirror compute it, keeping the dtype; the others raise.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 
 from fastvid import ops
 
-__all__ = ["ClipState", "ClipStep", "FusedRun", "run_steps"]
+__all__ = ["ClipState", "ClipStep", "FusedRun", "kernel_takes", "run_steps"]
 
 
 class ClipState:
@@ -140,6 +144,11 @@ class ClipState:
         )
 
 
+def kernel_takes(video) -> bool:
+    """True for a tensor the fused kernel takes: (C, T, H, W), uint8 or float32."""
+    return isinstance(video, torch.Tensor) and video.dim() == 4 and video.dtype in (torch.uint8, torch.float32)
+
+
 class ClipStep(torch.nn.Module):
     """Base of fastvid's fusable clip transforms: alone, a step is one kernel call; in a
     :class:`fastvid.transforms.Compose`, consecutive steps share one.
@@ -147,15 +156,21 @@ class ClipStep(torch.nn.Module):
     Class attributes read by the planner: ``fusable`` (False: runs alone), ``resizes`` (at most one
     resizing step per fused run), ``converts`` (the output is float whatever the input; see
     :func:`fastvid.transforms.accepts_uint8`), ``frame_wise`` (works frame by frame with draws that do
-    not depend on T; see :func:`fastvid.transforms.temporal_plan`).
+    not depend on T; see :func:`fastvid.transforms.temporal_plan`), ``has_fallback`` (:meth:`fallback`
+    computes the step in plain PyTorch on a tensor the kernel does not take).
     """
 
     resizes = False
     converts = False
     frame_wise = True
     fusable = True
+    has_fallback = False
 
     def apply_to(self, state: ClipState) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def fallback(self, video: torch.Tensor) -> torch.Tensor:  # pragma: no cover - only when has_fallback
+        """The step in plain PyTorch, as the class it mirrors computes it, on any tensor it accepts."""
         raise NotImplementedError
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -166,6 +181,10 @@ class ClipStep(torch.nn.Module):
 
 
 def run_steps(steps, video) -> torch.Tensor:
+    if isinstance(video, torch.Tensor) and not kernel_takes(video) and all(s.has_fallback for s in steps):
+        for step in steps:
+            video = step.fallback(video)
+        return video
     state = ClipState(video, type(steps[0]).__name__ if len(steps) == 1 else "Compose")
     for step in steps:
         step.apply_to(state)

@@ -71,21 +71,25 @@ class ApplyTransformToKey:
         return f"ApplyTransformToKey({self._key!r}, {inner})"
 
 
-class RemoveKey:
-    """Removes ``key`` from a dict sample if it is there (PyTorchVideo)."""
+class RemoveKey(torch.nn.Module):
+    """Removes ``key`` from a dict sample if it is there (PyTorchVideo; an nn.Module, as there)."""
 
     def __init__(self, key: str):
+        super().__init__()
         self._key = key
 
     @property
     def key(self):
         return self._key
 
-    def __call__(self, x):
+    def forward(self, x):
         if not isinstance(x, MutableMapping):
             raise TypeError(f"RemoveKey({self._key!r}): expects a dict sample, got {type(x).__name__}")
         x.pop(self._key, None)
         return x
+
+    def __call__(self, x):  # skip nn.Module hooks: a data transform, called per sample
+        return self.forward(x)
 
     def __repr__(self) -> str:
         return f"RemoveKey({self._key!r})"
@@ -114,11 +118,13 @@ class _UniformCrop(ClipStep):
         return f"UniformCrop({self._size}, aug_index={self._idx})"
 
 
-class UniformCropVideo:
+class UniformCropVideo(torch.nn.Module):
     """Crops ``x[video_key]`` of a dict sample to a ``size`` square at the position ``x[aug_index_key]``
-    (0, 1, 2: start, centre, end of the longer side), as PyTorchVideo's UniformCropVideo."""
+    (0, 1, 2: start, centre, end of the longer side), as PyTorchVideo's UniformCropVideo (an nn.Module, as
+    there)."""
 
     def __init__(self, size: int, video_key: str = "video", aug_index_key: str = "aug_index"):
+        super().__init__()
         self._size = _checks.positive_int("UniformCropVideo", "size", size)
         self._video_key = video_key
         self._aug_index_key = aug_index_key
@@ -127,10 +133,13 @@ class UniformCropVideo:
         _check_sample("UniformCropVideo", x, self._aug_index_key)
         return _UniformCrop(self._size, x[self._aug_index_key])
 
-    def __call__(self, x):
+    def forward(self, x):
         _check_sample("UniformCropVideo", x, self._video_key)
         x[self._video_key] = run_steps((self.step_for(x),), x[self._video_key])
         return x
+
+    def __call__(self, x):  # skip nn.Module hooks: a data transform, called per sample
+        return self.forward(x)
 
     def __repr__(self) -> str:
         return f"UniformCropVideo({self._size}, video_key={self._video_key!r}, aug_index_key={self._aug_index_key!r})"

@@ -81,8 +81,8 @@ def create_video_transform(
     else:
         raise TypeError(f"{name}: crop_size must be an int or a (height, width) tuple, got {crop_size!r}")
     _checks.probability(name, "horizontal_flip_prob", horizontal_flip_prob)
-    min_size = _checks.positive_int(name, "min_size", min_size)
-    max_size = _checks.positive_int(name, "max_size", max_size)
+    min_size = _checks.positive_size(name, "min_size", min_size)
+    max_size = _checks.positive_size(name, "max_size", max_size)
     if max(crop_hw) > min_size:
         raise ValueError(
             f"{name}: crop_size must be <= min_size (the crop is taken from a frame whose short side is at "

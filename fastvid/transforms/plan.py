@@ -64,7 +64,7 @@ def _walk(transform, key: str, leaf):
 
 def _temporal_step(transform, key: str):
     if isinstance(transform, UniformTemporalSubsample):
-        return TemporalPlan(transform.num_samples)
+        return TemporalPlan(transform.num_samples) if transform.fusable else None
     if isinstance(transform, RemoveKey):
         return None if transform.key == key else _GO_ON
     if isinstance(transform, UniformCropVideo):

@@ -15,6 +15,7 @@ CenterCrop padded with zeros); ``inplace=True`` of Normalize / NormalizeVideo is
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Sequence
 
@@ -57,27 +58,57 @@ def _rand(generator) -> float:
 
 class UniformTemporalSubsample(ClipStep):
     """Keeps ``num_samples`` evenly spaced frames (PyTorchVideo): ``clamp(linspace(0, T-1, n), 0, T-1).long()``
-    in float32, repeating frames when n > T. On uint8 input the result stays uint8."""
+    in float32, repeating frames when n > T. On uint8 input the result stays uint8.
+
+    ``temporal_dim`` -3 (or 1) is the T of a (C, T, H, W) clip, fused with the other steps; any other dim
+    (e.g. -1 of an audio waveform), and tensors the kernel does not take (another rank or dtype), are
+    subsampled with ``index_select`` as PyTorchVideo does, keeping the dtype. The dataset decodes only the
+    kept frames (:func:`fastvid.transforms.temporal_plan`) for the fused form only.
+    """
 
     def __init__(self, num_samples: int, temporal_dim: int = -3):
         super().__init__()
         self._num_samples = _checks.positive_int("UniformTemporalSubsample", "num_samples", num_samples)
-        if temporal_dim not in (-3, 1):
-            raise ValueError(
-                "UniformTemporalSubsample: temporal_dim must be -3 (or 1), the T of a (C, T, H, W) clip, "
-                f"got {temporal_dim!r}"
+        if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
+            raise TypeError(
+                f"UniformTemporalSubsample: temporal_dim must be an int, got {type(temporal_dim).__name__} "
+                f"{temporal_dim!r}"
             )
-        self._temporal_dim = temporal_dim
+        self._temporal_dim = int(temporal_dim)
+        # Any dim but the T of (C, T, H, W) runs alone, in plain PyTorch.
+        self.fusable = self._temporal_dim in (-3, 1)
+
+    has_fallback = True
 
     @property
     def num_samples(self) -> int:
         return self._num_samples
 
+    @property
+    def temporal_dim(self) -> int:
+        return self._temporal_dim
+
     def apply_to(self, state: ClipState) -> None:
         state.subsample(reference.uniform_temporal_subsample_indices(state.t, self._num_samples))
 
+    def fallback(self, video: torch.Tensor) -> torch.Tensor:
+        if not -video.dim() <= self._temporal_dim < video.dim():
+            raise ValueError(
+                f"UniformTemporalSubsample: temporal_dim {self._temporal_dim} is out of range for a tensor of "
+                f"shape {tuple(video.shape)}"
+            )
+        t = video.shape[self._temporal_dim]
+        idx = reference.uniform_temporal_subsample_indices(t, self._num_samples).to(video.device)
+        return video.index_select(self._temporal_dim, idx)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        if not self.fusable and isinstance(video, torch.Tensor):
+            return self.fallback(video)
+        return super().forward(video)
+
     def __repr__(self) -> str:
-        return f"UniformTemporalSubsample({self._num_samples})"
+        dim = "" if self._temporal_dim == -3 else f", temporal_dim={self._temporal_dim}"
+        return f"UniformTemporalSubsample({self._num_samples}{dim})"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -96,7 +127,7 @@ class ShortSideScale(ClipStep):
         self, size: int, interpolation: str = "bilinear", backend: str = "pytorch", *, antialias: bool = False
     ):
         super().__init__()
-        self._size = _checks.positive_int("ShortSideScale", "size", size)
+        self._size = _checks.positive_size("ShortSideScale", "size", size)
         self._interpolation = _checks.interpolation("ShortSideScale", interpolation)
         self._backend = _checks.backend("ShortSideScale", backend)
         self._antialias = bool(antialias)
@@ -127,8 +158,8 @@ class RandomShortSideScale(ClipStep):
     ):
         super().__init__()
         name = "RandomShortSideScale"
-        self._min_size = _checks.positive_int(name, "min_size", min_size)
-        self._max_size = _checks.positive_int(name, "max_size", max_size)
+        self._min_size = _checks.positive_size(name, "min_size", min_size)
+        self._max_size = _checks.positive_size(name, "max_size", max_size)
         if self._min_size > self._max_size:
             raise ValueError(f"{name}: min_size must be <= max_size, got min_size={min_size}, max_size={max_size}")
         self._interpolation = _checks.interpolation(name, interpolation)
@@ -281,8 +312,24 @@ class Normalize(ClipStep):
         self.mean, self.std = _checks.mean_std(type(self).__name__, mean, std)
         self.inplace = bool(inplace)
 
+    has_fallback = True
+
     def apply_to(self, state: ClipState) -> None:
         state.affine([1.0 / s for s in self.std], [-m / s for m, s in zip(self.mean, self.std)], type(self).__name__)
+
+    def fallback(self, video: torch.Tensor) -> torch.Tensor:
+        # (x - mean) / std in the clip's own floating dtype, per channel of a (C, T, H, W) clip
+        if video.dim() != 4 or not video.is_floating_point():
+            ClipState(video, type(self).__name__)  # raises the error that names what came
+        c = video.shape[0]
+        if len(self.mean) not in (1, c):
+            raise ValueError(
+                f"{type(self).__name__}: mean and std have {len(self.mean)} values but the clip has {c} channels "
+                f"(shape (C, T, H, W) = {tuple(video.shape)})"
+            )
+        mean = torch.as_tensor(self.mean, dtype=video.dtype, device=video.device).view(-1, 1, 1, 1)
+        std = torch.as_tensor(self.std, dtype=video.dtype, device=video.device).view(-1, 1, 1, 1)
+        return (video - mean) / std
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
@@ -296,9 +343,13 @@ class Div255(ClipStep):
     """x / 255 (PyTorchVideo's Div255). The result is float32."""
 
     converts = True
+    has_fallback = True
 
     def apply_to(self, state: ClipState) -> None:
         state.affine([1.0 / 255.0], [0.0], "Div255")
+
+    def fallback(self, video: torch.Tensor) -> torch.Tensor:
+        return video / 255.0  # any shape; floating dtypes are kept, integers give float32
 
     def __repr__(self) -> str:
         return "Div255()"
