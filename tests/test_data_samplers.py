@@ -145,6 +145,11 @@ def test_csv_errors_name_file_and_line(tmp_path):
     f.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
     with pytest.raises(ValueError, match="official Kinetics annotation CSV"):
         LabeledVideoPaths.from_csv(f)
+    f.write_text("a.mp4 1\ntrain/b,c.mp4,0\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 2: 'train/b,c.mp4,0' separates path and label with a comma"):
+        LabeledVideoPaths.from_csv(f)
+    f.write_text("a.mp4 1\ntrain/b,c.mp4\n")  # a comma in a path without a label is a path
+    assert LabeledVideoPaths.from_csv(f)[1] == ("train/b,c.mp4", {"label": -1})
 
 
 def test_class_folders_are_read_as_fastvid_prepare_reads_them(tmp_path):

@@ -312,6 +312,10 @@ def test_command_line_errors(dataset, tmp_path, capsys):
     kin.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
     assert main([str(kin), "-o", str(tmp_path / "y")]) == 2
     assert "official Kinetics" in capsys.readouterr().err
+    bad = tmp_path / "bad_label.csv"
+    bad.write_text(f"{dataset / 'train/archery/a1.mp4'} 0\nmy video.mp4\n")  # a path with a space, no label
+    assert main([str(bad), "-o", str(tmp_path / "z")]) == 2
+    assert "bad_label.csv, line 2: label 'video.mp4' is not an integer" in capsys.readouterr().err
 
 
 def _crash_on_b1(src, dst, settings):

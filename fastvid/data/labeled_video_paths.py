@@ -11,15 +11,16 @@ __all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "read_path_label_lines", "sc
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
 
 
-def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, str | None]]:
-    """The lines of a ``<path> <label>`` file (PyTorchVideo's Kinetics CSV) as ``(line number, path, label
-    token or None)``: each line splits at its last run of white space (a path may hold spaces); a line of
-    one token is a path without a label. Blank lines at the end are ignored.
+def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, int | None]]:
+    """The lines of a ``<path> <integer label>`` file (PyTorchVideo's Kinetics CSV) as ``(line number, path,
+    label or None)``: each line splits at its last run of white space (a path may hold spaces); a line of
+    one token is a path without a label (a test split). Blank lines at the end are ignored.
 
     Raises:
-        ValueError naming the file and line for a blank line before the end, and for Kinetics' official
-        annotation CSV (``label,youtube_id,time_start,time_end,split``), which names YouTube videos to
-        download, not video files.
+        ValueError naming the file and line for a blank line before the end, a label that is not an
+        integer, a ``path,label`` line (comma-separated, where the label must follow white space), and for
+        Kinetics' official annotation CSV (``label,youtube_id,time_start,time_end,split``), which names
+        YouTube videos to download, not video files.
     """
     file_path = os.fspath(file_path)
     with open(file_path, encoding="utf-8") as f:
@@ -29,16 +30,37 @@ def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, 
     if lines and "youtube_id" in lines[0] and "," in lines[0]:
         raise ValueError(
             f"{file_path} looks like the official Kinetics annotation CSV (youtube_id, time_start, ...), which "
-            "lists videos to download; expected one '<path> <label>' line per downloaded video file, as "
-            "PyTorchVideo's Kinetics dataset reads."
+            "lists videos to download; expected one '<path> <integer label>' line per downloaded video file, "
+            "as PyTorchVideo's Kinetics dataset reads."
         )
     out = []
     for lineno, line in enumerate(lines, start=1):
         parts = line.rsplit(None, 1)
         if not parts:
-            raise ValueError(f"{file_path}, line {lineno}: blank line (expected '<path> <label>')")
-        out.append((lineno, parts[0].strip(), parts[1] if len(parts) == 2 else None))
+            raise ValueError(f"{file_path}, line {lineno}: blank line (expected '<path> <integer label>')")
+        if len(parts) == 1:
+            head, comma, tail = parts[0].rpartition(",")
+            if comma and head and _is_int(tail):
+                raise ValueError(
+                    f"{file_path}, line {lineno}: {line.strip()!r} separates path and label with a comma; "
+                    "expected '<path> <integer label>' with white space between them"
+                )
+            out.append((lineno, parts[0].strip(), None))
+            continue
+        if not _is_int(parts[1]):
+            raise ValueError(
+                f"{file_path}, line {lineno}: label {parts[1]!r} is not an integer (expected '<path> <integer label>')"
+            )
+        out.append((lineno, parts[0].strip(), int(parts[1])))
     return out
+
+
+def _is_int(token: str) -> bool:
+    try:
+        int(token)
+    except ValueError:
+        return False
+    return True
 
 
 def scan_class_folders(
@@ -83,23 +105,14 @@ class LabeledVideoPaths:
 
         Raises:
             FileNotFoundError if the file is missing; ValueError naming the file and line for a blank
-            line, a label that is not an integer, or a file with no lines, and for Kinetics' official
-            annotation CSV (``label,youtube_id,time_start,...``), which lists videos to download, not files.
+            line, a label that is not an integer, a comma-separated ``path,label`` line, or a file with no
+            lines, and for Kinetics' official annotation CSV (``label,youtube_id,time_start,...``), which
+            lists videos to download, not files.
         """
         file_path = os.fspath(file_path)
         if not os.path.isfile(file_path):
             raise FileNotFoundError(f"LabeledVideoPaths.from_csv: {file_path} not found")
-        items = []
-        for lineno, video, label in read_path_label_lines(file_path):
-            if label is None:
-                items.append((video, -1))
-                continue
-            try:
-                items.append((video, int(label)))
-            except ValueError:
-                raise ValueError(
-                    f"{file_path}, line {lineno}: label {label!r} is not an integer (expected '<path> <integer label>')"
-                ) from None
+        items = [(video, -1 if label is None else label) for _, video, label in read_path_label_lines(file_path)]
         if not items:
             raise ValueError(f"LabeledVideoPaths.from_csv: {file_path} holds no videos")
         return cls(items)

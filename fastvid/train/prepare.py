@@ -137,7 +137,7 @@ def read_csv_list(csv_path: str, video_path_prefix: str = "") -> list[tuple[str,
     out = []
     for _, path, label in lines:
         full = path if os.path.isabs(path) else os.path.join(video_path_prefix, path)
-        out.append((os.path.abspath(full), label))
+        out.append((os.path.abspath(full), None if label is None else str(label)))
     return out
 
 
