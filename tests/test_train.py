@@ -334,3 +334,20 @@ def test_cli_batch_limits_count_or_fraction():
     args = parse_args(["--data", "/x", "--limit-train-batches", "1.0", "--limit-val-batches", "3"])
     assert _limit(args.limit_train_batches) == 1.0 and isinstance(_limit(args.limit_train_batches), float)
     assert _limit(args.limit_val_batches) == 3
+
+def test_cli_help_shows_only_real_defaults():
+    from fastvid.models import list_models
+    from fastvid.train.cli import build_parser
+
+    text = build_parser().format_help()
+    flat = " ".join(text.split())  # rsplit below: the last mention of a flag is its help entry, not the usage
+    assert "(default: None)" not in flat and "(default: False)" not in flat and "(default: )" not in flat
+    # The defaults argparse knows are still shown, once.
+    assert "--momentum MOMENTUM SGD momentum (default: 0.9)" in flat
+    assert "(default: 0)" in flat.rsplit("--seed SEED", 1)[1].split("--", 1)[0]
+    assert "(default: 1)" in flat.rsplit("--num-nodes NUM_NODES", 1)[1].split("--", 1)[0]
+    # Help that states its own default gets no second one.
+    lr_help = flat.rsplit("--lr LR", 1)[1].split("--", 1)[0]
+    assert lr_help.count("default") == 1
+    assert ", ".join(list_models()) in flat
+

@@ -37,12 +37,26 @@ DEMO_DEFAULTS = dict(
 )
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" only where it tells something: not for a default of None, False (an off
+    flag) or "", nor where the help already states the default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or (isinstance(default, str) and default == "") or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from fastvid.models import list_models
+
     p = argparse.ArgumentParser(
         prog="fastvid-train",
         description="Train a video classifier (3D ResNet by default) with fastvid's data pipeline and Lightning. "
         "With no data (or --demo) it generates a small synthetic motion dataset and trains on the CPU.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     d = p.add_argument_group("data")
     d.add_argument("--demo", action="store_true", help="generate the synthetic motion set and train on it (the default without data)")
@@ -64,23 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, help="DataLoader workers per device (run: 4, demo: 2)")
     d.add_argument("--gpu-augment", action="store_true", help="workers only decode; scale/crop/flip/normalize run on the GPU in one launch")
     m = p.add_argument_group("model and optimization")
-    m.add_argument("--model", help="resnet50|resnet101|resnet152|resnet_small|r3d_18|r2plus1d_18|mc3_18|s3d|mvit_v2_s|swin3d_t")
+    m.add_argument("--model", metavar="NAME", choices=list_models(),
+                   help=f"one of {', '.join(list_models())} (run: resnet50, demo: resnet_small)")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
     m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
-    m.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
-    m.add_argument("--momentum", type=float, default=0.9)
+    m.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="SGD (Nesterov) or AdamW")
+    m.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
     m.add_argument("--weight-decay", type=float, help="on conv/linear weights (1e-4)")
     m.add_argument("--warmup-epochs", type=float, help="linear warmup before the cosine decay (run: 2, demo: 1)")
-    m.add_argument("--label-smoothing", type=float, default=0.0)
+    m.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     m.add_argument("--mixup", action="store_true", help="MixUp/CutMix (fastvid.transforms.MixVideo) on training batches")
     t = p.add_argument_group("hardware and run")
     t.add_argument("--accelerator", help="auto|cpu|gpu (demo: cpu)")
     t.add_argument("--devices", help="number of devices, or 'auto'")
-    t.add_argument("--num-nodes", type=int, default=1)
+    t.add_argument("--num-nodes", type=int, default=1, help="machines (Lightning's num_nodes)")
     t.add_argument("--strategy", default="auto", help="auto|ddp|ddp_spawn|...")
     t.add_argument("--precision", help="default: bf16-mixed on GPU, 32-true on CPU")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, Python and the workers")
     t.add_argument("--resume", help="checkpoint to resume from, or 'last' (this run's last.ckpt)")
     t.add_argument("--output-dir", help="runs are written to OUTPUT_DIR/RUN_NAME (runs)")
     t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name")
