@@ -325,15 +325,29 @@ def test_cli_gpu_augment_path_trains_through_lightning(tiny_root, tmp_path):
     assert "val_videos" in rows.splitlines()[0]
 
 
-def test_cli_batch_limits_count_or_fraction():
-    from fastvid.train.cli import _limit, parse_args
+def test_cli_batch_limits_count_or_fraction(tmp_path, capsys):
+    # An integer is a count of batches; a number with a decimal point a fraction of the epoch, in (0, 1].
+    from fastvid.train.cli import parse_args
 
     args = parse_args(["--data", "/x", "--limit-train-batches", "1", "--limit-val-batches", "0.25"])
-    assert _limit(args.limit_train_batches) == 1 and isinstance(_limit(args.limit_train_batches), int)
-    assert _limit(args.limit_val_batches) == 0.25
+    assert args.limit_train_batches == 1 and type(args.limit_train_batches) is int
+    assert args.limit_val_batches == 0.25 and type(args.limit_val_batches) is float
     args = parse_args(["--data", "/x", "--limit-train-batches", "1.0", "--limit-val-batches", "3"])
-    assert _limit(args.limit_train_batches) == 1.0 and isinstance(_limit(args.limit_train_batches), float)
-    assert _limit(args.limit_val_batches) == 3
+    assert args.limit_train_batches == 1.0 and type(args.limit_train_batches) is float
+    assert args.limit_val_batches == 3 and type(args.limit_val_batches) is int
+    assert parse_args(["--data", "/x", "--limit-val-batches", "0"]).limit_val_batches == 0  # no validation
+    config = tmp_path / "limits.yaml"
+    config.write_text("limit_train_batches: 2.5\n")
+    for argv, option in ((["--limit-train-batches", "2.0"], "--limit-train-batches"),
+                         (["--limit-val-batches", "0.0"], "--limit-val-batches"),
+                         (["--limit-val-batches", "-1"], "--limit-val-batches"),
+                         (["--limit-train-batches", "two"], "--limit-train-batches"),
+                         (["--config", str(config)], "--limit-train-batches")):
+        with pytest.raises(SystemExit) as e:
+            parse_args(["--data", "/x", *argv])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and option in err and "Traceback" not in err, (argv, err)
+
 
 def test_cli_help_shows_only_real_defaults():
     from fastvid.models import list_models
@@ -350,4 +364,90 @@ def test_cli_help_shows_only_real_defaults():
     lr_help = flat.rsplit("--lr LR", 1)[1].split("--", 1)[0]
     assert lr_help.count("default") == 1
     assert ", ".join(list_models()) in flat
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Makes main() fail loudly if a case it should reject gets as far as writing demo data or building datasets."""
+
+    class Reached(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise Reached("main() went past the argument checks")
+
+    monkeypatch.setattr("fastvid.train.synthetic.make_motion_dataset", stop)
+    monkeypatch.setattr("fastvid.train.data.KineticsDataModule.setup", stop)
+    return Reached
+
+
+def _main_error(argv, capsys) -> str:
+    from fastvid.train.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("fastvid-train: error: "), err
+    return last
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--train", "/nonexistent.csv"], ["--train", "/nonexistent.csv", "not found"]),
+    (["--data", "/nonexistent-root"], ["--data", "/nonexistent-root", "not found"]),
+    (["--data", "{tmp}", "--val", "/nonexistent-val.csv"], ["--val", "/nonexistent-val.csv", "not found"]),
+    (["--config", "nope.yaml"], ["--config", "nope.yaml", "not found"]),
+    (["--model", "foo"], ["--model", "foo", "resnet_small", "resnet50", "swin3d_t"]),
+    (["--batch-size", "0"], ["--batch-size"]),
+    (["--hflip", "2"], ["--hflip"]),
+    (["--lr", "0"], ["--lr"]),
+    (["--lr", "-0.1"], ["--lr"]),
+    (["--workers", "-1"], ["--workers"]),
+    (["--frames", "0"], ["--frames"]),
+    (["--epochs", "0"], ["--epochs"]),
+    (["--clip-duration", "0"], ["--clip-duration"]),
+    (["--momentum", "1.5"], ["--momentum"]),
+    (["--label-smoothing", "1"], ["--label-smoothing"]),
+    (["--max-steps", "0"], ["--max-steps"]),
+    (["--crop-size", "100", "--min-short-side", "80", "--max-short-side", "90"], ["--crop-size", "--min-short-side"]),
+    (["--min-short-side", "90", "--max-short-side", "80", "--crop-size", "64"], ["--min-short-side", "--max-short-side"]),
+    (["--val", "x.csv"], ["--val", "--train"]),
+    (["--demo", "--train", "x.csv"], ["--demo", "--train"]),
+    (["--demo", "--data", "{tmp}"], ["--demo", "--data"]),
+    (["--demo", "--val", "x.csv"], ["--demo", "--val"]),
+    (["--data", "{tmp}", "--train", "{tmp}"], ["--data", "--train"]),
+    (["--resume", "/nonexistent.ckpt"], ["--resume", "/nonexistent.ckpt"]),
+])
+def test_cli_rejects_mistakes_with_one_error_line(argv, expected, tmp_path, capsys, no_training):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    last = _main_error(argv, capsys)
+    for piece in expected:
+        assert piece in last, (piece, last)
+
+
+def test_cli_config_errors_name_the_file_and_option(tmp_path, capsys, no_training):
+    bad_value = tmp_path / "bad-value.yaml"
+    bad_value.write_text("batch_size: 0\n")
+    assert "--batch-size" in _main_error(["--config", str(bad_value)], capsys)
+    not_int = tmp_path / "not-int.json"
+    not_int.write_text('{"frames": 8.5}')
+    assert "--frames" in _main_error(["--config", str(not_int)], capsys)
+    bad_model = tmp_path / "model.yaml"
+    bad_model.write_text("model: resnet9\n")
+    assert "--model" in _main_error(["--config", str(bad_model)], capsys)
+    not_mapping = tmp_path / "list.yaml"
+    not_mapping.write_text("- 1\n- 2\n")
+    last = _main_error(["--config", str(not_mapping)], capsys)
+    assert "--config" in last and "list.yaml" in last and "mapping" in last
+    broken = tmp_path / "broken.json"
+    broken.write_text("{epochs: ")
+    last = _main_error(["--config", str(broken)], capsys)
+    assert "--config" in last and "broken.json" in last
+
+
+def test_cli_num_classes_below_the_labels_is_an_error(tiny_root, capsys, no_training):
+    last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--num-classes", "2"], capsys)
+    assert "--num-classes" in last and "3" in last  # labels 0..3
 

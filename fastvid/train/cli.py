@@ -101,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name")
     t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     t.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs decide)")
-    t.add_argument("--limit-train-batches", type=_limit_arg, help="Lightning's limit_train_batches: a count (2) or a fraction (0.25)")
-    t.add_argument("--limit-val-batches", type=_limit_arg, help="Lightning's limit_val_batches: a count (2) or a fraction (0.25)")
+    t.add_argument("--limit-train-batches", type=_limit_arg, metavar="N|FRACTION",
+                   help="training batches per epoch: an integer is a count (2), a number with a decimal point a "
+                   "fraction of the epoch in (0, 1] (0.25, 1.0)")
+    t.add_argument("--limit-val-batches", type=_limit_arg, metavar="N|FRACTION",
+                   help="validation batches: a count (2) or a fraction in (0, 1] (0.25); 0 skips validation")
     t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE, else $XDG_CACHE_HOME/fastvid, else ~/.cache/fastvid)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
@@ -110,30 +113,105 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_config(path: str) -> dict:
+def _load_config(parser: argparse.ArgumentParser, path: str) -> dict:
+    if not os.path.isfile(path):
+        parser.error(f"argument --config: {path} not found")
     text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
+    yaml_file = path.endswith((".yaml", ".yml"))
+    if yaml_file:
         import yaml
-
-        data = yaml.safe_load(text) or {}
-    else:
-        data = json.loads(text)
+    try:
+        data = (yaml.safe_load(text) or {}) if yaml_file else json.loads(text)
+    except (ValueError, yaml.YAMLError if yaml_file else ValueError) as e:  # a one-line message, not a traceback
+        parser.error(f"argument --config: {path} could not be parsed: {' '.join(str(e).split())}")
     if not isinstance(data, dict):
-        raise ValueError(f"fastvid-train: --config {path} must hold a mapping of option names to values, got {type(data).__name__}")
+        parser.error(f"argument --config: {path} must hold a mapping of option names to values, got {type(data).__name__}")
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = build_parser()
+# Allowed values of the numeric options (None is always allowed: "not given"), checked after the config
+# file and the defaults are applied, so values from --config are checked too.
+_INT_AT_LEAST = dict(num_classes=1, frames=1, crop_size=1, min_short_side=1, max_short_side=1, val_short_side=1,
+                     val_clips_per_video=1, batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1)
+_FLOAT_RANGES = dict(  # name: (low, low included, high, high included, in words)
+    clip_duration=(0.0, False, math.inf, False, "a number of seconds > 0"),
+    hflip=(0.0, True, 1.0, True, "a probability in [0, 1]"),
+    lr=(0.0, False, math.inf, False, "a number > 0"),
+    momentum=(0.0, True, 1.0, False, "a number in [0, 1)"),
+    weight_decay=(0.0, True, math.inf, False, "a number >= 0"),
+    warmup_epochs=(0.0, True, math.inf, False, "a number >= 0"),
+    label_smoothing=(0.0, True, 1.0, False, "a number in [0, 1)"),
+    dropout=(0.0, True, 1.0, False, "a probability in [0, 1)"),
+)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """parser.error (one line, exit status 2) for a value out of its range, naming the option."""
+    from fastvid.models import list_models
+
+    def bad(name, expected):
+        parser.error(f"argument {_flag(name)}: expected {expected}, got {getattr(args, name)!r}")
+
+    for name, low in _INT_AT_LEAST.items():
+        v = getattr(args, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+            bad(name, f"an integer >= {low}")
+    for name, (low, low_in, high, high_in, words) in _FLOAT_RANGES.items():
+        v = getattr(args, name)
+        if v is None:
+            continue
+        number = not isinstance(v, bool) and isinstance(v, (int, float)) and not math.isnan(v)
+        if not (number and (low <= v if low_in else low < v) and (v <= high if high_in else v < high)):
+            bad(name, words)
+    if isinstance(args.max_steps, bool) or not isinstance(args.max_steps, int) or not (args.max_steps == -1 or args.max_steps >= 1):
+        bad("max_steps", "-1 (the epochs decide) or an integer >= 1")
+    for name in ("limit_train_batches", "limit_val_batches"):
+        v = getattr(args, name)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            bad(name, "a count (an integer) or a fraction (a number with a decimal point)")
+        if isinstance(v, int) and v < 0:
+            bad(name, "a count >= 0")
+        if isinstance(v, float) and not 0.0 < v <= 1.0:
+            bad(name, "a fraction of the epoch in (0, 1] (a number with a decimal point; write an integer for a count)")
+    if args.val_crops not in (1, 3):
+        bad("val_crops", "1 (center crop) or 3 (UniformCropVideo)")
+    if args.model not in list_models():
+        bad("model", f"one of {', '.join(list_models())}")
+    if args.min_short_side > args.max_short_side:
+        parser.error(f"argument --min-short-side: {args.min_short_side} is larger than --max-short-side {args.max_short_side}")
+    for name in ("min_short_side", "val_short_side"):
+        if args.crop_size > getattr(args, name):
+            parser.error(f"argument --crop-size: {args.crop_size} is larger than {_flag(name)} {getattr(args, name)}: "
+                         "the crop must fit in the scaled frame")
+
+
+def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """The options, with the run or demo defaults filled in. Values out of range and options that do not go
+    together end in ``parser.error`` (one ``fastvid-train: error: ...`` line, exit status 2); the files are
+    checked by :func:`main` (see :func:`check_inputs`)."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     if args.config:
-        config = _load_config(args.config)
+        config = _load_config(parser, args.config)
         known = {a.dest for a in parser._actions}
         unknown = sorted(set(config) - known)
         if unknown:
             parser.error(f"--config {args.config}: unknown option(s) {', '.join(unknown)}")
         parser.set_defaults(**config)
         args = parser.parse_args(argv)
+    given = [_flag(k) for k in ("data", "train", "val") if getattr(args, k)]
+    if args.demo and given:
+        parser.error(f"argument --demo: the demo trains on its generated set; it takes no {' / '.join(given)}")
+    if args.data and args.train:
+        parser.error("argument --train: give either --data ROOT (train.csv / train/ inside) or --train, not both")
+    if args.val and not (args.data or args.train):
+        parser.error("argument --val: a validation split needs a training split: give --train (or --data) too")
     args.demo = bool(args.demo or not (args.data or args.train))
     defaults = DEMO_DEFAULTS if args.demo else RUN_DEFAULTS
     for key, value in defaults.items():
@@ -141,23 +219,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             setattr(args, key, value)
     if args.val_short_side is None:
         args.val_short_side = args.min_short_side
+    _check_values(parser, args)
     return args
 
 
 def _limit_arg(text: str) -> int | float:
-    """A batch limit as written: "1" is one batch (an int), "1.0" or "0.25" a fraction of them."""
+    """A batch limit as written: "2" is a count of batches (an int), "0.25" or "1.0" a fraction of them (a
+    float; its range is checked with the other values)."""
     try:
         return int(text)
     except ValueError:
+        pass
+    try:
         return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a count (an integer) or a fraction (a number with a decimal point), got {text!r}"
+        ) from None
 
 
-def _limit(value):
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(value) if float(value).is_integer() and value > 1 else float(value)
+def check_inputs(args: argparse.Namespace) -> str | None:
+    """The first problem with the files a (non-demo) run reads, as an error message, or None: a missing
+    --data / --train / --val / --resume path."""
+    if not args.demo:
+        for name in ("data", "train", "val"):
+            path = getattr(args, name)
+            if path and not os.path.exists(path):
+                return f"argument {_flag(name)}: {path} not found"
+    if args.resume and args.resume != "last" and not os.path.isfile(args.resume):
+        return f"argument --resume: no checkpoint at {args.resume}"
+    return None
 
 
 def _format_seconds(s: float) -> str:
@@ -166,7 +257,11 @@ def _format_seconds(s: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parse_args(argv, parser)
+    problem = check_inputs(args)
+    if problem:
+        parser.error(problem)
     started = time.perf_counter()
 
     import pytorch_lightning as pl
@@ -180,6 +275,15 @@ def main(argv: list[str] | None = None) -> int:
 
     rank = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
     say = print if rank == 0 else (lambda *a, **k: None)
+
+    run_name = args.run_name or ("demo" if args.demo else args.model)
+    run_dir = Path(args.output_dir) / run_name
+    ckpt_dir = run_dir / "checkpoints"
+    ckpt_path = None
+    if args.resume:
+        ckpt_path = str(ckpt_dir / "last.ckpt") if args.resume == "last" else args.resume
+        if not os.path.isfile(ckpt_path):
+            parser.error(f"argument --resume: no checkpoint at {ckpt_path}")
 
     chance = None
     if args.demo:
@@ -196,14 +300,24 @@ def main(argv: list[str] | None = None) -> int:
         val_path = args.val
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
-    datamodule = KineticsDataModule(
-        train_path, val_path, video_path_prefix=args.video_path_prefix, clip_duration=args.clip_duration,
-        num_frames=args.frames, batch_size=args.batch_size, num_workers=args.workers, crop_size=args.crop_size,
-        min_short_side=args.min_short_side, max_short_side=args.max_short_side, val_short_side=args.val_short_side,
-        hflip_p=args.hflip, val_clips_per_video=args.val_clips_per_video, val_crops=args.val_crops,
-        gpu_augment=args.gpu_augment,
-    )
-    num_classes = args.num_classes or datamodule.num_classes
+    try:
+        datamodule = KineticsDataModule(
+            train_path, val_path, video_path_prefix=args.video_path_prefix, clip_duration=args.clip_duration,
+            num_frames=args.frames, batch_size=args.batch_size, num_workers=args.workers, crop_size=args.crop_size,
+            min_short_side=args.min_short_side, max_short_side=args.max_short_side,
+            val_short_side=args.val_short_side, hflip_p=args.hflip, val_clips_per_video=args.val_clips_per_video,
+            val_crops=args.val_crops, gpu_augment=args.gpu_augment,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    try:
+        labels_num_classes = datamodule.num_classes
+    except (ValueError, FileNotFoundError) as e:  # a CSV line without an integer label, an empty split, ...
+        parser.error(str(e))
+    if args.num_classes is not None and args.num_classes < labels_num_classes:
+        parser.error(f"argument --num-classes: {args.num_classes} is too few: the training labels go up to "
+                     f"{labels_num_classes - 1}")
+    num_classes = args.num_classes or labels_num_classes
     if chance is None:
         chance = 1.0 / num_classes
 
@@ -219,30 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     world = max(n_devices, 1) * args.num_nodes
     lr = args.lr if args.lr is not None else 0.1 * args.batch_size * world / 64
 
-    mix = None
-    if args.mixup:
-        from fastvid.transforms import MixVideo
-
-        mix = MixVideo(num_classes=num_classes, label_smoothing=args.label_smoothing)
-    module = VideoClassificationModule(
-        args.model, num_classes=num_classes, num_frames=args.frames, crop_size=args.crop_size, lr=lr,
-        optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
-        warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing, mix=mix,
-        train_gpu_transform=datamodule.train_gpu_transform, val_gpu_transform=datamodule.val_gpu_transform,
-        dropout_rate=args.dropout,
-    )
-
-    run_name = args.run_name or ("demo" if args.demo else args.model)
-    run_dir = Path(args.output_dir) / run_name
-    ckpt_dir = run_dir / "checkpoints"
     has_val = datamodule.val_path is not None
     monitor = "val_video_acc" if has_val else None
-    callbacks = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
-                        monitor=monitor, mode="max", save_top_k=1, save_last=True),
-        LearningRateMonitor(logging_interval="step"),
-        ThroughputMonitor(),
-    ]
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
+                                 monitor=monitor, mode="max", save_top_k=1, save_last=True)
+    throughput = ThroughputMonitor()
+    callbacks = [checkpoint, LearningRateMonitor(logging_interval="step"), throughput]
     if not args.no_progress:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
     csv_logger = CSVLogger(save_dir=str(run_dir), name="logs")
@@ -260,16 +356,29 @@ def main(argv: list[str] | None = None) -> int:
         num_sanity_val_steps=0, use_distributed_sampler=False,
     )
     if args.limit_train_batches is not None:
-        trainer_kwargs["limit_train_batches"] = _limit(args.limit_train_batches)
+        trainer_kwargs["limit_train_batches"] = args.limit_train_batches
     if args.limit_val_batches is not None:
-        trainer_kwargs["limit_val_batches"] = _limit(args.limit_val_batches)
-    trainer = pl.Trainer(**trainer_kwargs)
+        trainer_kwargs["limit_val_batches"] = args.limit_val_batches
+    try:  # before the model is built: a bad --accelerator / --devices / --strategy / --precision ends here
+        trainer = pl.Trainer(**trainer_kwargs)
+    except (ValueError, TypeError) as e:
+        parser.error("Lightning rejected --accelerator / --devices / --strategy / --precision: "
+                     + " ".join(str(e).split()))
 
-    ckpt_path = None
-    if args.resume:
-        ckpt_path = str(ckpt_dir / "last.ckpt") if args.resume == "last" else args.resume
-        if not os.path.isfile(ckpt_path):
-            raise SystemExit(f"fastvid-train: --resume {args.resume}: no checkpoint at {ckpt_path}")
+    mix = None
+    if args.mixup:
+        from fastvid.transforms import MixVideo
+
+        mix = MixVideo(num_classes=num_classes, label_smoothing=args.label_smoothing)
+    module = VideoClassificationModule(
+        args.model, num_classes=num_classes, num_frames=args.frames, crop_size=args.crop_size, lr=lr,
+        optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
+        warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing, mix=mix,
+        train_gpu_transform=datamodule.train_gpu_transform, val_gpu_transform=datamodule.val_gpu_transform,
+        dropout_rate=args.dropout,
+    )
+
+    if ckpt_path:
         say(f"fastvid-train: resuming from {ckpt_path}")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
@@ -279,7 +388,6 @@ def main(argv: list[str] | None = None) -> int:
     if trainer.global_rank != 0:
         return 0
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
-    throughput = callbacks[2]
     plot_path = None
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
     if not args.no_plot and metrics_csv.is_file():
@@ -289,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         plot_curves(metrics_csv, plot_path, chance=chance,
                     title=f"fastvid-train {'demo' if args.demo else run_name}: {args.model}")
     elapsed = time.perf_counter() - started
-    best = callbacks[0].best_model_path or None
+    best = checkpoint.best_model_path or None
     summary = {
         "run_dir": str(run_dir),
         "wall_s": round(elapsed, 1),
@@ -299,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         "val_acc5_clip": metrics.get("val_acc5"),
         "val_acc_video": metrics.get("val_video_acc"),
         "val_acc5_video": metrics.get("val_video_acc5"),
-        "best_val_acc_video": float(callbacks[0].best_model_score) if callbacks[0].best_model_score is not None else None,
+        "best_val_acc_video": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "chance": chance,
         "train_loss": metrics.get("train_loss_epoch"),
         "train_clips_per_s": round(throughput.clips_per_s, 2),
