@@ -451,3 +451,53 @@ def test_cli_num_classes_below_the_labels_is_an_error(tiny_root, capsys, no_trai
     last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--num-classes", "2"], capsys)
     assert "--num-classes" in last and "3" in last  # labels 0..3
 
+
+def _prepared_root(tmp_path):
+    """A fastvid-prepare-style root: train.csv / val.csv whose paths are relative to the root."""
+    root = tmp_path / "prepared"
+    (root / "videos").mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (root / "videos" / name).write_bytes(b"")  # only their existence is checked
+    (root / "train.csv").write_text("videos/a.mp4 0\nvideos/b.mp4 1\n")
+    (root / "val.csv").write_text("videos/b.mp4 1\n")
+    return root
+
+
+def test_cli_csv_paths_relative_to_the_csv_folder_ask_for_the_prefix(tmp_path, monkeypatch, capsys, no_training):
+    root = _prepared_root(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the relative paths do not resolve from the current directory
+    last = _main_error(["--data", str(root), "--model", "resnet_small"], capsys)
+    assert "--data" in last and "train.csv" in last and "videos/a.mp4" in last
+    assert last.endswith(f"pass --video-path-prefix {root}"), last
+    last = _main_error(["--train", str(root / "train.csv"), "--model", "resnet_small"], capsys)
+    assert "--train" in last and f"--video-path-prefix {root}" in last
+    # A wrong prefix: the message says which path was tried and where the video is.
+    last = _main_error(["--train", str(root / "train.csv"), "--video-path-prefix", str(elsewhere)], capsys)
+    assert str(elsewhere / "videos" / "a.mp4") in last and str(root / "videos" / "a.mp4") in last
+    # Training CSV with absolute paths, validation CSV relative: the validation split is named.
+    (root / "train.csv").write_text(f"{root / 'videos' / 'a.mp4'} 0\n")
+    last = _main_error(["--data", str(root), "--model", "resnet_small"], capsys)
+    assert "--data" in last and "val.csv" in last and f"--video-path-prefix {root}" in last
+
+
+def test_cli_first_video_checks(tmp_path):
+    from fastvid.train.cli import _check_first_video
+
+    root = _prepared_root(tmp_path)
+    csv = str(root / "train.csv")
+    assert _check_first_video(csv, str(root), "--train") is None  # the right prefix
+    assert _check_first_video(csv, str(root) + "/", "--train") is None
+    missing = tmp_path / "missing.csv"
+    missing.write_text("videos/zzz.mp4 0\nvideos/a.mp4 1\n")
+    problem = _check_first_video(str(missing), str(root), "--train")
+    assert problem.startswith("argument --train: the first video of") and "(line 1)" in problem
+    assert problem.endswith(str(root / "videos" / "zzz.mp4")) and "--video-path-prefix" not in problem
+    absolute = tmp_path / "abs.csv"
+    absolute.write_text(f"{root / 'videos' / 'b.mp4'} 1\n")
+    assert _check_first_video(str(absolute), "/somewhere/else", "--val") is None  # an absolute path ignores the prefix
+    youtube = tmp_path / "kinetics.csv"
+    youtube.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
+    assert "--train" in _check_first_video(str(youtube), "", "--train") and "youtube_id" in _check_first_video(str(youtube), "", "--train")
+

@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -238,6 +239,31 @@ def _limit_arg(text: str) -> int | float:
         ) from None
 
 
+def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
+    """An error message when the first video of ``csv_path`` is not where the dataset will look for it
+    (``os.path.join(prefix, path)``), saying where it is when it sits relative to the CSV's folder."""
+    from fastvid.data.labeled_video_paths import read_path_label_lines
+
+    try:
+        lines = read_path_label_lines(csv_path)
+    except (OSError, ValueError) as e:
+        return f"argument {option}: {e}"
+    if not lines:
+        return f"argument {option}: {csv_path} holds no videos"
+    lineno, video, _ = lines[0]
+    tried = os.path.join(prefix, video)
+    if os.path.exists(tried):
+        return None
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    beside = os.path.join(folder, video)
+    if os.path.exists(beside):
+        where = f"under --video-path-prefix {prefix}" if prefix else "relative to the current directory"
+        return (f"argument {option}: the video paths of {csv_path} are relative to its folder: its first video, "
+                f"{video}, is not found {where} ({tried}) but is at {beside}; pass --video-path-prefix "
+                f"{shlex.quote(folder)}")
+    return f"argument {option}: the first video of {csv_path} (line {lineno}) was not found: {tried}"
+
+
 def check_inputs(args: argparse.Namespace) -> str | None:
     """The first problem with the files a (non-demo) run reads, as an error message, or None: a missing
     --data / --train / --val / --resume path."""
@@ -248,6 +274,17 @@ def check_inputs(args: argparse.Namespace) -> str | None:
                 return f"argument {_flag(name)}: {path} not found"
     if args.resume and args.resume != "last" and not os.path.isfile(args.resume):
         return f"argument --resume: no checkpoint at {args.resume}"
+    return None
+
+
+def check_split_csvs(args: argparse.Namespace, train_path: str | None, val_path: str | None) -> str | None:
+    """The first video of each split CSV must exist where the dataset will look for it (see
+    :func:`_check_first_video`); class-folder splits need no check."""
+    for path, option in ((train_path, "--train" if args.train else "--data"), (val_path, "--val" if args.val else "--data")):
+        if path is not None and os.path.isfile(path):
+            problem = _check_first_video(path, args.video_path_prefix or "", option)
+            if problem:
+                return problem
     return None
 
 
@@ -310,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
+    if not args.demo:
+        problem = check_split_csvs(args, datamodule.train_path, datamodule.val_path)
+        if problem:
+            parser.error(problem)
     try:
         labels_num_classes = datamodule.num_classes
     except (ValueError, FileNotFoundError) as e:  # a CSV line without an integer label, an empty split, ...
