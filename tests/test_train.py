@@ -215,22 +215,33 @@ def test_synthetic_classes_differ_only_by_motion():
 # -- command line --------------------------------------------------------------------------------
 
 
-def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_path, capsys):
+def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_path, monkeypatch, capsys):
+    import os
+
     from fastvid.train.cli import main
+
+    monkeypatch.chdir(tmp_path)  # a relative --output-dir: the summary's paths must still all be absolute
 
     common = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
               "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
               "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1",
-              "--output-dir", str(tmp_path), "--run-name", "t", "--no-progress", "--seed", "3"]
+              "--output-dir", "runs", "--run-name", "t", "--no-progress", "--seed", "3"]
     assert main(common + ["--epochs", "1", "--lr", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "val accuracy" in out and "training clips/s" in out and "checkpoints" in out
-    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "runs" / "t" / "summary.json").read_text())
     assert summary["steps"] == 4 and summary["epochs"] == 1
     assert 0.0 <= summary["val_acc_video"] <= 1.0 and summary["chance"] == 0.25
     assert summary["train_clips_per_s"] > 0
+    run_dir = os.path.realpath(tmp_path / "runs" / "t")
+    assert summary["run_dir"] == run_dir
+    for key in ("last_checkpoint", "best_checkpoint", "metrics_csv", "plot", "tensorboard"):
+        path = summary[key]
+        if key == "tensorboard" and path is None:
+            continue  # tensorboard is not installed: CSV logs only
+        assert path and os.path.isabs(path) and path.startswith(run_dir + os.sep) and os.path.exists(path), (key, path)
     for key in ("last_checkpoint", "best_checkpoint", "metrics_csv", "plot"):
-        assert (tmp_path / "t").exists() and summary[key] and __import__("os").path.isfile(summary[key]), key
+        assert os.path.isfile(summary[key]) and summary[key] in out, key  # printed as written
     with open(summary["metrics_csv"]) as f:
         header = f.readline()
     for col in ("train_loss_step", "val_acc", "val_video_acc", "lr"):
@@ -239,7 +250,7 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps({"epochs": 2, "lr": 0.01}))
     assert main(common + ["--config", str(config), "--resume", "last"]) == 0
-    summary2 = json.loads((tmp_path / "t" / "summary.json").read_text())
+    summary2 = json.loads((tmp_path / "runs" / "t" / "summary.json").read_text())
     assert summary2["steps"] == 8 and summary2["epochs"] == 2
 
 
@@ -501,3 +512,30 @@ def test_cli_first_video_checks(tmp_path):
     youtube.write_text("label,youtube_id,time_start,time_end,split\nabseiling,abc,0,10,train\n")
     assert "--train" in _check_first_video(str(youtube), "", "--train") and "youtube_id" in _check_first_video(str(youtube), "", "--train")
 
+
+def test_throughput_monitor_reports_none_when_nothing_was_timed():
+    from fastvid.train.callbacks import ThroughputMonitor
+
+    m = ThroughputMonitor(skip_batches=2)
+    assert m.clips_per_s is None and m.data_wait_frac is None and not m.measured
+    m.clips, m.wall, m.wait = 16, 2.0, 0.5
+    assert m.clips_per_s == 8.0 and m.data_wait_frac == 0.25 and m.measured
+
+
+def test_cli_too_few_batches_to_time_and_fraction_limit(tiny_root, tmp_path, monkeypatch, capsys):
+    # --limit-train-batches 0.5 is half the epoch (2 of 4 batches), not a count; both are skipped by the
+    # ThroughputMonitor (worker start-up), so there is no throughput to report: n/a, null in summary.json.
+    from fastvid.train.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+                 "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+                 "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1",
+                 "--epochs", "1", "--lr", "0.01", "--limit-train-batches", "0.5", "--limit-val-batches", "1",
+                 "--output-dir", "runs", "--run-name", "few", "--no-progress", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "runs" / "few" / "summary.json").read_text())
+    assert summary["steps"] == 2
+    assert summary["train_clips_per_s"] is None and summary["train_data_wait_frac"] is None
+    throughput = [line for line in out.splitlines() if line.strip().startswith("throughput")]
+    assert len(throughput) == 1 and "n/a" in throughput[0] and "0.0" not in throughput[0], out

@@ -87,10 +87,16 @@ class ThroughputMonitor(pl.Callback):
         self._last_end = time.perf_counter()
 
     @property
-    def clips_per_s(self) -> float:
-        """Global training clips per second over the run (0 when nothing was measured)."""
-        return self.clips / self.wall if self.wall > 0 else 0.0
+    def measured(self) -> bool:
+        """Whether any batch was timed (a run of at most ``skip_batches`` batches times none)."""
+        return self.wall > 0 and self.clips > 0
 
     @property
-    def data_wait_frac(self) -> float:
-        return self.wait / self.wall if self.wall > 0 else 0.0
+    def clips_per_s(self) -> float | None:
+        """Global training clips per second over the run; None when no batch was timed."""
+        return self.clips / self.wall if self.measured else None
+
+    @property
+    def data_wait_frac(self) -> float | None:
+        """Share of the timed training-loop wall time spent waiting for data; None when no batch was timed."""
+        return self.wait / self.wall if self.measured else None

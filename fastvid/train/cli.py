@@ -313,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
     say = print if rank == 0 else (lambda *a, **k: None)
 
+    # Absolute paths everywhere (Lightning makes the checkpoint paths absolute; the summary's other paths
+    # follow, so none of them depends on the directory the summary is read from).
     run_name = args.run_name or ("demo" if args.demo else args.model)
-    run_dir = Path(args.output_dir) / run_name
+    run_dir = Path(os.path.realpath(os.path.expanduser(args.output_dir))) / run_name
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = None
     if args.resume:
@@ -438,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         plot_curves(metrics_csv, plot_path, chance=chance,
                     title=f"fastvid-train {'demo' if args.demo else run_name}: {args.model}")
     elapsed = time.perf_counter() - started
-    best = checkpoint.best_model_path or None
+    best = os.path.abspath(checkpoint.best_model_path) if checkpoint.best_model_path else None
+    clips_per_s, wait_frac = throughput.clips_per_s, throughput.data_wait_frac
     summary = {
         "run_dir": str(run_dir),
         "wall_s": round(elapsed, 1),
@@ -451,8 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         "best_val_acc_video": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "chance": chance,
         "train_loss": metrics.get("train_loss_epoch"),
-        "train_clips_per_s": round(throughput.clips_per_s, 2),
-        "train_data_wait_frac": round(throughput.data_wait_frac, 3),
+        # None when too few batches ran to time (the first ThroughputMonitor.skip_batches are not counted).
+        "train_clips_per_s": None if clips_per_s is None else round(clips_per_s, 2),
+        "train_data_wait_frac": None if wait_frac is None else round(wait_frac, 3),
         "best_checkpoint": best,
         "last_checkpoint": str(ckpt_dir / "last.ckpt"),
         "metrics_csv": str(metrics_csv),
@@ -469,8 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     if has_val:
         print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
               f"clip top-1 {pct(summary['val_acc_clip'])}; chance {pct(chance)}")
-    print(f"  throughput     {summary['train_clips_per_s']:.1f} training clips/s, "
-          f"{summary['train_data_wait_frac']:.0%} of step time waiting for data")
+    if clips_per_s is None:
+        print(f"  throughput     n/a (too few training batches to time: the first {throughput.skip_batches} "
+              "are not counted)")
+    else:
+        print(f"  throughput     {clips_per_s:.1f} training clips/s, {wait_frac:.0%} of step time waiting for data")
     print(f"  checkpoints    {best or '(best: none)'}, last: {summary['last_checkpoint']}")
     print(f"  logs           {summary['metrics_csv']}" + (f", tensorboard: {summary['tensorboard']}" if summary["tensorboard"] else ""))
     if plot_path:
