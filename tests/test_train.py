@@ -377,6 +377,21 @@ def test_cli_help_shows_only_real_defaults():
     assert ", ".join(list_models()) in flat
 
 
+def test_docs_options_table_matches_the_parser():
+    # Every flag of `fastvid-train --help` has a row in docs/TRAINING.md's options table, and every flag
+    # named in the table exists.
+    import pathlib
+    import re
+
+    from fastvid.train.cli import build_parser
+
+    doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "TRAINING.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `--")]
+    in_table = {flag for row in rows for flag in re.findall(r"--[a-z0-9-]+", row.split("|")[1])}
+    in_parser = {o for a in build_parser()._actions for o in a.option_strings if o.startswith("--")} - {"--help"}
+    assert in_table == in_parser, (sorted(in_parser - in_table), sorted(in_table - in_parser))
+
+
 @pytest.fixture
 def no_training(monkeypatch):
     """Makes main() fail loudly if a case it should reject gets as far as writing demo data or building datasets."""
