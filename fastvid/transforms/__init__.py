@@ -5,9 +5,11 @@ Change ``from pytorchvideo.transforms import ...`` / ``from torchvision.transfor
 same names, arguments and defaults. Each class alone runs on the fused kernel
 (:func:`fastvid.ops.clip_transform`); :class:`Compose` turns every maximal run of them into one kernel call,
 with the same random draws as running them one by one. uint8 clips give the same result as the float 0-255
-clips PyTorchVideo's decoders produce. Batch-level MixUp / CutMix / MixVideo come from :mod:`.mix`.
+clips PyTorchVideo's decoders produce. Batch-level MixUp / CutMix / MixVideo come from :mod:`.mix`;
+``pytorchvideo.transforms.functional`` is :mod:`fastvid.transforms.functional`.
 """
 
+from fastvid.transforms import functional
 from fastvid.transforms.compose import ApplyTransformToKey, Compose, Lambda, RemoveKey, UniformCropVideo
 from fastvid.transforms.factory import create_video_transform
 from fastvid.transforms.mix import CutMix, MixUp, MixVideo
@@ -15,8 +17,11 @@ from fastvid.transforms.plan import TemporalPlan, accepts_uint8, temporal_plan
 from fastvid.transforms.video import (
     CenterCrop,
     CenterCropVideo,
+    ConvertFloatToUint8,
     ConvertUint8ToFloat,
     Div255,
+    MoveChannelFront,
+    MoveChannelRear,
     Normalize,
     NormalizeVideo,
     Permute,
@@ -28,6 +33,7 @@ from fastvid.transforms.video import (
     RandomShortSideScale,
     ShortSideScale,
     UniformTemporalSubsample,
+    UniformTemporalSubsampleRepeated,
 )
 
 __all__ = [
@@ -35,12 +41,15 @@ __all__ = [
     "CenterCrop",
     "CenterCropVideo",
     "Compose",
+    "ConvertFloatToUint8",
     "ConvertUint8ToFloat",
     "CutMix",
     "Div255",
     "Lambda",
     "MixUp",
     "MixVideo",
+    "MoveChannelFront",
+    "MoveChannelRear",
     "Normalize",
     "NormalizeVideo",
     "Permute",
@@ -55,7 +64,9 @@ __all__ = [
     "TemporalPlan",
     "UniformCropVideo",
     "UniformTemporalSubsample",
+    "UniformTemporalSubsampleRepeated",
     "accepts_uint8",
     "create_video_transform",
+    "functional",
     "temporal_plan",
 ]

@@ -5,6 +5,8 @@ that PyTorchVideo's decoders give (DESIGN.md), so a dataset may hand over the ui
 Alone, each class is one :func:`fastvid.ops.clip_transform` call; inside :class:`fastvid.transforms.Compose`
 consecutive classes share one call. Random draws are the calls of the class mirrored (torch.randint,
 torch.rand, or Python's ``random.random`` for torchvision's RandomHorizontalFlipVideo), in the same order.
+UniformTemporalSubsampleRepeated, ConvertFloatToUint8, Permute, MoveChannelRear and MoveChannelFront are plain
+modules (no kernel call) that take the tensors their PyTorchVideo namesakes take.
 
 Differences from the originals, on purpose: bad arguments fail at construction; a crop that does not fit
 raises ValueError (PyTorchVideo's UniformCropVideo silently returned a smaller clip, torchvision's
@@ -27,13 +29,17 @@ from fastvid.transforms._fusion import ClipState, ClipStep, run_steps
 
 __all__ = [
     "UniformTemporalSubsample",
+    "UniformTemporalSubsampleRepeated",
     "ShortSideScale",
     "RandomShortSideScale",
     "Normalize",
     "NormalizeVideo",
     "Div255",
     "ConvertUint8ToFloat",
+    "ConvertFloatToUint8",
     "Permute",
+    "MoveChannelRear",
+    "MoveChannelFront",
     "RandomResizedCrop",
     "CenterCropVideo",
     "RandomCropVideo",
@@ -109,6 +115,73 @@ class UniformTemporalSubsample(ClipStep):
     def __repr__(self) -> str:
         dim = "" if self._temporal_dim == -3 else f", temporal_dim={self._temporal_dim}"
         return f"UniformTemporalSubsample({self._num_samples}{dim})"
+
+
+def _temporal_dim(owner: str, x, temporal_dim) -> int:
+    """``temporal_dim`` of tensor ``x`` as a non-negative dim, checked."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{owner}: the video must be a torch.Tensor, got {type(x).__name__}")
+    if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
+        raise TypeError(f"{owner}: temporal_dim must be an int, got {type(temporal_dim).__name__} {temporal_dim!r}")
+    if not -x.dim() <= temporal_dim < x.dim():
+        raise ValueError(
+            f"{owner}: temporal_dim {temporal_dim} is out of range for a tensor of shape {tuple(x.shape)}"
+        )
+    return int(temporal_dim) % x.dim()
+
+
+def _uniform_subsample(owner: str, x: torch.Tensor, num_samples: int, temporal_dim: int) -> torch.Tensor:
+    """PyTorchVideo's uniform_temporal_subsample on any tensor: ``index_select`` of the kept frames, dtype kept
+    (a plain gather: faster than a kernel call for this alone)."""
+    dim = _temporal_dim(owner, x, temporal_dim)
+    t = int(x.shape[dim])
+    if t == 0:
+        raise ValueError(f"{owner}: the video has no frames along temporal_dim {temporal_dim} (shape {tuple(x.shape)})")
+    idx = reference.uniform_temporal_subsample_indices(t, num_samples)
+    return x.index_select(dim, idx.to(x.device))
+
+
+def _frame_ratios(owner: str, value) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{owner}: frame_ratios must be a sequence of positive ints, got {value!r}")
+    if len(value) == 0:
+        raise ValueError(f"{owner}: frame_ratios must hold at least one ratio, got {value!r}")
+    return tuple(_checks.positive_int(owner, "frame_ratios", r) for r in value)
+
+
+def _subsample_repeated(owner: str, frames, frame_ratios, temporal_dim) -> list[torch.Tensor]:
+    """One uniformly subsampled copy per ratio r, of ``T // r`` frames (PyTorchVideo's SlowFast pathways)."""
+    dim = _temporal_dim(owner, frames, temporal_dim)
+    t = int(frames.shape[dim])
+    for r in frame_ratios:
+        if t // r == 0:
+            raise ValueError(
+                f"{owner}: frame ratio {r} keeps {t} // {r} = 0 of the {t} frames along temporal_dim "
+                f"{temporal_dim} (shape {tuple(frames.shape)})"
+            )
+    return [_uniform_subsample(owner, frames, t // r, dim) for r in frame_ratios]
+
+
+class UniformTemporalSubsampleRepeated(torch.nn.Module):
+    """PyTorchVideo's UniformTemporalSubsampleRepeated: a list with, for each ratio r of ``frame_ratios``,
+    UniformTemporalSubsample(T // r) of the clip (e.g. SlowFast's slow and fast pathways), dtype kept.
+
+    A list comes out, so it ends a fused run of :class:`fastvid.transforms.Compose`."""
+
+    def __init__(self, frame_ratios: Sequence[int], temporal_dim: int = -3):
+        super().__init__()
+        name = "UniformTemporalSubsampleRepeated"
+        self._frame_ratios = _frame_ratios(name, frame_ratios)
+        if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
+            raise TypeError(f"{name}: temporal_dim must be an int, got {type(temporal_dim).__name__} {temporal_dim!r}")
+        self._temporal_dim = int(temporal_dim)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return _subsample_repeated("UniformTemporalSubsampleRepeated", x, self._frame_ratios, self._temporal_dim)
+
+    def __repr__(self) -> str:
+        dim = "" if self._temporal_dim == -3 else f", temporal_dim={self._temporal_dim}"
+        return f"UniformTemporalSubsampleRepeated({self._frame_ratios}{dim})"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -371,6 +444,23 @@ class ConvertUint8ToFloat(ClipStep):
         return "ConvertUint8ToFloat()"
 
 
+class ConvertFloatToUint8(torch.nn.Module):
+    """float 0-1 -> uint8 (PyTorchVideo's ConvertFloatToUint8, i.e. torchvision's ConvertImageDtype(uint8)):
+    ``x * 255.999`` truncated to uint8, on any float32 or float16 tensor (values outside [0, 1] are not
+    clamped, as there). Other dtypes raise TypeError (PyTorchVideo asserted)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"ConvertFloatToUint8: the video must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype not in (torch.float32, torch.float16):
+            raise TypeError(f"ConvertFloatToUint8: the video must be float32 or float16 (0-1 values), got {x.dtype}")
+        # torchvision's float -> int rule: scale by (max + 1 - eps) so that [0, 1] spreads evenly over 0..255
+        return x.mul(255.0 + 1.0 - 1e-3).to(torch.uint8)
+
+    def __repr__(self) -> str:
+        return "ConvertFloatToUint8()"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # crops and flips
 
@@ -499,3 +589,31 @@ class Permute(torch.nn.Module):
 
     def __repr__(self) -> str:
         return f"Permute({self._dims})"
+
+
+class _MoveChannel(Permute):
+    """A fixed Permute of a 4-D video (a view, no kernel call)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{type(self).__name__}: the video must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 4:
+            raise ValueError(f"{type(self).__name__}: the video must be a 4-D tensor, got shape {tuple(x.shape)}")
+        return x.permute(*self._dims)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MoveChannelRear(_MoveChannel):
+    """(C, T, H, W) -> (T, H, W, C) (PyTorchVideo's MoveChannelRear): the view Permute((1, 2, 3, 0)) gives."""
+
+    def __init__(self):
+        super().__init__((1, 2, 3, 0))
+
+
+class MoveChannelFront(_MoveChannel):
+    """(T, H, W, C) -> (C, T, H, W) (PyTorchVideo's MoveChannelFront): the view Permute((3, 0, 1, 2)) gives."""
+
+    def __init__(self):
+        super().__init__((3, 0, 1, 2))
