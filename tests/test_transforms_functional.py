@@ -441,6 +441,25 @@ def test_short_side_scale_with_boxes(hw):
             assert_equal(boxes, ref_boxes)
 
 
+@pytest.mark.cuda
+def test_cuda_results_stay_on_the_device_and_match_the_cpu():
+    x = rand_clip((3, 6, 21, 30), torch.float32, seed=8)
+    xc = x.cuda()
+    for fn in (
+        lambda v: FN.short_side_scale(v, 11),
+        lambda v: FN.uniform_temporal_subsample(v, 4),
+        lambda v: FN.uniform_crop(v, 9, 2),
+        lambda v: FN.random_resized_crop(v, 8, 10, (0.2, 1.0), (0.5, 2.0)),
+        lambda v: FN.random_resized_crop(v, 8, 10, (0.2, 1.0), (0.5, 2.0), shift=True),
+        lambda v: FN.random_resized_crop(v.to(torch.uint8), 8, 10, (0.2, 1.0), (0.5, 2.0), interpolation="nearest"),
+    ):
+        cpu, s1 = seeded(lambda: fn(x), 3)
+        gpu, s2 = seeded(lambda: fn(xc), 3)
+        assert_same_state(s1, s2)
+        assert gpu.device == xc.device and gpu.dtype == cpu.dtype
+        torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-3, rtol=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # errors
 
