@@ -98,14 +98,7 @@ class UniformTemporalSubsample(ClipStep):
         state.subsample(reference.uniform_temporal_subsample_indices(state.t, self._num_samples))
 
     def fallback(self, video: torch.Tensor) -> torch.Tensor:
-        if not -video.dim() <= self._temporal_dim < video.dim():
-            raise ValueError(
-                f"UniformTemporalSubsample: temporal_dim {self._temporal_dim} is out of range for a tensor of "
-                f"shape {tuple(video.shape)}"
-            )
-        t = video.shape[self._temporal_dim]
-        idx = reference.uniform_temporal_subsample_indices(t, self._num_samples).to(video.device)
-        return video.index_select(self._temporal_dim, idx)
+        return _uniform_subsample("UniformTemporalSubsample", video, self._num_samples, self._temporal_dim)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         if not self.fusable and isinstance(video, torch.Tensor):
