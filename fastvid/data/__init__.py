@@ -32,7 +32,9 @@ from fastvid.data.clip_sampling import (
 )
 from fastvid.data.encoded_video import EncodedVideo, EncodedVideoPyAV, VideoIndex, default_decoder_threads
 from fastvid.data.frame_plan import ClipFramePlan, plan_clip_frames, uniform_subsample_indices
+from fastvid.data.hmdb51 import Hmdb51, Hmdb51LabeledVideoPaths
 from fastvid.data.kinetics import Kinetics
+from fastvid.data.ucf101 import Ucf101
 from fastvid.data.labeled_video_dataset import (
     LabeledVideoDataset,
     LabeledVideoMapDataset,
@@ -44,6 +46,9 @@ from fastvid.data.utils import MultiProcessSampler
 
 __all__ = [
     "Kinetics",
+    "Ucf101",
+    "Hmdb51",
+    "Hmdb51LabeledVideoPaths",
     "labeled_video_dataset",
     "LabeledVideoDataset",
     "LabeledVideoMapDataset",
