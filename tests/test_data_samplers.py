@@ -148,6 +148,9 @@ def test_csv_errors_name_file_and_line(tmp_path):
     f.write_text("a.mp4 1\ntrain/b,c.mp4,0\n")
     with pytest.raises(ValueError, match=r"bad.csv, line 2: 'train/b,c.mp4,0' separates path and label with a comma"):
         LabeledVideoPaths.from_csv(f)
+    f.write_text("a.mp4, 1\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 1: 'a.mp4, 1' separates path and label with a comma"):
+        LabeledVideoPaths.from_csv(f)
     f.write_text("a.mp4 1\ntrain/b,c.mp4\n")  # a comma in a path without a label is a path
     assert LabeledVideoPaths.from_csv(f)[1] == ("train/b,c.mp4", {"label": -1})
 

@@ -622,6 +622,10 @@ def test_steps_that_draw_nothing_take_any_tensor_as_pytorchvideo_does(n):
     want = T.Normalize(MEAN, STD).fallback(_pytorchvideo_subsample(f64, n, -3) / 255.0)
     got = pipe(f64)
     assert got.dtype == torch.float64 and torch.equal(got, want)
+    # more channels than the kernel's 4: plain PyTorch too, as PyTorchVideo takes any channel count
+    five = torch.rand(5, 9, 6, 7, generator=g)
+    assert torch.equal(T.UniformTemporalSubsample(n)(five), _pytorchvideo_subsample(five, n, -3))
+    assert torch.equal(T.Div255()(five), five / 255.0)
     # the fused kernel still serves (C, T, H, W) uint8 / float32 clips, also with temporal_dim=1
     x = clip(t=9)
     assert torch.equal(T.UniformTemporalSubsample(n, temporal_dim=1)(x), _pytorchvideo_subsample(x, n, 1))

@@ -47,6 +47,11 @@ def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, 
                 )
             out.append((lineno, parts[0].strip(), None))
             continue
+        if parts[0].rstrip().endswith(",") and _is_int(parts[1]):
+            raise ValueError(
+                f"{file_path}, line {lineno}: {line.strip()!r} separates path and label with a comma; "
+                "expected '<path> <integer label>' with white space between them"
+            )
         if not _is_int(parts[1]):
             raise ValueError(
                 f"{file_path}, line {lineno}: label {parts[1]!r} is not an integer (expected '<path> <integer label>')"

@@ -15,6 +15,12 @@ MAX_CHANNELS = 4
 INTERPOLATIONS = ("bilinear",)
 
 
+def integer(owner: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
 def positive_int(owner: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{owner}: {name} must be a positive int, got {type(value).__name__} {value!r}")

@@ -16,8 +16,8 @@ kernel call. The state is always "source view -> keep frames -> resize -> crop -
 uint8 input is treated as the float 0-255 clip: steps that only pick pixels (frames, crops, flips) keep
 uint8 (the kernel copies exact values); anything that computes new values (resize, affine) gives float32.
 
-The kernel takes (C, T, H, W) uint8 or float32 clips. On another tensor (a (B, C, T, H, W) batch, float16
-or float64) the steps that draw nothing (UniformTemporalSubsample, Div255, Normalize) run their plain
+The kernel takes (C, T, H, W) uint8 or float32 clips of 1 to 4 channels. On another tensor (a (B, C, T, H, W)
+batch, float16 or float64, more channels) the steps that draw nothing (UniformTemporalSubsample, Div255, Normalize) run their plain
 PyTorch ``fallback`` as the classes they mirror compute it, keeping the dtype; the others raise.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from fastvid import ops
+from fastvid.transforms._checks import MAX_CHANNELS
 
 __all__ = ["ClipState", "ClipStep", "FusedRun", "kernel_takes", "run_steps"]
 
@@ -145,8 +146,14 @@ class ClipState:
 
 
 def kernel_takes(video) -> bool:
-    """True for a tensor the fused kernel takes: (C, T, H, W), uint8 or float32."""
-    return isinstance(video, torch.Tensor) and video.dim() == 4 and video.dtype in (torch.uint8, torch.float32)
+    """True for a tensor the fused kernel takes: (C, T, H, W), uint8 or float32, 1-4 channels, not empty."""
+    return (
+        isinstance(video, torch.Tensor)
+        and video.dim() == 4
+        and video.dtype in (torch.uint8, torch.float32)
+        and 1 <= video.shape[0] <= MAX_CHANNELS
+        and video.numel() > 0
+    )
 
 
 class ClipStep(torch.nn.Module):

@@ -96,12 +96,6 @@ def _mode(owner: str, interpolation, allowed: tuple[str, ...]) -> str:
     return interpolation
 
 
-def _int_arg(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} {value!r}")
-    return int(value)
-
-
 def _flag(owner: str, name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{owner}: {name} must be True or False, got {type(value).__name__} {value!r}")
@@ -152,13 +146,7 @@ def _on_kernel(x: torch.Tensor) -> bool:
     """True when the fused kernel computes what torch would for ``x``: a (C, T, H, W) uint8/float32 clip with
     1-4 channels and no empty dim, on a device the extension was built for, that needs no gradient (the kernel
     has none; torch's resize does)."""
-    return (
-        kernel_takes(x)
-        and 1 <= x.shape[0] <= _checks.MAX_CHANNELS
-        and x.numel() > 0
-        and not x.requires_grad
-        and _kernel_on(x.device.type)
-    )
+    return kernel_takes(x) and not x.requires_grad and _kernel_on(x.device.type)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -314,8 +302,8 @@ def crop_boxes(boxes, x_offset: int, y_offset: int):
     ``x_offset``, y1 and y2 minus ``y_offset``. A new tensor / array; ``boxes`` is not modified."""
     owner = "crop_boxes"
     _boxes(owner, boxes)
-    x_offset = _int_arg(owner, "x_offset", x_offset)
-    y_offset = _int_arg(owner, "y_offset", y_offset)
+    x_offset = _checks.integer(owner, "x_offset", x_offset)
+    y_offset = _checks.integer(owner, "y_offset", y_offset)
     out = _copy(boxes)
     out[:, [0, 2]] -= x_offset
     out[:, [1, 3]] -= y_offset

@@ -17,7 +17,6 @@ CenterCrop padded with zeros); ``inplace=True`` of Normalize / NormalizeVideo is
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Sequence
 
@@ -75,12 +74,7 @@ class UniformTemporalSubsample(ClipStep):
     def __init__(self, num_samples: int, temporal_dim: int = -3):
         super().__init__()
         self._num_samples = _checks.positive_int("UniformTemporalSubsample", "num_samples", num_samples)
-        if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
-            raise TypeError(
-                f"UniformTemporalSubsample: temporal_dim must be an int, got {type(temporal_dim).__name__} "
-                f"{temporal_dim!r}"
-            )
-        self._temporal_dim = int(temporal_dim)
+        self._temporal_dim = _checks.integer("UniformTemporalSubsample", "temporal_dim", temporal_dim)
         # Any dim but the T of (C, T, H, W) runs alone, in plain PyTorch.
         self.fusable = self._temporal_dim in (-3, 1)
 
@@ -114,8 +108,7 @@ def _temporal_dim(owner: str, x, temporal_dim) -> int:
     """``temporal_dim`` of tensor ``x`` as a non-negative dim, checked."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{owner}: the video must be a torch.Tensor, got {type(x).__name__}")
-    if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
-        raise TypeError(f"{owner}: temporal_dim must be an int, got {type(temporal_dim).__name__} {temporal_dim!r}")
+    _checks.integer(owner, "temporal_dim", temporal_dim)
     if not -x.dim() <= temporal_dim < x.dim():
         raise ValueError(
             f"{owner}: temporal_dim {temporal_dim} is out of range for a tensor of shape {tuple(x.shape)}"
@@ -165,8 +158,7 @@ class UniformTemporalSubsampleRepeated(torch.nn.Module):
         super().__init__()
         name = "UniformTemporalSubsampleRepeated"
         self._frame_ratios = _frame_ratios(name, frame_ratios)
-        if isinstance(temporal_dim, bool) or not isinstance(temporal_dim, numbers.Integral):
-            raise TypeError(f"{name}: temporal_dim must be an int, got {type(temporal_dim).__name__} {temporal_dim!r}")
+        _checks.integer(name, "temporal_dim", temporal_dim)
         self._temporal_dim = int(temporal_dim)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
