@@ -97,7 +97,7 @@ def create_model(
             raise ValueError(
                 f"create_model: {name} needs num_frames >= 1 and crop_size >= {_X3D_MIN_CROP} (its total spatial "
                 f"stride; its head pools the whole final feature map), got num_frames={num_frames!r}, "
-                f"crop_size={crop_size!r}"
+                f"crop_size={crop_size!r}; use a crop of {_X3D_MIN_CROP} or more (fastvid-train --crop-size)"
             )
         kwargs.setdefault("head_activation", None)
         return create_x3d(
