@@ -445,6 +445,9 @@ def _main_error(argv, capsys) -> str:
     (["--demo", "--val", "x.csv"], ["--demo", "--val"]),
     (["--data", "{tmp}", "--train", "{tmp}"], ["--data", "--train"]),
     (["--resume", "/nonexistent.ckpt"], ["--resume", "/nonexistent.ckpt"]),
+    (["--model", "mvit_v2_s", "--frames", "8"], ["--model", "mvit_v2_s", "--frames 16"]),
+    (["--model", "x3d_xs", "--crop-size", "16", "--min-short-side", "16", "--max-short-side", "16"],
+     ["--model", "--crop-size"]),
 ])
 def test_cli_rejects_mistakes_with_one_error_line(argv, expected, tmp_path, capsys, no_training):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

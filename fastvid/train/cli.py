@@ -277,6 +277,21 @@ def check_inputs(args: argparse.Namespace) -> str | None:
     return None
 
 
+def check_model(args: argparse.Namespace) -> str | None:
+    """The model's own objection to the clip size (e.g. mvit_v2_s takes 16x224x224 only), as an error message,
+    or None: the model is built on the meta device (no memory, no weights) before any data is read."""
+    import torch
+
+    from fastvid.models import create_model
+
+    try:
+        with torch.device("meta"):
+            create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
+    except ValueError as e:
+        return f"argument --model: {' '.join(str(e).split())}"
+    return None
+
+
 def check_split_csvs(args: argparse.Namespace, train_path: str | None, val_path: str | None) -> str | None:
     """The first video of each split CSV must exist where the dataset will look for it (see
     :func:`_check_first_video`); class-folder splits need no check."""
@@ -296,7 +311,7 @@ def _format_seconds(s: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(argv, parser)
-    problem = check_inputs(args)
+    problem = check_inputs(args) or check_model(args)
     if problem:
         parser.error(problem)
     started = time.perf_counter()
