@@ -492,7 +492,7 @@ def test_create_video_transform_matches_pytorchvideo_composition():
         (lambda: T.create_video_transform("val", remove_key=["audio"]), ValueError),
         (lambda: T.create_video_transform("val", aug_type="fancy"), ValueError),
         (lambda: T.create_video_transform("val", aug_paras={"magnitude": 3}), ValueError),
-        (lambda: T.create_video_transform("train", aug_type="randaug"), NotImplementedError),
+        (lambda: T.create_video_transform("train", aug_type="randaug", aug_paras={"magnitud": 9}), ValueError),
         (lambda: T.create_video_transform("val", crop_size=[224, 224]), TypeError),
         (lambda: T.create_video_transform("val", num_samples=0), ValueError),
     ],

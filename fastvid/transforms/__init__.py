@@ -6,10 +6,12 @@ same names, arguments and defaults. Each class alone runs on the fused kernel
 (:func:`fastvid.ops.clip_transform`); :class:`Compose` turns every maximal run of them into one kernel call,
 with the same random draws as running them one by one. uint8 clips give the same result as the float 0-255
 clips PyTorchVideo's decoders produce. Batch-level MixUp / CutMix / MixVideo come from :mod:`.mix`;
-``pytorchvideo.transforms.functional`` is :mod:`fastvid.transforms.functional`.
+``pytorchvideo.transforms.functional`` is :mod:`fastvid.transforms.functional`. RandAugment, AugMix and
+OpSampler (:mod:`.augment`, on the ops of :mod:`.augmentations`) run in plain PyTorch with PyTorchVideo's draws.
 """
 
-from fastvid.transforms import functional
+from fastvid.transforms import augmentations, functional
+from fastvid.transforms.augment import AugMix, OpSampler, RandAugment
 from fastvid.transforms.compose import ApplyTransformToKey, Compose, Lambda, RemoveKey, UniformCropVideo
 from fastvid.transforms.factory import create_video_transform
 from fastvid.transforms.mix import CutMix, MixUp, MixVideo
@@ -38,6 +40,7 @@ from fastvid.transforms.video import (
 
 __all__ = [
     "ApplyTransformToKey",
+    "AugMix",
     "CenterCrop",
     "CenterCropVideo",
     "Compose",
@@ -50,9 +53,11 @@ __all__ = [
     "MixVideo",
     "MoveChannelFront",
     "MoveChannelRear",
+    "OpSampler",
     "Normalize",
     "NormalizeVideo",
     "Permute",
+    "RandAugment",
     "RandomCrop",
     "RandomCropVideo",
     "RandomHorizontalFlip",
@@ -66,6 +71,7 @@ __all__ = [
     "UniformTemporalSubsample",
     "UniformTemporalSubsampleRepeated",
     "accepts_uint8",
+    "augmentations",
     "create_video_transform",
     "functional",
     "temporal_plan",
