@@ -17,13 +17,15 @@ import torch.utils.data
 
 from fastvid.data.clip_sampling import ClipSampler
 from fastvid.data.labeled_video_dataset import LabeledVideoDataset, LabeledVideoMapDataset
+from fastvid.data.labeled_video_paths import LabeledVideoPaths
 
 __all__ = ["Hmdb51", "Hmdb51LabeledVideoPaths"]
 
 
-class Hmdb51LabeledVideoPaths:
+class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
     """``(prefix + class/video, {"label": class name, "meta_tags": [5 tags]})`` pairs of one fold and split type
-    (PyTorchVideo's Hmdb51LabeledVideoPaths). Build it with :meth:`from_dir` or :meth:`from_csvs`."""
+    (PyTorchVideo's Hmdb51LabeledVideoPaths). Build it with :meth:`from_dir` or :meth:`from_csvs`; items are
+    ``(path, info dict)``."""
 
     _allowed_splits = (1, 2, 3)
     _split_type_dict = {"train": 1, "test": 2, "unused": 0}
@@ -97,25 +99,6 @@ class Hmdb51LabeledVideoPaths:
         if split_type not in cls._split_type_dict:
             raise ValueError(f'Hmdb51: split_type must be "train", "test" or "unused", got {split_type!r}')
         return cls._split_type_dict[split_type]
-
-    def __init__(self, paths_and_labels, path_prefix: str = "") -> None:
-        self._paths_and_labels = list(paths_and_labels)
-        self._path_prefix = path_prefix
-
-    @property
-    def path_prefix(self) -> str:
-        return self._path_prefix
-
-    @path_prefix.setter
-    def path_prefix(self, prefix: str) -> None:
-        self._path_prefix = prefix
-
-    def __getitem__(self, index: int) -> tuple[str, dict]:
-        path, info = self._paths_and_labels[index]
-        return os.path.join(self._path_prefix, path), info
-
-    def __len__(self) -> int:
-        return len(self._paths_and_labels)
 
 
 def Hmdb51(  # noqa: N802 - PyTorchVideo's name

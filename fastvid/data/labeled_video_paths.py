@@ -91,7 +91,7 @@ class LabeledVideoPaths:
     """Pairs of video path and integer label; ``paths[i]`` is ``(prefix + path, {"label": label})``.
 
     Build it with :meth:`from_path` (a file: :meth:`from_csv`; a folder: :meth:`from_directory`) or from
-    a list of ``(path, label)``.
+    a list of ``(path, label)`` or ``(path, info dict)`` (the dict is the item's info as it is).
     """
 
     @classmethod
@@ -149,7 +149,8 @@ class LabeledVideoPaths:
 
     def __getitem__(self, index: int) -> tuple[str, dict]:
         path, label = self._paths_and_labels[index]
-        return os.path.join(self._path_prefix, path), {"label": label}
+        info = label if isinstance(label, dict) else {"label": label}  # (path, info dict) pairs pass as they are
+        return os.path.join(self._path_prefix, path), info
 
     def __len__(self) -> int:
         return len(self._paths_and_labels)

@@ -24,7 +24,8 @@ device (PyTorchVideo's mixing buffer was always on the CPU).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ import torch
 from fastvid.transforms import _checks
 from fastvid.transforms.augmentations import (
     _AUGMENTATION_MAX_LEVEL,
+    _TRANSFORM_MAX_PARAMS,
     AugmentTransform,
     _check_sampling,
     _check_transform_hparas,
@@ -145,24 +147,9 @@ class OpSampler(torch.nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 # RandAugment
 
-# The 14 ops of RandAugment and their (value at level 0, change at level 10) (PyTorchVideo's table, same order:
-# the order is what torch.multinomial's indices refer to).
-_TRANSFORM_RANDAUG_MAX_PARAMS: dict[str, tuple | None] = {
-    "AdjustBrightness": (1, 0.9),
-    "AdjustContrast": (1, 0.9),
-    "AdjustSaturation": (1, 0.9),
-    "AdjustSharpness": (1, 0.9),
-    "AutoContrast": None,
-    "Equalize": None,
-    "Invert": None,
-    "Rotate": (0, 30),
-    "Posterize": (4, 4),
-    "Solarize": (1, 1),
-    "ShearX": (0, 0.3),
-    "ShearY": (0, 0.3),
-    "TranslateX": (0, 0.45),
-    "TranslateY": (0, 0.45),
-}
+# The 14 ops of RandAugment and their (value at level 0, change at level 10), in the order torch.multinomial's
+# indices refer to: PyTorchVideo's RandAugment table is AugmentTransform's default one, entry for entry.
+_TRANSFORM_RANDAUG_MAX_PARAMS: Mapping[str, tuple | None] = MappingProxyType(_TRANSFORM_MAX_PARAMS)
 
 SAMPLING_RANDAUG_DEFAULT_HPARAS = {"sampling_data_type": "int", "sampling_min": 0, "sampling_std": 0.5}
 
