@@ -1,9 +1,14 @@
-"""Video models: PyTorchVideo's single-pathway builders (3D ResNet, X3D, CSN, R(2+1)D; same module tree,
+"""Video models: PyTorchVideo's builders (3D ResNet, X3D, CSN, R(2+1)D, SlowFast; same module tree,
 state_dict keys, initialization and forward), a small 3D ResNet for CPU runs, and torchvision's video
-models by name."""
+models by name.
+
+``ResNetRoIHead``, ``create_res_roi_pooling_head`` and ``create_slowfast_with_roi_head`` (detection) come
+from :mod:`fastvid.models.roi_head`, which is imported on first use (it imports ``torchvision.ops``).
+"""
 
 from fastvid.models.csn import create_csn
 from fastvid.models.head import ResNetBasicHead, create_res_basic_head
+from fastvid.models.multipathway import DetectionBBoxNetwork, MultiPathWayWithFuse
 from fastvid.models.net import Net, init_net_weights
 from fastvid.models.r2plus1d import (
     Conv2plus1d,
@@ -21,6 +26,7 @@ from fastvid.models.resnet import (
     create_resnet,
     create_small_resnet,
 )
+from fastvid.models.slowfast import FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast
 from fastvid.models.stem import ResNetBasicStem, create_res_basic_stem
 from fastvid.models.x3d import (
     ProjectedPool,
@@ -35,14 +41,31 @@ from fastvid.models.x3d import (
 )
 from fastvid.models.zoo import create_model, list_models
 
+_ROI_HEAD_NAMES = ("ResNetRoIHead", "create_res_roi_pooling_head", "create_slowfast_with_roi_head")
+
+
+def __getattr__(name: str):
+    if name in _ROI_HEAD_NAMES:
+        from fastvid.models import roi_head
+
+        return getattr(roi_head, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "BottleneckBlock",
     "Conv2plus1d",
+    "DetectionBBoxNetwork",
+    "FastToSlowFusionBuilder",
+    "FuseFastToSlow",
+    "MultiPathWayWithFuse",
     "Net",
+    "PoolConcatPathway",
     "ProjectedPool",
     "ResBlock",
     "ResNetBasicHead",
     "ResNetBasicStem",
+    "ResNetRoIHead",
     "ResStage",
     "SqueezeExcitation",
     "Swish",
@@ -55,8 +78,11 @@ __all__ = [
     "create_res_basic_head",
     "create_res_basic_stem",
     "create_res_block",
+    "create_res_roi_pooling_head",
     "create_res_stage",
     "create_resnet",
+    "create_slowfast",
+    "create_slowfast_with_roi_head",
     "create_small_resnet",
     "create_x3d",
     "create_x3d_bottleneck_block",

@@ -15,6 +15,7 @@ from fastvid.transforms.augment import AugMix, OpSampler, RandAugment
 from fastvid.transforms.compose import ApplyTransformToKey, Compose, Lambda, RemoveKey, UniformCropVideo
 from fastvid.transforms.factory import create_video_transform
 from fastvid.transforms.mix import CutMix, MixUp, MixVideo
+from fastvid.transforms.pathway import PackPathway
 from fastvid.transforms.plan import TemporalPlan, accepts_uint8, temporal_plan
 from fastvid.transforms.video import (
     CenterCrop,
@@ -54,6 +55,7 @@ __all__ = [
     "MoveChannelFront",
     "MoveChannelRear",
     "OpSampler",
+    "PackPathway",
     "Normalize",
     "NormalizeVideo",
     "Permute",
