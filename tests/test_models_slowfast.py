@@ -386,6 +386,25 @@ def test_pack_pathway_in_compose_and_errors():
         PackPathway()([torch.zeros(3, 8, 4, 4)])
 
 
+
+def test_slowfast_trains_one_step_on_a_packed_batch():
+    """The module docstring's recipe: PackPathway on the (B, C, T, H, W) batch, a new list every step."""
+    torch.manual_seed(0)
+    model = create_slowfast(model_depth=18, model_num_class=4, head_pool=nn.AdaptiveAvgPool3d)
+    pack = PackPathway(alpha=4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    video, label = torch.randn(2, 3, 8, 48, 48), torch.tensor([1, 3])
+    before = model.blocks[6].proj.weight.detach().clone()
+    for _ in range(2):
+        loss = nn.functional.cross_entropy(model(pack(video)), label)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.isfinite(loss) and video.shape == (2, 3, 8, 48, 48)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    assert not torch.equal(before, model.blocks[6].proj.weight)
+    assert model.blocks[0].multipathway_fusion.norm.num_batches_tracked.item() == 2
+
 @pytest.mark.cuda
 def test_pack_pathway_on_cuda_matches_cpu():
     clip = torch.randn(2, 3, 37, 8, 8)
