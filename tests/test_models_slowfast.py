@@ -14,10 +14,8 @@ import importlib
 import importlib.util
 import inspect
 import math
-import os
 import pickle
 import sys
-import types
 
 import pytest
 import torch
@@ -45,6 +43,8 @@ from fastvid.models import (
     create_slowfast_with_roi_head,
     list_models,
 )
+
+from _ptv_models import bn_keys, n_params, params_of, pytorchvideo_modules, same_model
 from fastvid.transforms import Compose, Div255, PackPathway
 
 EMPTY = inspect.Parameter.empty
@@ -122,22 +122,17 @@ def test_signatures_are_pytorchvideos(fn):
 _DEPTHS = {18: (1, 1, 1, 1), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
-def _bn(prefix: str, c: int) -> list[tuple[str, tuple]]:
-    return [(f"{prefix}.{n}", (c,)) for n in ("weight", "bias", "running_mean", "running_var")] + [
-        (f"{prefix}.num_batches_tracked", ())
-    ]
-
 
 def _stage(prefix: str, depth: int, dim_in: int, inner: int, dim_out: int, kt: int) -> list[tuple[str, tuple]]:
     keys = []
     for b in range(depth):
         p = f"{prefix}.res_blocks.{b}"
         if b == 0:  # the first block changes the width: a shortcut conv and norm
-            keys += [(f"{p}.branch1_conv.weight", (dim_out, dim_in, 1, 1, 1)), *_bn(f"{p}.branch1_norm", dim_out)]
+            keys += [(f"{p}.branch1_conv.weight", (dim_out, dim_in, 1, 1, 1)), *bn_keys(f"{p}.branch1_norm", dim_out)]
         keys += [(f"{p}.branch2.conv_a.weight", (inner, dim_in if b == 0 else dim_out, kt, 1, 1))]
-        keys += [*_bn(f"{p}.branch2.norm_a", inner), (f"{p}.branch2.conv_b.weight", (inner, inner, 1, 3, 3))]
-        keys += [*_bn(f"{p}.branch2.norm_b", inner), (f"{p}.branch2.conv_c.weight", (dim_out, inner, 1, 1, 1))]
-        keys += _bn(f"{p}.branch2.norm_c", dim_out)
+        keys += [*bn_keys(f"{p}.branch2.norm_a", inner), (f"{p}.branch2.conv_b.weight", (inner, inner, 1, 3, 3))]
+        keys += [*bn_keys(f"{p}.branch2.norm_b", inner), (f"{p}.branch2.conv_c.weight", (dim_out, inner, 1, 1, 1))]
+        keys += bn_keys(f"{p}.branch2.norm_c", dim_out)
     return keys
 
 
@@ -147,10 +142,10 @@ def expected_slowfast_state(depth: int = 50, fusion_kt: int = 7, num_classes: in
     one takes its width plus the fused 2/8 of it; conv_a temporal kernel 1, 1, 3, 3 slow and 3 everywhere fast),
     fusions after stages 1-3 (none after 4); blocks.5 (pools) has no weights; blocks.6 the Linear 2048+256 ->
     num_classes."""
-    keys = [("blocks.0.multipathway_blocks.0.conv.weight", (64, 3, 1, 7, 7)), *_bn("blocks.0.multipathway_blocks.0.norm", 64)]
-    keys += [("blocks.0.multipathway_blocks.1.conv.weight", (8, 3, 5, 7, 7)), *_bn("blocks.0.multipathway_blocks.1.norm", 8)]
+    keys = [("blocks.0.multipathway_blocks.0.conv.weight", (64, 3, 1, 7, 7)), *bn_keys("blocks.0.multipathway_blocks.0.norm", 64)]
+    keys += [("blocks.0.multipathway_blocks.1.conv.weight", (8, 3, 5, 7, 7)), *bn_keys("blocks.0.multipathway_blocks.1.norm", 8)]
     keys += [("blocks.0.multipathway_fusion.conv_fast_to_slow.weight", (16, 8, fusion_kt, 1, 1))]
-    keys += _bn("blocks.0.multipathway_fusion.norm", 16)
+    keys += bn_keys("blocks.0.multipathway_fusion.norm", 16)
     dim_in, dim_out = 64, 256
     for s, n_blocks in enumerate(_DEPTHS[depth]):
         p = f"blocks.{s + 1}"
@@ -160,26 +155,16 @@ def expected_slowfast_state(depth: int = 50, fusion_kt: int = 7, num_classes: in
         if s < 3:
             fast = dim_out // 8
             keys += [(f"{p}.multipathway_fusion.conv_fast_to_slow.weight", (2 * fast, fast, fusion_kt, 1, 1))]
-            keys += _bn(f"{p}.multipathway_fusion.norm", 2 * fast)
+            keys += bn_keys(f"{p}.multipathway_fusion.norm", 2 * fast)
         dim_in, dim_out = dim_out, dim_out * 2
     keys += [("blocks.6.proj.weight", (num_classes, 2048 + 256)), ("blocks.6.proj.bias", (num_classes,))]
     return keys
 
 
-def _params_of(entries) -> int:
-    return sum(
-        math.prod(shape)
-        for key, shape in entries
-        if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))
-    )
 
 
-def _n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-@pytest.mark.parametrize("depth, fusion_kt, n_keys, n_params", [(50, 7, 662, 34_566_488), (101, 5, 1274, 62_826_968)])
-def test_hub_slowfast_state_dict_keys_shapes_and_parameter_counts(depth, fusion_kt, n_keys, n_params):
+@pytest.mark.parametrize("depth, fusion_kt, n_keys, want_params", [(50, 7, 662, 34_566_488), (101, 5, 1274, 62_826_968)])
+def test_hub_slowfast_state_dict_keys_shapes_and_parameter_counts(depth, fusion_kt, n_keys, want_params):
     # PyTorchVideo's hub: slowfast_r50 = create_slowfast(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1)),
     # 34.57 M parameters; slowfast_r101 = (model_depth=101, slowfast_fusion_conv_kernel_size=(5, 1, 1)), 62.83 M.
     model = create_slowfast(model_depth=depth, slowfast_fusion_conv_kernel_size=(fusion_kt, 1, 1))
@@ -188,8 +173,8 @@ def test_hub_slowfast_state_dict_keys_shapes_and_parameter_counts(depth, fusion_
     assert [k for k, _ in got] == [k for k, _ in want]  # same keys, same order
     assert got == want
     assert len(got) == n_keys
-    assert _n_params(model) == _params_of(want) == n_params
-    assert round(n_params / 1e6, 2) == {50: 34.57, 101: 62.83}[depth]
+    assert n_params(model) == params_of(want) == want_params
+    assert round(want_params / 1e6, 2) == {50: 34.57, 101: 62.83}[depth]
 
 
 def test_slowfast_module_tree_and_initialization():
@@ -416,97 +401,11 @@ def test_pack_pathway_on_cuda_matches_cpu():
 # --- against PyTorchVideo's own code ------------------------------------------------------------------------------
 
 
-def _pytorchvideo_slowfast():
-    """PyTorchVideo's slowfast module, or a skip."""
-    name = "pytorchvideo.models.slowfast"
-    try:
-        return importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - not installed, or it no longer imports with this torchvision
-        reason = f"pytorchvideo.models does not import here: {type(exc).__name__}: {exc}"
-    roots = [r for r in os.environ.get("FASTVID_PTV_SRC", "").split(os.pathsep) if r]
-    if not roots:
-        pytest.skip(reason + " (set FASTVID_PTV_SRC to its unpacked sources to compare)")
-    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in ("pytorchvideo", "fvcore")}
-
-    def package(pkg: str) -> types.ModuleType:
-        for root in roots:
-            path = os.path.join(root, *pkg.split("."))
-            if os.path.isdir(path):
-                module = types.ModuleType(pkg)
-                module.__path__ = [path]
-                sys.modules[pkg] = module
-                return module
-        raise FileNotFoundError(f"{pkg} is in none of FASTVID_PTV_SRC={roots}")
-
-    try:
-        if importlib.util.find_spec("fvcore") is None:
-            fvcore_nn = (package("fvcore"), package("fvcore.nn"))[1]
-            init = importlib.import_module("fvcore.nn.weight_init")
-            fvcore_nn.c2_msra_fill, fvcore_nn.c2_xavier_fill = init.c2_msra_fill, init.c2_xavier_fill
-        layers = (package("pytorchvideo"), package("pytorchvideo.layers"), package("pytorchvideo.models"))[1]
-        encoding = importlib.import_module("pytorchvideo.layers.positional_encoding")
-        layers.SpatioTemporalClsPositionalEncoding = encoding.SpatioTemporalClsPositionalEncoding
-        return importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001
-        for key in [k for k in sys.modules if k.split(".")[0] in ("pytorchvideo", "fvcore")]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-        pytest.skip(f"PyTorchVideo's sources in FASTVID_PTV_SRC do not load: {type(exc).__name__}: {exc}")
-
-
-def _same_model(ours_fn, theirs_fn, shapes, *, grads: bool = False, boxes: torch.Tensor | None = None) -> None:
-    """Same seed -> the same state_dict (keys, order, shapes, values: construction and init draw alike); the
-    same random weights -> bit-identical outputs in eval and train mode (dropout drawn alike), the same running
-    statistics afterwards, the caller's input list left the same way and, with ``grads``, the same gradients
-    for the inputs and every parameter."""
-    torch.manual_seed(0)
-    ours = ours_fn()
-    torch.manual_seed(0)
-    theirs = theirs_fn()
-    a, b = ours.state_dict(), theirs.state_dict()
-    assert list(a) == list(b)
-    for key in a:
-        assert a[key].shape == b[key].shape and torch.equal(a[key], b[key]), key
-    g = torch.Generator().manual_seed(1)
-    weights = {
-        k: v.clone() if not v.is_floating_point()
-        else torch.rand(v.shape, generator=g) + 0.5 if k.endswith("running_var")
-        else torch.randn(v.shape, generator=g) * 0.2
-        for k, v in a.items()
-    }
-    ours.load_state_dict(weights)
-    theirs.load_state_dict(weights)
-    xs = [torch.randn(*shape, generator=g) for shape in shapes]
-    extra = () if boxes is None else (boxes,)
-    for train in (False, True):
-        ours.train(train)
-        theirs.train(train)
-        xa = [x.clone().requires_grad_(grads) for x in xs]
-        xb = [x.clone().requires_grad_(grads) for x in xs]
-        list_a, list_b = list(xa), list(xb)
-        torch.manual_seed(5)
-        out_a = ours(list_a, *extra)
-        torch.manual_seed(5)
-        out_b = theirs(list_b, *extra)
-        assert torch.equal(out_a, out_b), f"train={train}: max diff {(out_a - out_b).abs().max().item()}"
-        assert all(torch.equal(p, q) for p, q in zip(list_a, list_b))  # both wrote the stems' outputs back
-        for key, value in theirs.state_dict().items():
-            assert torch.equal(ours.state_dict()[key], value), key
-        if grads and train:
-            w = torch.randn(out_a.shape, generator=g)
-            (out_a * w).sum().backward()
-            (out_b * w).sum().backward()
-            for p, q in zip(xa, xb):
-                assert torch.equal(p.grad, q.grad)
-            for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-                assert torch.equal(p.grad, q.grad), name
-
-
 def test_matches_pytorchvideo_source():
-    slowfast = _pytorchvideo_slowfast()
+    (slowfast,) = pytorchvideo_modules("pytorchvideo.models.slowfast")
     # slowfast_r50 as the hub builds it, its head pool sized for 4x64x64 slow / 16x64x64 fast clips.
     kwargs = dict(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1), head_pool_kernel_sizes=((4, 2, 2), (16, 2, 2)))
-    _same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
+    same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
                 [(1, 3, 4, 64, 64), (1, 3, 16, 64, 64)], grads=True)
     # slowfast_r101: same seed, same initial weights.
     torch.manual_seed(0)
@@ -525,18 +424,18 @@ def test_matches_pytorchvideo_source():
         stage_conv_b_dilations=(((1, 1, 1),) * 3 + ((1, 2, 2),), ((1, 1, 1),) * 4),
         stage_spatial_strides=((1, 2, 2, 1), (1, 2, 2, 1)),
     )
-    _same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
+    same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
                 [(2, 2, 4, 48, 40), (2, 3, 8, 48, 40)], grads=True)
     # A custom fusion builder (no norm, no activation, its own kernel), and the detector.
     def fusion(module):
         return module.FastToSlowFusionBuilder(8, 2, (5, 1, 1), (4, 1, 1), norm=None, activation=None).create_module
     kwargs = dict(model_depth=18, head_pool=nn.AdaptiveAvgPool3d, model_num_class=3)
-    _same_model(lambda: create_slowfast(fusion_builder=fusion(sys.modules[create_slowfast.__module__]), **kwargs),
+    same_model(lambda: create_slowfast(fusion_builder=fusion(sys.modules[create_slowfast.__module__]), **kwargs),
                 lambda: slowfast.create_slowfast(fusion_builder=fusion(slowfast), **kwargs),
                 [(1, 3, 2, 32, 32), (1, 3, 8, 32, 32)])
     boxes = torch.tensor([[0, 3.0, 5.0, 40.0, 60.0], [0, 0.0, 0.0, 63.0, 63.0], [1, 10.5, 2.25, 30.0, 33.0]])
     kwargs = dict(model_depth=18, head_pool_kernel_sizes=((4, 1, 1), (16, 1, 1)), model_num_class=5)
-    _same_model(lambda: create_slowfast_with_roi_head(**kwargs), lambda: slowfast.create_slowfast_with_roi_head(**kwargs),
+    same_model(lambda: create_slowfast_with_roi_head(**kwargs), lambda: slowfast.create_slowfast_with_roi_head(**kwargs),
                 [(2, 3, 4, 64, 64), (2, 3, 16, 64, 64)], grads=True, boxes=boxes)
     # slowfast_16x8_r101_50_50: per-block conv_a kernels in stage 3.
     per_block = ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17
@@ -551,7 +450,7 @@ def test_matches_pytorchvideo_source():
 @pytest.mark.slow
 def test_matches_pytorchvideo_source_full_size_r50():
     """slowfast_r50 exactly as the hub builds it, on 8x224x224 / 32x224x224 clips (about 6 s on 2 cores)."""
-    slowfast = _pytorchvideo_slowfast()
+    (slowfast,) = pytorchvideo_modules("pytorchvideo.models.slowfast")
     kwargs = dict(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1))
-    _same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
+    same_model(lambda: create_slowfast(**kwargs), lambda: slowfast.create_slowfast(**kwargs),
                 [(1, 3, 8, 224, 224), (1, 3, 32, 224, 224)])

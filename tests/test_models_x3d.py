@@ -9,14 +9,9 @@ loaded without running the package ``__init__``\\ s, which import transforms tha
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import math
-import os
 import pickle
-import sys
-import types
 
 import pytest
 import torch
@@ -47,6 +42,8 @@ from fastvid.models import (
     create_x3d_stem,
     list_models,
 )
+
+from _ptv_models import bn_keys, n_params, params_of, pytorchvideo_modules, same_model
 
 EMPTY = inspect.Parameter.empty
 KW = inspect.Parameter.KEYWORD_ONLY
@@ -155,11 +152,6 @@ def test_squeeze_excitation_signature_is_fvcores():
 # --- state_dict layout, written out from PyTorchVideo's source --------------------------------------------------
 
 
-def _bn(prefix: str, c: int) -> list[tuple[str, tuple]]:
-    return [(f"{prefix}.{n}", (c,)) for n in ("weight", "bias", "running_mean", "running_var")] + [
-        (f"{prefix}.num_batches_tracked", ())
-    ]
-
 
 # round_width(dim_inner, 0.0625) for X3D's inner widths (min 8, multiple of 8, not below 90% of the product).
 _SE_WIDTH = {54: 8, 108: 8, 216: 16, 432: 32}
@@ -171,7 +163,7 @@ def expected_x3d_state(depth_factor: float = 2.2, num_classes: int = 400) -> lis
     48, 96, 192 channels (inner 54, 108, 216, 432; depthwise conv_b; SE in norm_b.1 of blocks 0, 2, 4, ...),
     and a ProjectedPool head 192 -> 432 -> 2048 -> num_classes."""
     keys = [("blocks.0.conv.conv_t.weight", (24, 3, 1, 3, 3)), ("blocks.0.conv.conv_xy.weight", (24, 1, 5, 1, 1))]
-    keys += _bn("blocks.0.norm", 24)
+    keys += bn_keys("blocks.0.norm", 24)
     dim_in = 24
     for s, (dim_out, base) in enumerate(zip((24, 48, 96, 192), (1, 2, 5, 3))):
         inner = int(2.25 * dim_out)
@@ -181,9 +173,9 @@ def expected_x3d_state(depth_factor: float = 2.2, num_classes: int = 400) -> lis
             if b == 0:  # every stage's first block strides: a shortcut conv, and a norm if the width changes
                 keys += [(f"{p}.branch1_conv.weight", (dim_out, dim_in, 1, 1, 1))]
                 if dim_in != dim_out:
-                    keys += _bn(f"{p}.branch1_norm", dim_out)
-            keys += [(f"{p}.branch2.conv_a.weight", (inner, block_in, 1, 1, 1)), *_bn(f"{p}.branch2.norm_a", inner)]
-            keys += [(f"{p}.branch2.conv_b.weight", (inner, 1, 3, 3, 3)), *_bn(f"{p}.branch2.norm_b.0", inner)]
+                    keys += bn_keys(f"{p}.branch1_norm", dim_out)
+            keys += [(f"{p}.branch2.conv_a.weight", (inner, block_in, 1, 1, 1)), *bn_keys(f"{p}.branch2.norm_a", inner)]
+            keys += [(f"{p}.branch2.conv_b.weight", (inner, 1, 3, 3, 3)), *bn_keys(f"{p}.branch2.norm_b.0", inner)]
             if b % 2 == 0:
                 se = _SE_WIDTH[inner]
                 keys += [
@@ -192,24 +184,14 @@ def expected_x3d_state(depth_factor: float = 2.2, num_classes: int = 400) -> lis
                     (f"{p}.branch2.norm_b.1.block.2.weight", (inner, se, 1, 1, 1)),
                     (f"{p}.branch2.norm_b.1.block.2.bias", (inner,)),
                 ]
-            keys += [(f"{p}.branch2.conv_c.weight", (dim_out, inner, 1, 1, 1)), *_bn(f"{p}.branch2.norm_c", dim_out)]
+            keys += [(f"{p}.branch2.conv_c.weight", (dim_out, inner, 1, 1, 1)), *bn_keys(f"{p}.branch2.norm_c", dim_out)]
         dim_in = dim_out
-    keys += [("blocks.5.pool.pre_conv.weight", (432, 192, 1, 1, 1)), *_bn("blocks.5.pool.pre_norm", 432)]
+    keys += [("blocks.5.pool.pre_conv.weight", (432, 192, 1, 1, 1)), *bn_keys("blocks.5.pool.pre_norm", 432)]
     keys += [("blocks.5.pool.post_conv.weight", (2048, 432, 1, 1, 1))]
     keys += [("blocks.5.proj.weight", (num_classes, 2048)), ("blocks.5.proj.bias", (num_classes,))]
     return keys
 
 
-def _params_of(entries) -> int:
-    return sum(
-        math.prod(shape)
-        for key, shape in entries
-        if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))
-    )
-
-
-def _n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("depth_factor, n_keys", [(2.2, 563), (5.0, 1141)])
@@ -220,7 +202,7 @@ def test_create_x3d_state_dict_keys_and_shapes_match_pytorchvideo(depth_factor, 
     assert [k for k, _ in got] == [k for k, _ in want]  # same keys, same order
     assert got == want
     assert len(got) == n_keys
-    assert _n_params(model) == _params_of(want)
+    assert n_params(model) == params_of(want)
 
 
 def test_x3d_pinned_keys_and_parameter_counts():
@@ -244,23 +226,23 @@ def test_x3d_pinned_keys_and_parameter_counts():
     # PyTorchVideo's hub (400 classes): x3d_xs, x3d_s, x3d_m 3.79 M parameters, x3d_l 6.15 M; the clip size
     # changes only the head's pool. csn_r101 22.21 M, r2plus1d_r50 28.11 M.
     for clip, crop in ((4, 160), (13, 160), (16, 224)):
-        assert _n_params(create_x3d(input_clip_length=clip, input_crop_size=crop)) == 3_794_274
-    assert _n_params(create_x3d(input_clip_length=16, input_crop_size=312, depth_factor=5.0)) == 6_153_384
+        assert n_params(create_x3d(input_clip_length=clip, input_crop_size=crop)) == 3_794_274
+    assert n_params(create_x3d(input_clip_length=16, input_crop_size=312, depth_factor=5.0)) == 6_153_384
 
 
 def test_csn_and_r2plus1d_layout_and_parameter_counts():
     csn = create_csn(model_depth=101, stem_pool=nn.MaxPool3d, head_pool_kernel_size=(4, 7, 7))
     sd = csn.state_dict()
-    assert len(sd) == 626 and _n_params(csn) == 22_213_776
+    assert len(sd) == 626 and n_params(csn) == 22_213_776
     assert tuple(sd["blocks.1.res_blocks.0.branch2.conv_b.weight"].shape) == (64, 1, 3, 3, 3)  # depthwise
     assert tuple(sd["blocks.3.res_blocks.22.branch2.conv_c.weight"].shape) == (1024, 256, 1, 1, 1)
     assert csn.blocks[2].res_blocks[0].branch2.conv_b.stride == (2, 2, 2)
     assert isinstance(csn.blocks[0].pool, nn.MaxPool3d)
-    assert _n_params(create_csn()) == 13_131_152 and len(create_csn().state_dict()) == 320
+    assert n_params(create_csn()) == 13_131_152 and len(create_csn().state_dict()) == 320
 
     r2 = create_r2plus1d(dropout_rate=0.5)
     sd = r2.state_dict()
-    assert len(sd) == 416 and _n_params(r2) == 28_107_600
+    assert len(sd) == 416 and n_params(r2) == 28_107_600
     pinned = {
         "blocks.0.conv.weight": (64, 3, 1, 7, 7),
         "blocks.1.res_blocks.0.branch2.conv_b.conv_t.weight": (64, 64, 3, 1, 1),
@@ -432,89 +414,10 @@ def test_zoo_x3d_trains_one_step_on_cpu():
 # --- against PyTorchVideo's own code ------------------------------------------------------------------------------
 
 
-def _pytorchvideo():
-    """PyTorchVideo's x3d, csn, r2plus1d and convolutions modules, or a skip."""
-    names = ("pytorchvideo.models.x3d", "pytorchvideo.models.csn", "pytorchvideo.models.r2plus1d",
-             "pytorchvideo.layers.convolutions")
-    try:
-        return [importlib.import_module(n) for n in names]
-    except Exception as exc:  # noqa: BLE001 - not installed, or it no longer imports with this torchvision
-        reason = f"pytorchvideo.models does not import here: {type(exc).__name__}: {exc}"
-    roots = [r for r in os.environ.get("FASTVID_PTV_SRC", "").split(os.pathsep) if r]
-    if not roots:
-        pytest.skip(reason + " (set FASTVID_PTV_SRC to its unpacked sources to compare)")
-    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in ("pytorchvideo", "fvcore")}
-
-    def package(name: str) -> types.ModuleType:
-        for root in roots:
-            path = os.path.join(root, *name.split("."))
-            if os.path.isdir(path):
-                module = types.ModuleType(name)
-                module.__path__ = [path]
-                sys.modules[name] = module
-                return module
-        raise FileNotFoundError(f"{name} is in none of FASTVID_PTV_SRC={roots}")
-
-    try:
-        if importlib.util.find_spec("fvcore") is None:
-            fvcore_nn = (package("fvcore"), package("fvcore.nn"))[1]
-            init = importlib.import_module("fvcore.nn.weight_init")
-            fvcore_nn.c2_msra_fill, fvcore_nn.c2_xavier_fill = init.c2_msra_fill, init.c2_xavier_fill
-        layers = (package("pytorchvideo"), package("pytorchvideo.layers"), package("pytorchvideo.models"))[1]
-        encoding = importlib.import_module("pytorchvideo.layers.positional_encoding")
-        layers.SpatioTemporalClsPositionalEncoding = encoding.SpatioTemporalClsPositionalEncoding
-        return [importlib.import_module(n) for n in names]
-    except Exception as exc:  # noqa: BLE001
-        for key in [k for k in sys.modules if k.split(".")[0] in ("pytorchvideo", "fvcore")]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-        pytest.skip(f"PyTorchVideo's sources in FASTVID_PTV_SRC do not load: {type(exc).__name__}: {exc}")
-
-
-def _same_model(ours_fn, theirs_fn, shape, *, grads: bool = False) -> None:
-    """Same seed -> the same state_dict (keys, order, shapes, values: construction and init draw alike); the
-    same random weights -> bit-identical outputs in eval and train mode (dropout drawn alike), the same
-    running statistics afterwards and, with ``grads``, the same gradients."""
-    torch.manual_seed(0)
-    ours = ours_fn()
-    torch.manual_seed(0)
-    theirs = theirs_fn()
-    a, b = ours.state_dict(), theirs.state_dict()
-    assert list(a) == list(b)
-    for key in a:
-        assert a[key].shape == b[key].shape and torch.equal(a[key], b[key]), key
-    g = torch.Generator().manual_seed(1)
-    weights = {
-        k: v.clone() if not v.is_floating_point()
-        else torch.rand(v.shape, generator=g) + 0.5 if k.endswith("running_var")
-        else torch.randn(v.shape, generator=g) * 0.2
-        for k, v in a.items()
-    }
-    ours.load_state_dict(weights)
-    theirs.load_state_dict(weights)
-    x = torch.randn(*shape, generator=g)
-    for train in (False, True):
-        ours.train(train)
-        theirs.train(train)
-        xa, xb = x.clone().requires_grad_(grads), x.clone().requires_grad_(grads)
-        torch.manual_seed(5)
-        out_a = ours(xa)
-        torch.manual_seed(5)
-        out_b = theirs(xb)
-        assert torch.equal(out_a, out_b), f"train={train}: max diff {(out_a - out_b).abs().max().item()}"
-        for key, value in theirs.state_dict().items():
-            assert torch.equal(ours.state_dict()[key], value), key
-        if grads and train:
-            w = torch.randn(out_a.shape, generator=g)
-            (out_a * w).sum().backward()
-            (out_b * w).sum().backward()
-            assert torch.equal(xa.grad, xb.grad)
-            for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
-                assert torch.equal(p.grad, q.grad), name
-
-
 def test_matches_pytorchvideo_source():
-    x3d, csn, r2plus1d, convolutions = _pytorchvideo()
+    x3d, csn, r2plus1d, convolutions = pytorchvideo_modules(
+        "pytorchvideo.models.x3d", "pytorchvideo.models.csn", "pytorchvideo.models.r2plus1d",
+        "pytorchvideo.layers.convolutions")
     for kwargs, shape in (
         (dict(input_clip_length=4, input_crop_size=160), (1, 3, 4, 160, 160)),
         (
@@ -524,23 +427,23 @@ def test_matches_pytorchvideo_source():
             (2, 3, 6, 72, 72),
         ),
     ):
-        _same_model(lambda: create_x3d(**kwargs), lambda: x3d.create_x3d(**kwargs), shape, grads=True)
+        same_model(lambda: create_x3d(**kwargs), lambda: x3d.create_x3d(**kwargs), shape, grads=True)
     # Built for 2x64x64, fed 3x96x96: the head's stride-1 pool and the global average both show.
-    _same_model(lambda: create_x3d(depth_factor=5.0, input_clip_length=2, input_crop_size=64),
+    same_model(lambda: create_x3d(depth_factor=5.0, input_clip_length=2, input_crop_size=64),
                 lambda: x3d.create_x3d(depth_factor=5.0, input_clip_length=2, input_crop_size=64), (1, 3, 3, 96, 96))
     kwargs = dict(dim_in=16, dim_inner=40, dim_out=24, norm=None, conv_stride=(2, 2, 2), se_ratio=0.25)
-    _same_model(lambda: create_x3d_res_block(**kwargs), lambda: x3d.create_x3d_res_block(**kwargs),
+    same_model(lambda: create_x3d_res_block(**kwargs), lambda: x3d.create_x3d_res_block(**kwargs),
                 (2, 16, 6, 12, 12), grads=True)
     kwargs = dict(dim_in=16, dim_inner=40, dim_out=16, conv_stride=(1, 1, 1), use_shortcut=False)
-    _same_model(lambda: create_x3d_res_block(**kwargs), lambda: x3d.create_x3d_res_block(**kwargs), (2, 16, 4, 8, 8))
+    same_model(lambda: create_x3d_res_block(**kwargs), lambda: x3d.create_x3d_res_block(**kwargs), (2, 16, 4, 8, 8))
     for first in (False, True):
         kwargs = dict(in_channels=5, out_channels=7, inner_channels=9, conv_xy_first=first, stride=(1, 2, 2), bias=True)
-        _same_model(lambda: create_conv_2plus1d(**kwargs), lambda: convolutions.create_conv_2plus1d(**kwargs),
+        same_model(lambda: create_conv_2plus1d(**kwargs), lambda: convolutions.create_conv_2plus1d(**kwargs),
                     (2, 5, 4, 10, 10), grads=True)
     kwargs = dict(head_pool=nn.AdaptiveAvgPool3d, stem_pool=nn.MaxPool3d, dropout_rate=0.5)
-    _same_model(lambda: create_csn(**kwargs), lambda: csn.create_csn(**kwargs), (1, 3, 8, 64, 64))
+    same_model(lambda: create_csn(**kwargs), lambda: csn.create_csn(**kwargs), (1, 3, 8, 64, 64))
     kwargs = dict(head_pool=nn.AdaptiveAvgPool3d, dropout_rate=0.5)
-    _same_model(lambda: create_r2plus1d(**kwargs), lambda: r2plus1d.create_r2plus1d(**kwargs), (1, 3, 8, 64, 64))
+    same_model(lambda: create_r2plus1d(**kwargs), lambda: r2plus1d.create_r2plus1d(**kwargs), (1, 3, 8, 64, 64))
     for depth in (101, 152):
         ours, theirs = create_csn(model_depth=depth).state_dict(), csn.create_csn(model_depth=depth).state_dict()
         assert [(k, v.shape) for k, v in ours.items()] == [(k, v.shape) for k, v in theirs.items()]
