@@ -27,10 +27,16 @@ from typing import Any
 
 import torch
 import torch.nn.functional as nnf
-import torchvision.transforms.functional as TF
-from torchvision.transforms.functional import InterpolationMode
 
 from fastvid.transforms import _checks
+
+
+def _tf():
+    """torchvision.transforms.functional, imported on first use (torchvision adds about a second to importing
+    fastvid.transforms, which every DataLoader worker started with spawn pays)."""
+    import torchvision.transforms.functional
+
+    return torchvision.transforms.functional
 
 __all__ = [
     "SAMPLING_DEFAULT_HPARAS",
@@ -119,54 +125,54 @@ def _require_fill(hparas: Mapping[str, Any]):
 
 
 def _autocontrast(video: torch.Tensor, **hparas) -> torch.Tensor:
-    return TF.autocontrast(video)
+    return _tf().autocontrast(video)
 
 
 def _equalize(video: torch.Tensor, **hparas) -> torch.Tensor:
     if video.dtype == torch.uint8:
-        return TF.equalize(video)
+        return _tf().equalize(video)
     dtype = video.dtype  # torchvision equalizes uint8 only: through 0-255 and back, as PyTorchVideo does
-    return (TF.equalize((video * 255).to(torch.uint8)) / 255).to(dtype)
+    return (_tf().equalize((video * 255).to(torch.uint8)) / 255).to(dtype)
 
 
 def _invert(video: torch.Tensor, **hparas) -> torch.Tensor:
-    return TF.invert(video)
+    return _tf().invert(video)
 
 
 def _rotate(video: torch.Tensor, degrees: float, **hparas) -> torch.Tensor:
     fill = _require_fill(hparas)
-    return TF.rotate(video, degrees, fill=fill, interpolation=InterpolationMode.BILINEAR)
+    return _tf().rotate(video, degrees, fill=fill, interpolation=_tf().InterpolationMode.BILINEAR)
 
 
 def _solarize(video: torch.Tensor, threshold: float, **hparas) -> torch.Tensor:
     if video.dtype == torch.uint8:
-        return TF.solarize(video, int(threshold * 255.0))
-    return TF.solarize(video, threshold)
+        return _tf().solarize(video, int(threshold * 255.0))
+    return _tf().solarize(video, threshold)
 
 
 def _adjust_contrast(video: torch.Tensor, factor: float, **hparas) -> torch.Tensor:
-    return TF.adjust_contrast(video, factor)
+    return _tf().adjust_contrast(video, factor)
 
 
 def _adjust_saturation(video: torch.Tensor, factor: float, **hparas) -> torch.Tensor:
-    return TF.adjust_saturation(video, factor)
+    return _tf().adjust_saturation(video, factor)
 
 
 def _adjust_brightness(video: torch.Tensor, factor: float, **hparas) -> torch.Tensor:
-    return TF.adjust_brightness(video, factor)
+    return _tf().adjust_brightness(video, factor)
 
 
 def _adjust_sharpness(video: torch.Tensor, factor: float, **hparas) -> torch.Tensor:
-    return TF.adjust_sharpness(video, factor)
+    return _tf().adjust_sharpness(video, factor)
 
 
 def _posterize(video: torch.Tensor, bits: int, **hparas) -> torch.Tensor:
     if bits >= 8:
         return video
     if video.dtype == torch.uint8:
-        return TF.posterize(video, bits)
+        return _tf().posterize(video, bits)
     dtype = video.dtype
-    return (TF.posterize((video * 255).to(torch.uint8), bits) / 255).to(dtype)
+    return (_tf().posterize((video * 255).to(torch.uint8), bits) / 255).to(dtype)
 
 
 # The shear offsets below are PyTorchVideo's: ShearX shifts by H * s / 2 and ShearY by W * s / 2.
