@@ -50,6 +50,7 @@ def pytorchvideo_modules(*names: str) -> list[types.ModuleType]:
         layers = (package("pytorchvideo"), package("pytorchvideo.layers"), package("pytorchvideo.models"))[1]
         encoding = importlib.import_module("pytorchvideo.layers.positional_encoding")
         layers.SpatioTemporalClsPositionalEncoding = encoding.SpatioTemporalClsPositionalEncoding
+        layers.MultiScaleBlock = importlib.import_module("pytorchvideo.layers.attention").MultiScaleBlock
         return [importlib.import_module(n) for n in names]
     except Exception as exc:  # noqa: BLE001
         for key in [k for k in sys.modules if k.split(".")[0] in ("pytorchvideo", "fvcore")]:

@@ -1,4 +1,4 @@
-"""Video models: PyTorchVideo's builders (3D ResNet, X3D, CSN, R(2+1)D, SlowFast; same module tree,
+"""Video models: PyTorchVideo's builders (3D ResNet, X3D, CSN, R(2+1)D, SlowFast, MViT; same module tree,
 state_dict keys, initialization and forward), a small 3D ResNet for CPU runs, and torchvision's video
 models by name.
 
@@ -6,10 +6,18 @@ models by name.
 from :mod:`fastvid.models.roi_head`, which is imported on first use (it imports ``torchvision.ops``).
 """
 
+from fastvid.models.attention import DropPath, Mlp, MultiScaleAttention, MultiScaleBlock
 from fastvid.models.csn import create_csn
-from fastvid.models.head import ResNetBasicHead, create_res_basic_head
+from fastvid.models.head import (
+    ResNetBasicHead,
+    SequencePool,
+    VisionTransformerBasicHead,
+    create_res_basic_head,
+    create_vit_basic_head,
+)
 from fastvid.models.multipathway import DetectionBBoxNetwork, MultiPathWayWithFuse
 from fastvid.models.net import Net, init_net_weights
+from fastvid.models.positional_encoding import SpatioTemporalClsPositionalEncoding
 from fastvid.models.r2plus1d import (
     Conv2plus1d,
     create_2plus1d_bottleneck_block,
@@ -27,7 +35,8 @@ from fastvid.models.resnet import (
     create_small_resnet,
 )
 from fastvid.models.slowfast import FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast
-from fastvid.models.stem import ResNetBasicStem, create_res_basic_stem
+from fastvid.models.stem import PatchEmbed, ResNetBasicStem, create_conv_patch_embed, create_res_basic_stem
+from fastvid.models.vision_transformers import MultiscaleVisionTransformers, create_multiscale_vision_transformers
 from fastvid.models.x3d import (
     ProjectedPool,
     SqueezeExcitation,
@@ -56,10 +65,16 @@ __all__ = [
     "BottleneckBlock",
     "Conv2plus1d",
     "DetectionBBoxNetwork",
+    "DropPath",
     "FastToSlowFusionBuilder",
     "FuseFastToSlow",
+    "Mlp",
     "MultiPathWayWithFuse",
+    "MultiScaleAttention",
+    "MultiScaleBlock",
+    "MultiscaleVisionTransformers",
     "Net",
+    "PatchEmbed",
     "PoolConcatPathway",
     "ProjectedPool",
     "ResBlock",
@@ -67,13 +82,18 @@ __all__ = [
     "ResNetBasicStem",
     "ResNetRoIHead",
     "ResStage",
+    "SequencePool",
+    "SpatioTemporalClsPositionalEncoding",
     "SqueezeExcitation",
     "Swish",
+    "VisionTransformerBasicHead",
     "create_2plus1d_bottleneck_block",
     "create_bottleneck_block",
     "create_conv_2plus1d",
+    "create_conv_patch_embed",
     "create_csn",
     "create_model",
+    "create_multiscale_vision_transformers",
     "create_r2plus1d",
     "create_res_basic_head",
     "create_res_basic_stem",
@@ -84,6 +104,7 @@ __all__ = [
     "create_slowfast",
     "create_slowfast_with_roi_head",
     "create_small_resnet",
+    "create_vit_basic_head",
     "create_x3d",
     "create_x3d_bottleneck_block",
     "create_x3d_head",

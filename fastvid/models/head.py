@@ -1,5 +1,5 @@
-"""The ResNet head: pool -> dropout -> linear projection -> activation -> global average
-(as ``pytorchvideo.models.head``)."""
+"""The ResNet head: pool -> dropout -> linear projection -> activation -> global average, and the vision
+transformer head: sequence pool -> dropout -> linear projection -> activation (as ``pytorchvideo.models.head``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-__all__ = ["ResNetBasicHead", "create_res_basic_head"]
+__all__ = [
+    "ResNetBasicHead",
+    "SequencePool",
+    "VisionTransformerBasicHead",
+    "create_res_basic_head",
+    "create_vit_basic_head",
+]
 
 
 class ResNetBasicHead(nn.Module):
@@ -86,4 +92,82 @@ def create_res_basic_head(
         pool=pool_model,
         dropout=nn.Dropout(dropout_rate) if dropout_rate > 0 else None,
         output_pool=nn.AdaptiveAvgPool3d(1) if output_with_global_average else None,
+    )
+
+
+_SEQ_POOL_MODES = ("cls", "mean")
+
+
+class SequencePool(nn.Module):
+    """One embedding from a (B, N, C) token sequence: the first (class) token for ``mode="cls"``, the mean
+    over tokens for ``mode="mean"``."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        if mode not in _SEQ_POOL_MODES:
+            raise ValueError(f"SequencePool: mode must be one of {_SEQ_POOL_MODES}, got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0] if self.mode == "cls" else x.mean(1)
+
+
+class VisionTransformerBasicHead(nn.Module):
+    """Optional sequence pooling and dropout, a Linear projection, optional activation.
+
+    Submodules are registered in PyTorchVideo's order: sequence_pool, dropout, proj, activation.
+    """
+
+    def __init__(
+        self,
+        sequence_pool: nn.Module | None = None,
+        dropout: nn.Module | None = None,
+        proj: nn.Module | None = None,
+        activation: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        if proj is None:
+            raise ValueError("VisionTransformerBasicHead: proj is required, got None")
+        self.sequence_pool = sequence_pool
+        self.dropout = dropout
+        self.proj = proj
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sequence_pool is not None:
+            x = self.sequence_pool(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        x = self.proj(x)
+        if self.activation is not None:
+            x = self.activation(x)
+        return x
+
+
+def create_vit_basic_head(
+    *,
+    in_features: int,
+    out_features: int,
+    seq_pool_type: str = "cls",
+    dropout_rate: float = 0.5,
+    activation: Callable | None = None,
+) -> nn.Module:
+    """Builds a :class:`VisionTransformerBasicHead` (PyTorchVideo's arguments and defaults).
+
+    ``seq_pool_type``: "cls" (take the class token), "mean" (average the tokens) or "none" (no pooling).
+    ``activation=nn.Softmax`` softmaxes over classes (dim 1); dropout exists when ``dropout_rate > 0``.
+    """
+    if seq_pool_type not in ("cls", "mean", "none"):
+        raise ValueError(f'create_vit_basic_head: seq_pool_type must be "cls", "mean" or "none", got {seq_pool_type!r}')
+    if activation is None:
+        activation_model = None
+    elif activation is nn.Softmax:
+        activation_model = activation(dim=1)
+    else:
+        activation_model = activation()
+    return VisionTransformerBasicHead(
+        sequence_pool=None if seq_pool_type == "none" else SequencePool(seq_pool_type),
+        dropout=nn.Dropout(dropout_rate) if dropout_rate > 0.0 else None,
+        proj=nn.Linear(in_features, out_features),
+        activation=activation_model,
     )

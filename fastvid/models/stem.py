@@ -1,4 +1,5 @@
-"""The ResNet stem: conv -> norm -> activation -> pool (as ``pytorchvideo.models.stem``)."""
+"""The ResNet stem: conv -> norm -> activation -> pool, and the transformer patch embedding: conv -> flatten
+-> transpose (as ``pytorchvideo.models.stem``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-__all__ = ["ResNetBasicStem", "create_res_basic_stem"]
+__all__ = ["PatchEmbed", "ResNetBasicStem", "create_conv_patch_embed", "create_res_basic_stem"]
 
 
 class ResNetBasicStem(nn.Module):
@@ -76,3 +77,40 @@ def create_res_basic_stem(
     activation_module = None if activation is None else activation()
     pool_module = None if pool is None else pool(kernel_size=pool_kernel_size, stride=pool_stride, padding=pool_padding)
     return ResNetBasicStem(conv=conv_module, norm=norm_module, activation=activation_module, pool=pool_module)
+
+
+class PatchEmbed(nn.Module):
+    """Patchifies a clip for a transformer: ``patch_model`` (a strided convolution) maps (B, C, (T,) H, W) to
+    (B, D, (T',) H', W'), flattened and transposed to (B, T'*H'*W', D) tokens."""
+
+    def __init__(self, *, patch_model: nn.Module | None = None) -> None:
+        super().__init__()
+        if patch_model is None:
+            raise ValueError("PatchEmbed: patch_model is required, got None")
+        self.patch_model = patch_model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.patch_model(x).flatten(2).transpose(1, 2)
+
+
+def create_conv_patch_embed(
+    *,
+    in_channels: int,
+    out_channels: int,
+    conv_kernel_size: tuple[int, ...] = (1, 16, 16),
+    conv_stride: tuple[int, ...] = (1, 4, 4),
+    conv_padding: tuple[int, ...] = (1, 7, 7),
+    conv_bias: bool = True,
+    conv: Callable = nn.Conv3d,
+) -> nn.Module:
+    """Builds a :class:`PatchEmbed` around ``conv`` (called with Conv3d's keyword arguments; PyTorchVideo's
+    arguments and defaults)."""
+    patch_model = conv(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        kernel_size=conv_kernel_size,
+        stride=conv_stride,
+        padding=conv_padding,
+        bias=conv_bias,
+    )
+    return PatchEmbed(patch_model=patch_model)
