@@ -9,6 +9,7 @@ a ``:``-separated list of the folders holding ``pytorchvideo/`` and ``fvcore/``)
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import math
 
@@ -28,8 +29,10 @@ from fastvid.models import (
     SpatioTemporalClsPositionalEncoding,
     VisionTransformerBasicHead,
     create_conv_patch_embed,
+    create_model,
     create_multiscale_vision_transformers,
     create_vit_basic_head,
+    list_models,
 )
 from fastvid.models.attention import drop_path
 from fastvid.models.vision_transformers import MVIT_HUB_CONFIGS
@@ -198,7 +201,7 @@ def test_mvit_b_module_tree_and_initialization():
 def test_checkpoint_with_pytorchvideo_keys_loads():
     g = torch.Generator().manual_seed(3)
     checkpoint = {k: torch.randn(shape, generator=g) for k, shape in expected_mvit_b_state(frames=32)}
-    model = create_multiscale_vision_transformers(**MVIT_HUB_CONFIGS["mvit_base_32x3"])
+    model = create_model("mvit_base_32x3", num_classes=400, num_frames=32, crop_size=224)
     model.load_state_dict(checkpoint)  # strict
     assert torch.equal(model.blocks[14].attn.pool_q.weight, checkpoint["blocks.14.attn.pool_q.weight"])
 
@@ -342,6 +345,45 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="patch_embed_shape"):
         MultiscaleVisionTransformers(patch_embed=None, cls_positional_encoding=nn.Identity(), pos_drop=None,
                                      norm_patch_embed=None, blocks=nn.ModuleList(), norm_embed=None, head=None)
+
+
+# --- the model zoo -----------------------------------------------------------------------------------------------
+
+
+def test_zoo_mvit_presets_and_clip_size_errors():
+    assert {"mvit_base_16x4", "mvit_base_32x3"} <= set(list_models())
+    model = create_model("mvit_base_16x4", num_classes=3, num_frames=16, crop_size=224, dropout_rate=0.2)
+    assert [k for k, _ in expected_mvit_b_state(num_classes=3)] == list(model.state_dict())
+    assert model.head.dropout.p == 0.2 and model.head.activation is None  # logits, for cross-entropy
+    assert create_model("mvit_base_32x3", num_classes=3, num_frames=32).cls_positional_encoding.patch_embed_shape == [
+        16, 56, 56]
+    for name, frames, crop in (("mvit_base_16x4", 8, 224), ("mvit_base_16x4", 16, 160), ("mvit_base_32x3", 16, 224)):
+        want = MVIT_HUB_CONFIGS[name]["temporal_size"]
+        with pytest.raises(ValueError, match=rf"{name} takes {want}x224x224 clips only .* got num_frames={frames}, "
+                                             rf"crop_size={crop}; .*fastvid-train --frames {want} --crop-size 224"):
+            create_model(name, num_classes=3, num_frames=frames, crop_size=crop)
+    # fastvid-train checks the clip size on the meta device before reading any data.
+    from fastvid.train.cli import check_model
+
+    assert check_model(argparse.Namespace(model="mvit_base_16x4", frames=16, crop_size=224)) is None
+    message = check_model(argparse.Namespace(model="mvit_base_16x4", frames=8, crop_size=224))
+    assert message.startswith("argument --model:") and "--frames 16" in message
+
+
+@pytest.mark.slow
+def test_zoo_mvit_trains_one_step_on_cpu_at_its_size():
+    """mvit_base_16x4 on one 16x224x224 clip: forward, backward and an SGD step (about 4 s on 2 cores)."""
+    torch.manual_seed(0)
+    model = create_model("mvit_base_16x4", num_classes=4, num_frames=16, crop_size=224)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(1, 3, 16, 224, 224), torch.tensor([2])
+    before = model.head.proj.weight.detach().clone()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    opt.step()
+    assert not torch.equal(before, model.head.proj.weight)
 
 
 # --- against PyTorchVideo's own code ------------------------------------------------------------------------------

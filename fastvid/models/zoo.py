@@ -1,5 +1,5 @@
-"""Video classification models by name: PyTorchVideo-layout 3D ResNets, X3D, CSN and R(2+1)D, a small CPU
-ResNet, and torchvision's video models (randomly initialized; nothing is downloaded)."""
+"""Video classification models by name: PyTorchVideo-layout 3D ResNets, X3D, CSN, R(2+1)D and MViT-B, a small
+CPU ResNet, and torchvision's video models (randomly initialized; nothing is downloaded)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,18 @@ import torch.nn as nn
 from fastvid.models.csn import create_csn
 from fastvid.models.r2plus1d import create_r2plus1d
 from fastvid.models.resnet import create_resnet, create_small_resnet
+from fastvid.models.vision_transformers import MVIT_HUB_CONFIGS, create_multiscale_vision_transformers
 from fastvid.models.x3d import create_x3d
 
-__all__ = ["create_model", "list_models", "TORCHVISION_MODELS", "RESNET_MODELS", "X3D_MODELS", "PTV_HUB_MODELS"]
+__all__ = [
+    "create_model",
+    "list_models",
+    "TORCHVISION_MODELS",
+    "RESNET_MODELS",
+    "X3D_MODELS",
+    "PTV_HUB_MODELS",
+    "MVIT_MODELS",
+]
 
 RESNET_MODELS = {"resnet50": 50, "resnet101": 101, "resnet152": 152}
 # PyTorchVideo's hub X3Ds: the clip (frames, crop) each was published for, and create_x3d's depth_factor.
@@ -29,6 +38,9 @@ PTV_HUB_MODELS = {
     ),
     "r2plus1d_r50": (create_r2plus1d, {"dropout_rate": 0.5, "head_activation": None}, (16, 224)),
 }
+# PyTorchVideo's hub MViT-B video models (create_multiscale_vision_transformers with MVIT_HUB_CONFIGS[name]): the
+# (frames, crop) their position embedding is built for, the only clip they take.
+MVIT_MODELS = {"mvit_base_16x4": (16, 224), "mvit_base_32x3": (32, 224)}
 # X3D's total spatial stride (stem 2 x four stages of 2): the smallest crop its head can pool.
 _X3D_MIN_CROP = 32
 TORCHVISION_MODELS = ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
@@ -37,7 +49,7 @@ _SMALL = "resnet_small"
 
 def list_models() -> list[str]:
     """Every name :func:`create_model` accepts."""
-    return [_SMALL, *RESNET_MODELS, *X3D_MODELS, *PTV_HUB_MODELS, *TORCHVISION_MODELS]
+    return [_SMALL, *RESNET_MODELS, *X3D_MODELS, *PTV_HUB_MODELS, *MVIT_MODELS, *TORCHVISION_MODELS]
 
 
 def create_model(
@@ -56,8 +68,10 @@ def create_model(
             "resnet50" / "resnet101" / "resnet152" (:func:`create_resnet`, PyTorchVideo's layout and
             state_dict), "x3d_xs" / "x3d_s" / "x3d_m" / "x3d_l" (:func:`~fastvid.models.x3d.create_x3d`
             as PyTorchVideo's hub builds them), "csn_r101" (:func:`~fastvid.models.csn.create_csn`) and
-            "r2plus1d_r50" (:func:`~fastvid.models.r2plus1d.create_r2plus1d`), PyTorchVideo's hub models
-            with its state_dict keys, or a torchvision video model ("r3d_18", "r2plus1d_18", "mc3_18",
+            "r2plus1d_r50" (:func:`~fastvid.models.r2plus1d.create_r2plus1d`), "mvit_base_16x4" /
+            "mvit_base_32x3" (:func:`~fastvid.models.vision_transformers.create_multiscale_vision_transformers`
+            with the hub's MViT-B configuration), PyTorchVideo's hub models with its state_dict keys, or a
+            torchvision video model ("r3d_18", "r2plus1d_18", "mc3_18",
             "s3d", "mvit_v2_s", "swin3d_t"; weights=None, so nothing is downloaded). Every model returns
             logits: the X3Ds and r2plus1d_r50 are built with ``head_activation=None`` (PyTorchVideo's
             default is a softmax; the weights are the same).
@@ -70,11 +84,13 @@ def create_model(
             ``input_crop_size=crop_size``, as create_x3d does for its hub sizes: XS 4x160x160, S 13x160x160,
             M 16x224x224, L 16x312x312); the crop must be at least 32 (the total spatial stride).
             csn_r101 keeps its hub head (AvgPool3d (4, 7, 7)) for 32x224x224 and r2plus1d_r50 for
-            16x224x224, and both pool adaptively otherwise. mvit_v2_s works on 16x224x224 clips only
+            16x224x224, and both pool adaptively otherwise. mvit_base_16x4 takes 16x224x224 and mvit_base_32x3
+            32x224x224 clips only (their position embedding has one entry per patch of that clip; other sizes
+            raise ValueError here). mvit_v2_s works on 16x224x224 clips only
             (torchvision builds it for that size; other sizes raise ValueError here rather than a shape
             error in the first forward).
             The other torchvision models accept any size.
-        dropout_rate: head dropout; None keeps the model's default.
+        dropout_rate: head dropout (``head_dropout_rate`` for the MViTs); None keeps the model's default.
         **kwargs: passed on to the builder (e.g. ``stem_dim_out`` for "resnet_small").
 
     Raises:
@@ -82,7 +98,9 @@ def create_model(
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"create_model: num_classes must be a positive int, got {num_classes!r}")
-    if dropout_rate is not None:
+    if dropout_rate is not None and name in MVIT_MODELS:
+        kwargs["head_dropout_rate"] = dropout_rate
+    elif dropout_rate is not None:
         takes_rate = name == _SMALL or name in RESNET_MODELS or name in X3D_MODELS or name in PTV_HUB_MODELS
         kwargs["dropout_rate" if takes_rate else "dropout"] = dropout_rate
     if name == _SMALL:
@@ -113,6 +131,17 @@ def create_model(
         if (num_frames, crop_size) != hub_clip and "head_pool" not in kwargs:
             kwargs["head_pool"] = nn.AdaptiveAvgPool3d
         return builder(model_num_class=num_classes, **kwargs)
+    if name in MVIT_MODELS:
+        frames, crop = MVIT_MODELS[name]
+        if (num_frames, crop_size) != (frames, crop):
+            raise ValueError(
+                f"create_model: {name} takes {frames}x{crop}x{crop} clips only (its position embedding is built "
+                f"for that size), got num_frames={num_frames}, crop_size={crop_size}; use {frames} frames and a "
+                f"{crop} crop (fastvid-train --frames {frames} --crop-size {crop})"
+            )
+        return create_multiscale_vision_transformers(
+            **{**MVIT_HUB_CONFIGS[name], "head_num_classes": num_classes, **kwargs}
+        )
     if name in TORCHVISION_MODELS:
         import torchvision.models.video as tv_video
 
