@@ -205,7 +205,8 @@ def test_create_model_by_name():
     names = list_models()
     assert {"resnet_small", "resnet50", "r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t"} <= set(names)
     for name in names:
-        model = create_model(name, num_classes=3, **({"num_frames": 16} if name == "mvit_v2_s" else {}))
+        frames = {"mvit_v2_s": 16, "mvit_base_16x4": 16, "mvit_base_32x3": 32}.get(name, 8)
+        model = create_model(name, num_classes=3, num_frames=frames)
         last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv3d))][-1]
         out_size = last.out_channels if isinstance(last, nn.Conv3d) else last.out_features
         assert out_size == 3, name
