@@ -391,7 +391,7 @@ def test_generator_gives_the_global_draws_and_leaves_the_global_generator():
 
 
 @pytest.mark.parametrize("cls", [T.RandAugment, T.AugMix])
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64, torch.float16, torch.bfloat16])
 def test_dtype_shape_kept_and_input_untouched(cls, dtype):
     for shape in [(4, 3, 24, 32), (1, 3, 7, 5), (3, 13, 9)]:
         v = video(dtype=dtype)[..., : shape[-2], : shape[-1]]
@@ -402,7 +402,8 @@ def test_dtype_shape_kept_and_input_untouched(cls, dtype):
             assert out.shape == v.shape and out.dtype == v.dtype
             assert torch.equal(v, keep)
             if dtype != torch.uint8:
-                assert -1e-6 <= float(out.min()) and float(out.max()) <= 1 + 1e-6
+                tol = 1e-6 if dtype in (torch.float32, torch.float64) else 1e-2
+                assert -tol <= float(out.min()) and float(out.max()) <= 1 + tol
 
 
 def test_non_contiguous_input_gives_the_contiguous_result():
@@ -498,6 +499,24 @@ def test_create_video_transform_with_augmentation_plan_and_samples():
     sample = {"video": video(t=10, h=30, w=40).permute(1, 0, 2, 3), "audio": torch.zeros(3), "label": 1}
     out = tf(sample)
     assert set(out) == {"video", "label"} and out["video"].shape == (3, 4, 16, 16)
+    # convert_to_float=False: a float clip is augmented as 0-1 values, a uint8 one as 0-255: the two differ,
+    # so the dataset must hand over the float clip (the frames are still planned)
+    for aug_type in ("randaug", "augmix"):
+        raw = T.create_video_transform("train", aug_type=aug_type, convert_to_float=False, min_size=20, crop_size=16,
+                                       num_samples=4)
+        assert not T.accepts_uint8(raw) and T.temporal_plan(raw) == T.TemporalPlan(4)
+        clip8 = video(t=10, h=30, w=40).permute(1, 0, 2, 3)
+        torch.manual_seed(0)
+        on_uint8 = raw(clip8)
+        torch.manual_seed(0)
+        assert not torch.equal(on_uint8.float(), raw(clip8.float()))
+        cooked = T.create_video_transform("train", aug_type=aug_type, min_size=20, crop_size=16, num_samples=4)
+        torch.manual_seed(0)
+        on_uint8 = cooked(clip8)
+        torch.manual_seed(0)
+        assert torch.equal(on_uint8, cooked(clip8.float()))  # convert_to_float=True: the same either way
+    with pytest.raises(TypeError, match="must be a torch.Tensor"):
+        T.create_video_transform("train", aug_type="augmix", num_samples=None)({"video": [1, 2]})
 
 
 def test_create_video_transform_augmentation_only_in_train_and_default_unchanged():
@@ -588,3 +607,13 @@ def test_errors_on_the_call():
     tf = T.create_video_transform("train", aug_type="randaug")
     with pytest.raises(ValueError, match=r"\(C, T, H, W\)"):
         tf(torch.zeros(3, 4, 5, dtype=torch.uint8))
+
+
+def test_int_sampling_takes_integer_magnitudes_only():
+    # "uniform" sampling draws torch.randint(sampling_min, magnitude + 1): a fractional or too small level
+    # fails at construction, not inside the first call's randint
+    for bad in (9.5, -3):
+        with pytest.raises(ValueError, match=r"'int' sampling magnitude must be an integer >= sampling_min \(0\)"):
+            T.RandAugment(magnitude=bad, sampling_type="uniform")
+    T.RandAugment(magnitude=9.0, sampling_type="uniform")(video())  # an integral float is a level
+    T.RandAugment(magnitude=9.5)  # gaussian sampling takes any level

@@ -58,6 +58,7 @@ import torch.nn as nn
 from fastvid.models.head import create_res_basic_head
 from fastvid.models.multipathway import MultiPathWayWithFuse
 from fastvid.models.net import Net
+from fastvid.models import resnet
 from fastvid.models.resnet import create_bottleneck_block, create_res_stage
 from fastvid.models.stem import create_res_basic_stem
 
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 # Blocks per stage for each supported depth (PyTorchVideo's SlowFast table; 18 uses bottlenecks too).
-_MODEL_STAGE_DEPTH = {18: (1, 1, 1, 1), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+_MODEL_STAGE_DEPTH = {18: (1, 1, 1, 1), **resnet._MODEL_STAGE_DEPTH}
 
 
 def __getattr__(name: str):

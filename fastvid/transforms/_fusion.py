@@ -164,7 +164,8 @@ class ClipStep(torch.nn.Module):
     resizing step per fused run), ``converts`` (the output is float whatever the input; see
     :func:`fastvid.transforms.accepts_uint8`), ``frame_wise`` (works frame by frame with draws that do
     not depend on T; see :func:`fastvid.transforms.temporal_plan`), ``has_fallback`` (:meth:`fallback`
-    computes the step in plain PyTorch on a tensor the kernel does not take).
+    computes the step in plain PyTorch on a tensor the kernel does not take), ``uint8_equivalent`` (False: the
+    step gives another result on uint8 frames than on the float 0-255 clip, so a dataset must hand it floats).
     """
 
     resizes = False
@@ -172,6 +173,7 @@ class ClipStep(torch.nn.Module):
     frame_wise = True
     fusable = True
     has_fallback = False
+    uint8_equivalent = True
 
     def apply_to(self, state: ClipState) -> None:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError

@@ -5,7 +5,10 @@ permutes the (C, T, H, W) clip around them), uint8 0-255 or float 0-1, and retur
 They run the per-video ops of :mod:`fastvid.transforms.augmentations` (torchvision's functional ops), so
 under the same seeds they give PyTorchVideo's pixels; they are plain PyTorch, not the fused kernel.
 
-Draws, in order (torch's global generator, or ``generator=`` when given, a CPU ``torch.Generator``):
+Draws, in order (torch's global generator, or ``generator=`` when given, a CPU ``torch.Generator``; a given
+generator is shared by every op, and copies of the transform, such as DataLoader workers' (fork or spawn),
+start from the same generator state, so they draw alike: leave it None in a dataset's transform, where each
+worker's global generator is seeded apart):
 
 * OpSampler: ``torch.randint(1, num_sample_op + 1, (1,))`` when ``randomly_sample_depth``, then
   ``torch.multinomial(transforms_prob, depth, replacement)``; then each chosen transform's own draws.
@@ -335,7 +338,7 @@ class AugMix(torch.nn.Module):
         for w in weights:
             mixed += w * self.augmix_fn(video)
         out = m * video + (1 - m) * mixed
-        return out.type(torch.uint8) if video.dtype == torch.uint8 else out
+        return out.type(torch.uint8) if video.dtype == torch.uint8 else out.to(video.dtype)
 
     def __call__(self, video):  # skip nn.Module hooks: a data transform, called per clip
         return self.forward(video)

@@ -370,6 +370,14 @@ class AugmentTransform:
         self.max_level = _AUGMENTATION_MAX_LEVEL
         self.transform_name = transform_name
         self.magnitude = _number(owner, "magnitude", magnitude)
+        if sampling_type != "gaussian" and self.sampling_hparas["sampling_data_type"] == "int":
+            # drawn as torch.randint(sampling_min, magnitude + 1): an integer level no below sampling_min
+            low = self.sampling_hparas["sampling_min"]
+            if isinstance(magnitude, bool) or int(magnitude) != magnitude or magnitude < low:
+                raise ValueError(
+                    f"{owner}: with 'int' sampling magnitude must be an integer >= sampling_min ({low}), "
+                    f"got {magnitude!r}"
+                )
         self.transform_fn = name_to_transform_func[transform_name]
         self.level_fn = level_to_arg[transform_name]
         self.level_paras = transform_max_paras[transform_name]
@@ -383,7 +391,7 @@ class AugmentTransform:
             return max(0, min(self.max_level, drawn))
         low = self.sampling_hparas["sampling_min"]
         if self.sampling_hparas["sampling_data_type"] == "int":
-            return torch.randint(low, self.magnitude + 1, size=(1,), generator=g).item()
+            return torch.randint(low, int(self.magnitude) + 1, size=(1,), generator=g).item()
         return torch.rand(size=(1,), generator=g).item() * (self.magnitude - low) + low
 
     def __call__(self, video: torch.Tensor) -> torch.Tensor:

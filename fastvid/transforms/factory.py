@@ -173,11 +173,22 @@ class _TimeFirstAugment(ClipStep):
         self.augment = augment
         self.float_is_0_255 = bool(float_is_0_255)
 
+    @property
+    def uint8_equivalent(self) -> bool:
+        # without float_is_0_255 a float clip is augmented as 0-1 values, a uint8 one as 0-255
+        return self.float_is_0_255
+
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         owner = type(self.augment).__name__
-        if not isinstance(video, torch.Tensor) or video.dim() != 4:
-            got = tuple(video.shape) if isinstance(video, torch.Tensor) else type(video).__name__
-            raise ValueError(f"{owner} (create_video_transform): the clip must have shape (C, T, H, W), got {got}")
+        if not isinstance(video, torch.Tensor):
+            raise TypeError(
+                f"{owner} (create_video_transform): the clip must be a torch.Tensor of shape (C, T, H, W), got "
+                f"{type(video).__name__}"
+            )
+        if video.dim() != 4:
+            raise ValueError(
+                f"{owner} (create_video_transform): the clip must have shape (C, T, H, W), got {tuple(video.shape)}"
+            )
         if self.float_is_0_255 and video.is_floating_point():
             as_uint8 = video.round().clamp(0, 255).to(torch.uint8)
             return self.augment(as_uint8.permute(1, 0, 2, 3)).permute(1, 0, 2, 3).to(video.dtype)

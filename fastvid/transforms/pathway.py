@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from fastvid import reference
 from fastvid.transforms import _checks
 
 __all__ = ["PackPathway"]
@@ -50,7 +51,8 @@ class PackPathway(nn.Module):
                 f"PackPathway: the clip must have at least alpha={self.alpha} frames along dim "
                 f"{self.temporal_dim}, got {num_frames} (shape {tuple(frames.shape)})"
             )
-        index = torch.linspace(0, num_frames - 1, num_slow).long().to(frames.device)
+        # the tutorial's linspace(0, T - 1, T // alpha).long(): UniformTemporalSubsample's indices (n <= T)
+        index = reference.uniform_temporal_subsample_indices(num_frames, num_slow).to(frames.device)
         return [torch.index_select(frames, self.temporal_dim, index), frames]
 
     def extra_repr(self) -> str:

@@ -81,6 +81,8 @@ def temporal_plan(transform, *, key: str = "video") -> TemporalPlan | None:
 
 
 def _uint8_step(transform, key: str):
+    if isinstance(transform, ClipStep) and not transform.uint8_equivalent:
+        return False
     if isinstance(transform, ClipStep):
         return True if transform.converts else _GO_ON
     if isinstance(transform, RemoveKey):
