@@ -21,7 +21,7 @@ import torch.nn as nn
 from fastvid.models.head import ResNetBasicHead
 from fastvid.models.net import Net
 from fastvid.models.r2plus1d import Conv2plus1d
-from fastvid.models.resnet import BottleneckBlock, ResBlock, ResStage
+from fastvid.models.resnet import BottleneckBlock, ResBlock, ResStage, _trivial_sum
 from fastvid.models.stem import ResNetBasicStem
 
 __all__ = [
@@ -252,11 +252,6 @@ def create_x3d_bottleneck_block(
     )
 
 
-def _sum(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    # A module-level function rather than PyTorchVideo's lambda, so that models pickle (DDP spawn).
-    return x + y
-
-
 def create_x3d_res_block(
     *,
     dim_in: int,
@@ -304,7 +299,7 @@ def create_x3d_res_block(
             inner_act=inner_act,
         ),
         activation=None if activation is None else activation(),
-        branch_fusion=_sum,
+        branch_fusion=_trivial_sum,  # a named function, not PyTorchVideo's lambda: models pickle
     )
 
 

@@ -15,6 +15,13 @@ MAX_CHANNELS = 4
 INTERPOLATIONS = ("bilinear",)
 
 
+def number(owner: str, name: str, value):
+    """A real number (not a bool), returned as it came (an int stays an int)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
+
+
 def integer(owner: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} {value!r}")

@@ -281,12 +281,6 @@ TRANSFORM_DEFAULT_HPARAS = {"fill": (0.5, 0.5, 0.5)}
 _SAMPLING_TYPES = ("gaussian", "uniform")
 
 
-def _number(owner: str, name: str, value) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-    return value
-
-
 def _mapping(owner: str, name: str, value) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeError(f"{owner}: {name} must be a dict, got {type(value).__name__} {value!r}")
@@ -311,7 +305,7 @@ def _check_sampling(owner: str, sampling_type: str, sampling_hparas: Mapping[str
             raise ValueError(
                 f"{owner}: gaussian sampling needs sampling_hparas['sampling_std'], got {sampling_hparas!r}"
             )
-        _number(owner, "sampling_hparas['sampling_std']", sampling_hparas["sampling_std"])
+        _checks.number(owner, "sampling_hparas['sampling_std']", sampling_hparas["sampling_std"])
         return
     for key in ("sampling_data_type", "sampling_min"):
         if key not in sampling_hparas:
@@ -321,7 +315,7 @@ def _check_sampling(owner: str, sampling_type: str, sampling_hparas: Mapping[str
         if isinstance(low, bool) or not isinstance(low, numbers.Integral):
             raise TypeError(f"{owner}: sampling_hparas['sampling_min'] must be an int for 'int' sampling, got {low!r}")
     elif data_type == "float":
-        _number(owner, "sampling_hparas['sampling_min']", low)
+        _checks.number(owner, "sampling_hparas['sampling_min']", low)
     else:
         raise ValueError(
             f"{owner}: sampling_hparas['sampling_data_type'] must be 'int' or 'float', got {data_type!r}"
@@ -369,7 +363,7 @@ class AugmentTransform:
 
         self.max_level = _AUGMENTATION_MAX_LEVEL
         self.transform_name = transform_name
-        self.magnitude = _number(owner, "magnitude", magnitude)
+        self.magnitude = _checks.number(owner, "magnitude", magnitude)
         if sampling_type != "gaussian" and self.sampling_hparas["sampling_data_type"] == "int":
             # drawn as torch.randint(sampling_min, magnitude + 1): an integer level no below sampling_min
             low = self.sampling_hparas["sampling_min"]

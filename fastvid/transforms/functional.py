@@ -29,7 +29,6 @@ PyTorchVideo's, float32 only (the :class:`~fastvid.transforms.ShortSideScale` cl
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -100,12 +99,6 @@ def _flag(owner: str, name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{owner}: {name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
-
-
-def _real_arg(owner: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
 
 
 def _boxes(owner: str, boxes, *, floating: bool = False):
@@ -326,8 +319,8 @@ def clip_boxes_to_image(boxes, height: int, width: int):
     the same dtype; ``boxes`` is not modified."""
     owner = "clip_boxes_to_image"
     _boxes(owner, boxes)
-    height = _real_arg(owner, "height", height)
-    width = _real_arg(owner, "width", width)
+    height = float(_checks.number(owner, "height", height))
+    width = float(_checks.number(owner, "width", width))
     out = _copy(boxes)
     out[:, [0, 2]] = _clamped(boxes[:, [0, 2]], width - 1.0)
     out[:, [1, 3]] = _clamped(boxes[:, [1, 3]], height - 1.0)
