@@ -22,7 +22,7 @@ def test_demo_learns_motion_on_cpu_within_ten_minutes(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "fastvid.train.cli", "--demo", "--cache-dir", str(tmp_path / "cache"),
          "--output-dir", str(tmp_path / "runs"), "--no-progress"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,  # the installed fastvid, not a source tree's
     )
     wall = time.perf_counter() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

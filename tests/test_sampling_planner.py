@@ -28,7 +28,7 @@ def test_uniform_indices_match_torch_linspace_large_random():
 
 
 @pytest.mark.parametrize("capability", ["default", "avx2"])
-def test_matches_torch_under_other_cpu_kernels(capability):
+def test_matches_torch_under_other_cpu_kernels(capability, tmp_path):
     # torch's portable linspace rounds the multiply-add twice, its AVX2/AVX512 kernels fuse it: the planner
     # finds out which one runs and matches it.
     code = (
@@ -40,7 +40,9 @@ def test_matches_torch_under_other_cpu_kernels(capability):
         "assert not bad, bad[:5]\n"
     )
     env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    # (run outside the source tree: `python -c` imports from its working directory first, and a source tree
+    # holds fastvid/ without the built extension when fastvid was installed from it non-editable)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
