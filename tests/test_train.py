@@ -252,6 +252,23 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     assert main(common + ["--config", str(config), "--resume", "last"]) == 0
     summary2 = json.loads((tmp_path / "runs" / "t" / "summary.json").read_text())
     assert summary2["steps"] == 8 and summary2["epochs"] == 2
+    capsys.readouterr()
+    # Fine-tune a new run from that run's checkpoint with more classes: all but the output layer come from it.
+    last = summary2["last_checkpoint"]
+    fine_tune = ["ft" if a == "t" else a for a in common]  # another --run-name
+    assert main(fine_tune + ["--epochs", "1", "--lr", "0.01", "--num-classes", "6", "--weights", last]) == 0
+    out = capsys.readouterr().out
+    n = len(torch.load(last, weights_only=True)["state_dict"]) - 2
+    assert f"initialized resnet_small with {n} tensors from {last}; the output layer (blocks.5.proj.weight, " \
+           "blocks.5.proj.bias) keeps its initialization: the checkpoint has 4 classes" in out, out
+    assert json.loads((tmp_path / "runs" / "ft" / "summary.json").read_text())["steps"] == 4
+
+
+def test_cli_weights_that_do_not_fit_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):
+    wrong = tmp_path / "other.pth"
+    torch.save({"model_state": {"stem.weight": torch.zeros(2, 3)}}, wrong)
+    last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--weights", str(wrong)], capsys)
+    assert "--weights" in last and "does not fit this model" in last and "stem.weight" in last, last
 
 
 def test_cli_config_rejects_unknown_keys(tmp_path):
@@ -448,6 +465,10 @@ def _main_error(argv, capsys) -> str:
     (["--model", "mvit_v2_s", "--frames", "8"], ["--model", "mvit_v2_s", "--frames 16"]),
     (["--model", "x3d_xs", "--crop-size", "16", "--min-short-side", "16", "--max-short-side", "16"],
      ["--model", "--crop-size"]),
+    (["--model", "c2d_r50", "--frames", "1"], ["--model", "c2d_r50", "1x64x64", "--frames"]),
+    (["--weights", "/nonexistent.pth"], ["--weights", "/nonexistent.pth"]),
+    (["--weights", "pytorchvideo", "--model", "resnet50"], ["--weights", "resnet50", "slow_r50", "x3d_m"]),
+    (["--weights", "pytorchvideo", "--model", "slow_r50", "--resume", "last"], ["--weights", "--resume"]),
 ])
 def test_cli_rejects_mistakes_with_one_error_line(argv, expected, tmp_path, capsys, no_training):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

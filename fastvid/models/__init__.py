@@ -1,6 +1,7 @@
 """Video models: PyTorchVideo's builders (3D ResNet, X3D, CSN, R(2+1)D, SlowFast, MViT; same module tree,
 state_dict keys, initialization and forward), a small 3D ResNet for CPU runs, and torchvision's video
-models by name.
+models by name; ``load_pretrained`` initializes any of them from a checkpoint (PyTorchVideo's published ones
+included) for fine-tuning.
 
 ``ResNetRoIHead``, ``create_res_roi_pooling_head`` and ``create_slowfast_with_roi_head`` (detection) come
 from :mod:`fastvid.models.roi_head`, which is imported on first use (it imports ``torchvision.ops``).
@@ -48,6 +49,7 @@ from fastvid.models.x3d import (
     create_x3d_res_stage,
     create_x3d_stem,
 )
+from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS, LoadedWeights, load_pretrained, read_state_dict
 from fastvid.models.zoo import create_model, list_models
 
 _ROI_HEAD_NAMES = ("ResNetRoIHead", "create_res_roi_pooling_head", "create_slowfast_with_roi_head")
@@ -68,12 +70,14 @@ __all__ = [
     "DropPath",
     "FastToSlowFusionBuilder",
     "FuseFastToSlow",
+    "LoadedWeights",
     "Mlp",
     "MultiPathWayWithFuse",
     "MultiScaleAttention",
     "MultiScaleBlock",
     "MultiscaleVisionTransformers",
     "Net",
+    "PYTORCHVIDEO_CHECKPOINTS",
     "PatchEmbed",
     "PoolConcatPathway",
     "ProjectedPool",
@@ -113,4 +117,6 @@ __all__ = [
     "create_x3d_stem",
     "init_net_weights",
     "list_models",
+    "load_pretrained",
+    "read_state_dict",
 ]

@@ -29,8 +29,39 @@ X3D_MODELS = {
     "x3d_m": {"clip": (16, 224), "depth_factor": 2.2},
     "x3d_l": {"clip": (16, 312), "depth_factor": 5.0},
 }
-# PyTorchVideo's hub CSN and R(2+1)D: the builder, its hub arguments, and the clip its head pool is sized for.
+# PyTorchVideo's hub Slow / C2D / I3D ResNet-50s, CSN and R(2+1)D: the builder, its hub arguments, and the clip
+# its head pool is sized for.
 PTV_HUB_MODELS = {
+    "slow_r50": (
+        create_resnet,
+        {"model_depth": 50, "stem_conv_kernel_size": (1, 7, 7), "head_pool_kernel_size": (8, 7, 7)},
+        (8, 224),
+    ),
+    "c2d_r50": (
+        create_resnet,
+        {
+            "model_depth": 50,
+            "stem_conv_kernel_size": (1, 7, 7),
+            "stage1_pool": nn.MaxPool3d,
+            "stage_conv_a_kernel_size": ((1, 1, 1),) * 4,
+        },
+        (8, 224),
+    ),
+    "i3d_r50": (
+        create_resnet,
+        {
+            "model_depth": 50,
+            "stem_conv_kernel_size": (5, 7, 7),
+            "stage1_pool": nn.MaxPool3d,
+            "stage_conv_a_kernel_size": (
+                (3, 1, 1),
+                [(3, 1, 1), (1, 1, 1)],
+                [(3, 1, 1), (1, 1, 1)],
+                [(1, 1, 1), (3, 1, 1)],
+            ),
+        },
+        (8, 224),
+    ),
     "csn_r101": (
         create_csn,
         {"model_depth": 101, "stem_pool": nn.MaxPool3d, "head_pool_kernel_size": (4, 7, 7)},
@@ -68,7 +99,8 @@ def create_model(
             "resnet50" / "resnet101" / "resnet152" (:func:`create_resnet`, PyTorchVideo's layout and
             state_dict), "x3d_xs" / "x3d_s" / "x3d_m" / "x3d_l" (:func:`~fastvid.models.x3d.create_x3d`
             as PyTorchVideo's hub builds them), "csn_r101" (:func:`~fastvid.models.csn.create_csn`) and
-            "r2plus1d_r50" (:func:`~fastvid.models.r2plus1d.create_r2plus1d`), "mvit_base_16x4" /
+            "r2plus1d_r50" (:func:`~fastvid.models.r2plus1d.create_r2plus1d`), "slow_r50" / "c2d_r50" /
+            "i3d_r50" (:func:`create_resnet` with the hub's Slow, C2D and I3D settings), "mvit_base_16x4" /
             "mvit_base_32x3" (:func:`~fastvid.models.vision_transformers.create_multiscale_vision_transformers`
             with the hub's MViT-B configuration), PyTorchVideo's hub models with its state_dict keys, or a
             torchvision video model ("r3d_18", "r2plus1d_18", "mc3_18",
@@ -83,8 +115,9 @@ def create_model(
             otherwise. The X3Ds' head pool is built for the clip given (``input_clip_length=num_frames``,
             ``input_crop_size=crop_size``, as create_x3d does for its hub sizes: XS 4x160x160, S 13x160x160,
             M 16x224x224, L 16x312x312); the crop must be at least 32 (the total spatial stride).
-            csn_r101 keeps its hub head (AvgPool3d (4, 7, 7)) for 32x224x224 and r2plus1d_r50 for
-            16x224x224, and both pool adaptively otherwise. mvit_base_16x4 takes 16x224x224 and mvit_base_32x3
+            csn_r101 keeps its hub head (AvgPool3d (4, 7, 7)) for 32x224x224, r2plus1d_r50 for
+            16x224x224 and slow_r50 / c2d_r50 / i3d_r50 for 8x224x224, and they pool adaptively otherwise
+            (c2d_r50 and i3d_r50 halve the frames after stage 1: they need at least 2). mvit_base_16x4 takes 16x224x224 and mvit_base_32x3
             32x224x224 clips only (their position embedding has one entry per patch of that clip; other sizes
             raise ValueError here). mvit_v2_s works on 16x224x224 clips only
             (torchvision builds it for that size; other sizes raise ValueError here rather than a shape

@@ -4,6 +4,7 @@
     fastvid-train --data /data/kinetics400 --model resnet50 --epochs 30 --batch-size 16 --workers 8
     fastvid-train --train train.csv --val val.csv --devices 4 --strategy ddp --gpu-augment
     fastvid-train --config run.yaml --resume last
+    fastvid-train --data /data/ucf101 --model slow_r50 --weights pytorchvideo --epochs 8   # fine-tune K400 weights
 
 ``--data`` is a root holding ``train.csv``/``val.csv`` (``<path> <label>`` lines) or ``train/``/``val/``
 class folders; ``--train``/``--val`` name each split (a CSV or a class-folder tree). Every option can
@@ -81,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = p.add_argument_group("model and optimization")
     m.add_argument("--model", metavar="NAME", choices=list_models(),
                    help=f"one of {', '.join(list_models())} (run: resnet50, demo: resnet_small)")
+    m.add_argument("--weights", metavar="PATH|URL|pytorchvideo",
+                   help="initialize the model from a checkpoint to fine-tune: a file (PyTorchVideo .pyth, state dict, "
+                   "fastvid-train .ckpt), a URL, or 'pytorchvideo' (PyTorchVideo's Kinetics-400 checkpoint for "
+                   "--model); the output layer starts fresh when the class count differs")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
     m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
@@ -274,21 +279,40 @@ def check_inputs(args: argparse.Namespace) -> str | None:
                 return f"argument {_flag(name)}: {path} not found"
     if args.resume and args.resume != "last" and not os.path.isfile(args.resume):
         return f"argument --resume: no checkpoint at {args.resume}"
+    if args.weights:
+        from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS
+
+        if args.resume:
+            return ("argument --weights: not with --resume (--resume restores a whole run, weights included; "
+                    "--weights starts a new one from a checkpoint's weights)")
+        if args.weights == "pytorchvideo":
+            if args.model not in PYTORCHVIDEO_CHECKPOINTS:
+                return (f"argument --weights: PyTorchVideo publishes no checkpoint for --model {args.model}; it does "
+                        f"for {', '.join(PYTORCHVIDEO_CHECKPOINTS)}")
+        elif not args.weights.startswith(("http://", "https://", "file://")) and not os.path.isfile(args.weights):
+            return f"argument --weights: no checkpoint file at {args.weights}"
     return None
 
 
 def check_model(args: argparse.Namespace) -> str | None:
-    """The model's own objection to the clip size (e.g. mvit_v2_s takes 16x224x224 only), as an error message,
-    or None: the model is built on the meta device (no memory, no weights) before any data is read."""
+    """The model's own objection to the clip size (e.g. mvit_v2_s takes 16x224x224 only, c2d_r50 at least 2
+    frames), as an error message, or None: the model is built and run on the meta device (no memory, no
+    weights, no arithmetic) before any data is read."""
     import torch
 
     from fastvid.models import create_model
 
+    clip = (1, 3, args.frames, args.crop_size, args.crop_size)
     try:
         with torch.device("meta"):
-            create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
+            model = create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
+            model(torch.empty(clip))
     except ValueError as e:
         return f"argument --model: {' '.join(str(e).split())}"
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return (f"argument --model: {args.model} cannot take {args.frames}x{args.crop_size}x{args.crop_size} clips "
+                f"(--frames, --crop-size): {first}")
     return None
 
 
@@ -436,6 +460,17 @@ def main(argv: list[str] | None = None) -> int:
         dropout_rate=args.dropout,
     )
 
+    if args.weights:
+        from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS, load_pretrained
+
+        source = PYTORCHVIDEO_CHECKPOINTS[args.model] if args.weights == "pytorchvideo" else args.weights
+        try:
+            # PyTorchVideo's hub reads its own files with weights_only=False; any other file is read with
+            # weights_only=True (tensors and plain containers only).
+            loaded = load_pretrained(module.model, source, weights_only=args.weights != "pytorchvideo")
+        except (ValueError, OSError) as e:
+            parser.error(f"argument --weights: {' '.join(str(e).split())}")
+        say(f"fastvid-train: initialized {args.model} with {loaded}")
     if ckpt_path:
         say(f"fastvid-train: resuming from {ckpt_path}")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
