@@ -186,6 +186,23 @@ def test_datamodule_bad_arguments(tiny_root):
         _tiny_dm(tiny_root, min_short_side=50, max_short_side=40)
     with pytest.raises(FileNotFoundError):
         KineticsDataModule(tiny_root / "nope")
+    with pytest.raises(ValueError, match="give a training split"):
+        KineticsDataModule(None)
+
+
+def test_datamodule_validation_only(tiny_root):
+    # train_path=None: the validation split alone (fastvid-train --eval-only); nothing reads a training split.
+    both, val_only = _tiny_dm(tiny_root), _tiny_dm(None, val_path=tiny_root / "val.csv")
+    assert val_only.train_path is None and val_only.val_path == both.val_path
+    with pytest.raises(ValueError, match="no training split"):
+        val_only.num_classes
+    with pytest.raises(ValueError, match="no training split"):
+        val_only.train_dataloader()
+    val_only.setup("validate")
+    got, want = list(val_only.val_dataloader()), list(both.val_dataloader())
+    assert len(got) == len(want) == 12  # 4 videos x 2 clips x 3 crops, batches of 2
+    for a, b in zip(got, want):
+        assert torch.equal(a["video"], b["video"]) and torch.equal(a["label"], b["label"])
 
 
 # -- synthetic data -------------------------------------------------------------------------------
@@ -262,6 +279,43 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     assert f"initialized resnet_small with {n} tensors from {last}; the output layer (blocks.5.proj.weight, " \
            "blocks.5.proj.bias) keeps its initialization: the checkpoint has 4 classes" in out, out
     assert json.loads((tmp_path / "runs" / "ft" / "summary.json").read_text())["steps"] == 4
+    # Evaluate run t's last checkpoint on the validation split alone: the same figures as its last validation.
+    capsys.readouterr()
+    val_only = [a for a in fine_tune if a not in ("--data", str(tiny_root))]
+    assert main(val_only + ["--val", str(tiny_root / "val.csv"), "--run-name", "ev", "--eval-only",
+                            "--weights", last]) == 0
+    out = capsys.readouterr().out
+    assert f"evaluated resnet_small ({last})" in out and "on 4 videos x 3 views" in out, out
+    ev = json.loads((tmp_path / "runs" / "ev" / "summary.json").read_text())
+    assert ev["num_classes"] == 4 and ev["val_videos"] == 4 and ev["weights"] == last
+    for key in ("val_acc_video", "val_acc5_video", "val_acc_clip", "val_acc5_clip"):
+        assert ev[key] == summary2[key], key
+
+    def last_val_loss(path):
+        rows = [line.split(",") for line in open(path).read().splitlines()]
+        col = rows[0].index("val_loss")
+        return [r[col] for r in rows[1:] if r[col]][-1]
+
+    assert last_val_loss(ev["metrics_csv"]) == last_val_loss(summary2["metrics_csv"])
+
+
+def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):
+    from fastvid.models import create_model
+
+    four, three = tmp_path / "four.pth", tmp_path / "three.pth"
+    torch.save(create_model("resnet_small", num_classes=4).state_dict(), four)
+    torch.save(create_model("resnet_small", num_classes=3).state_dict(), three)
+    val = ["--val", str(tiny_root / "val.csv"), "--model", "resnet_small", "--eval-only"]
+    assert "--weights" in _main_error(["--eval-only"], capsys)
+    assert "--weights" in _main_error(["--eval-only", "--resume", "last"], capsys)
+    last = _main_error(val + ["--weights", str(four), "--num-classes", "5"], capsys)
+    assert "--num-classes" in last and "4 classes, not 5" in last, last
+    last = _main_error(val + ["--weights", str(three)], capsys)
+    assert "labels go up to 3" in last and "3 classes" in last, last
+    empty = tmp_path / "no-val"
+    (empty / "a").mkdir(parents=True)
+    last = _main_error(["--data", str(empty), "--eval-only", "--weights", str(four)], capsys)
+    assert "--eval-only" in last and "no validation split" in last, last
 
 
 def test_cli_weights_that_do_not_fit_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):

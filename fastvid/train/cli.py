@@ -5,6 +5,7 @@
     fastvid-train --train train.csv --val val.csv --devices 4 --strategy ddp --gpu-augment
     fastvid-train --config run.yaml --resume last
     fastvid-train --data /data/ucf101 --model slow_r50 --weights pytorchvideo --epochs 8   # fine-tune K400 weights
+    fastvid-train --val /data/k400/val.csv --model slow_r50 --weights pytorchvideo --eval-only
 
 ``--data`` is a root holding ``train.csv``/``val.csv`` (``<path> <label>`` lines) or ``train/``/``val/``
 class folders; ``--train``/``--val`` name each split (a CSV or a class-folder tree). Every option can
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="initialize the model from a checkpoint to fine-tune: a file (PyTorchVideo .pyth, state dict, "
                    "fastvid-train .ckpt), a URL, or 'pytorchvideo' (PyTorchVideo's Kinetics-400 checkpoint for "
                    "--model); the output layer starts fresh when the class count differs")
+    m.add_argument("--eval-only", action="store_true",
+                   help="validate the --weights model once (clip and video level) and stop: no training; needs a "
+                   "validation split (--val alone will do); the class count is the checkpoint's")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
     m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
@@ -216,9 +220,10 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
         parser.error(f"argument --demo: the demo trains on its generated set; it takes no {' / '.join(given)}")
     if args.data and args.train:
         parser.error("argument --train: give either --data ROOT (train.csv / train/ inside) or --train, not both")
-    if args.val and not (args.data or args.train):
-        parser.error("argument --val: a validation split needs a training split: give --train (or --data) too")
-    args.demo = bool(args.demo or not (args.data or args.train))
+    if args.val and not (args.data or args.train or args.eval_only):
+        parser.error("argument --val: a validation split needs a training split: give --train (or --data) too "
+                     "(or --eval-only to validate a checkpoint)")
+    args.demo = bool(args.demo or not (args.data or args.train or args.val))
     defaults = DEMO_DEFAULTS if args.demo else RUN_DEFAULTS
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -279,6 +284,9 @@ def check_inputs(args: argparse.Namespace) -> str | None:
                 return f"argument {_flag(name)}: {path} not found"
     if args.resume and args.resume != "last" and not os.path.isfile(args.resume):
         return f"argument --resume: no checkpoint at {args.resume}"
+    if args.eval_only and not args.weights:
+        return ("argument --eval-only: give the checkpoint to evaluate with --weights (a fastvid-train .ckpt, a "
+                "PyTorchVideo .pyth, a state dict, or 'pytorchvideo')")
     if args.weights:
         from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS
 
@@ -325,6 +333,73 @@ def check_split_csvs(args: argparse.Namespace, train_path: str | None, val_path:
             if problem:
                 return problem
     return None
+
+
+def _checkpoint_classes(args: argparse.Namespace, state: dict, parser: argparse.ArgumentParser) -> int:
+    """The number of classes of the checkpoint's output layer (the layer fastvid.models.weights.output_layer
+    finds in the model built on the meta device)."""
+    import torch
+
+    from fastvid.models import create_model
+    from fastvid.models.weights import output_layer
+
+    with torch.device("meta"):
+        model = create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
+    key = f"{output_layer(model)}.weight"
+    if key not in state:
+        parser.error(f"argument --weights: the checkpoint has no {key} ({args.model}'s output layer): is it a "
+                     f"checkpoint of --model {args.model}?")
+    return int(state[key].shape[0])
+
+
+def _max_label(split: str) -> int:
+    from fastvid.data import LabeledVideoPaths
+
+    paths = LabeledVideoPaths.from_path(split)
+    labels = [paths[i][1]["label"] for i in range(len(paths))]
+    if not labels or min(labels) < 0:
+        raise ValueError(f"fastvid-train: {split} has no videos, or videos without a label")
+    return max(labels)
+
+
+def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, num_classes: int, chance: float,
+              started: float, csv_logger, say) -> int:
+    """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
+    RUN_DIR/summary.json."""
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    if trainer.global_rank != 0:
+        return 0
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    elapsed = time.perf_counter() - started
+    summary = {
+        "run_dir": str(run_dir),
+        "wall_s": round(elapsed, 1),
+        "model": args.model,
+        "weights": weights,
+        "num_classes": num_classes,
+        "val_path": os.path.abspath(datamodule.val_path),
+        "val_videos": int(metrics["val_videos"]) if "val_videos" in metrics else None,
+        "views_per_video": datamodule.views_per_video(),
+        "val_acc_clip": metrics.get("val_acc"),
+        "val_acc5_clip": metrics.get("val_acc5"),
+        "val_acc_video": metrics.get("val_video_acc"),
+        "val_acc5_video": metrics.get("val_video_acc5"),
+        "chance": chance,
+        "metrics_csv": str(Path(csv_logger.log_dir) / "metrics.csv"),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+
+    def pct(v):
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+    print()
+    print(f"fastvid-train: evaluated {args.model} ({weights}) in {_format_seconds(elapsed)} on {summary['val_videos']} "
+          f"videos x {summary['views_per_video']} views")
+    print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
+          f"clip top-1 {pct(summary['val_acc_clip'])} (top-5 {pct(summary['val_acc5_clip'])}); chance {pct(chance)}")
+    print(f"  summary        {run_dir / 'summary.json'}")
+    return 0
 
 
 def _format_seconds(s: float) -> str:
@@ -376,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         # With --data ROOT the data module finds train.csv / train/ and val.csv / val/ inside it.
         train_path = args.train or args.data
         val_path = args.val
+    if args.eval_only and args.val:
+        train_path = None  # validation only: nothing is read from a training split
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
     try:
@@ -392,14 +469,36 @@ def main(argv: list[str] | None = None) -> int:
         problem = check_split_csvs(args, datamodule.train_path, datamodule.val_path)
         if problem:
             parser.error(problem)
+    if args.eval_only and datamodule.val_path is None:
+        parser.error("argument --eval-only: no validation split to evaluate on: give --val, or a --data root "
+                     "holding val.csv or val/")
+
+    weights_source = weights = None
+    if args.weights:
+        from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS, read_state_dict
+
+        weights_source = PYTORCHVIDEO_CHECKPOINTS[args.model] if args.weights == "pytorchvideo" else args.weights
+        try:
+            # PyTorchVideo's hub reads its own files with weights_only=False; any other file is read with
+            # weights_only=True (tensors and plain containers only).
+            weights = read_state_dict(weights_source, weights_only=args.weights != "pytorchvideo")
+        except (ValueError, OSError) as e:
+            parser.error(f"argument --weights: {' '.join(str(e).split())}")
     try:
-        labels_num_classes = datamodule.num_classes
+        if args.eval_only:  # the checkpoint's classes; the labels must fall among them
+            num_classes = args.num_classes or _checkpoint_classes(args, weights, parser)
+            label_max = _max_label(datamodule.val_path)
+            if label_max >= num_classes:
+                parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
+                             f"{num_classes} classes")
+        else:
+            labels_num_classes = datamodule.num_classes
+            if args.num_classes is not None and args.num_classes < labels_num_classes:
+                parser.error(f"argument --num-classes: {args.num_classes} is too few: the training labels go up to "
+                             f"{labels_num_classes - 1}")
+            num_classes = args.num_classes or labels_num_classes
     except (ValueError, FileNotFoundError) as e:  # a CSV line without an integer label, an empty split, ...
         parser.error(str(e))
-    if args.num_classes is not None and args.num_classes < labels_num_classes:
-        parser.error(f"argument --num-classes: {args.num_classes} is too few: the training labels go up to "
-                     f"{labels_num_classes - 1}")
-    num_classes = args.num_classes or labels_num_classes
     if chance is None:
         chance = 1.0 / num_classes
 
@@ -460,17 +559,22 @@ def main(argv: list[str] | None = None) -> int:
         dropout_rate=args.dropout,
     )
 
-    if args.weights:
-        from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS, load_pretrained
+    if weights is not None:
+        import dataclasses
 
-        source = PYTORCHVIDEO_CHECKPOINTS[args.model] if args.weights == "pytorchvideo" else args.weights
+        from fastvid.models.weights import load_pretrained
+
         try:
-            # PyTorchVideo's hub reads its own files with weights_only=False; any other file is read with
-            # weights_only=True (tensors and plain containers only).
-            loaded = load_pretrained(module.model, source, weights_only=args.weights != "pytorchvideo")
-        except (ValueError, OSError) as e:
-            parser.error(f"argument --weights: {' '.join(str(e).split())}")
+            loaded = dataclasses.replace(load_pretrained(module.model, weights), source=weights_source)
+        except ValueError as e:
+            parser.error(f"argument --weights: {' '.join(str(e).replace('the given mapping', weights_source).split())}")
+        if args.eval_only and loaded.kept_at_init:
+            parser.error(f"argument --num-classes: the checkpoint's output layer has {loaded.checkpoint_classes} "
+                         f"classes, not {num_classes}: --eval-only evaluates it as it is")
         say(f"fastvid-train: initialized {args.model} with {loaded}")
+    if args.eval_only:
+        return _evaluate(args, trainer, module, datamodule, run_dir, weights_source, num_classes, chance, started,
+                         csv_logger, say)
     if ckpt_path:
         say(f"fastvid-train: resuming from {ckpt_path}")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "

@@ -110,7 +110,8 @@ class KineticsDataModule(pl.LightningDataModule):
     """Train / validation loaders over Kinetics-style data (CSV of ``<path> <label>`` or class folders).
 
     Args:
-        train_path: the training CSV or class-folder tree, or a root holding ``train.csv`` / ``train/``.
+        train_path: the training CSV or class-folder tree, or a root holding ``train.csv`` / ``train/``;
+            None for validation only (``val_path`` then names the data; the class count is not read from it).
         val_path: the same for validation; None: ``val.csv`` / ``val/`` beside the training data when
             ``train_path`` is a root, else no validation.
         video_path_prefix: prepended to the CSV paths.
@@ -130,7 +131,7 @@ class KineticsDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        train_path: str | os.PathLike,
+        train_path: str | os.PathLike | None,
         val_path: str | os.PathLike | None = None,
         *,
         video_path_prefix: str = "",
@@ -171,8 +172,13 @@ class KineticsDataModule(pl.LightningDataModule):
             raise ValueError(
                 f"KineticsDataModule: crop_size ({crop_size}) must not exceed min_short_side ({min_short_side})"
             )
-        self.train_path = _resolve_split(train_path, "train")
-        if val_path is None and os.path.isdir(os.fspath(train_path)) and self.train_path != os.fspath(train_path):
+        if train_path is None and val_path is None:
+            raise ValueError("KineticsDataModule: give a training split (train_path), a validation split (val_path), "
+                             "or both")
+        self.train_path = None if train_path is None else _resolve_split(train_path, "train")
+        if train_path is None:
+            self.val_path = _resolve_split(val_path, "val")
+        elif val_path is None and os.path.isdir(os.fspath(train_path)) and self.train_path != os.fspath(train_path):
             candidate = _resolve_split(train_path, "val")
             self.val_path = candidate if candidate != os.fspath(train_path) else None
         else:
@@ -204,6 +210,9 @@ class KineticsDataModule(pl.LightningDataModule):
     @property
     def num_classes(self) -> int:
         """1 + the largest label of the training data (read from the CSV or folder names)."""
+        if self.train_path is None:
+            raise ValueError("KineticsDataModule: no training split, so no class count to read from it (validation "
+                             "only: take the class count from the model)")
         if self._num_classes is None:
             paths = LabeledVideoPaths.from_path(self.train_path)
             labels = [paths[i][1]["label"] for i in range(len(paths))]
@@ -266,7 +275,7 @@ class KineticsDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         kwargs = {"map_style": True, "decode_audio": False, "decoder_threads": self.decoder_threads}
-        if stage in (None, "fit") and self.train_dataset is None:
+        if stage in (None, "fit") and self.train_dataset is None and self.train_path is not None:
             self.train_dataset = labeled_video_dataset(
                 self.train_path,
                 make_clip_sampler("random", self.clip_duration),
@@ -302,6 +311,8 @@ class KineticsDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        if self.train_path is None:
+            raise ValueError("KineticsDataModule: no training split (train_path=None): validation only")
         if self.train_dataset is None:
             self.setup("fit")
         world, rank = self._world()
