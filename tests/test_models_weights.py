@@ -1,6 +1,7 @@
 """Fine-tuning from checkpoints: fastvid.models.load_pretrained / read_state_dict, PyTorchVideo's hub ResNet
 presets (slow_r50, c2d_r50, i3d_r50) and the table of PyTorchVideo's published checkpoints."""
 
+import argparse
 import pickle
 
 import pytest
@@ -37,13 +38,16 @@ def _wrappings(sd: dict) -> dict:
         "pytorchvideo_pyth": {"model_state": sd, "epoch": 196, "optimizer_state": {}, "cfg": "TRAIN:\n  ENABLE: True\n"},
         "lightning": {"state_dict": {f"model.{k}": v for k, v in sd.items()}, "epoch": 3, "global_step": 12},
         "ddp": {f"module.{k}": v for k, v in sd.items()},
-        "torchvision_reference": {"model": {f"module.{k}": v for k, v in sd.items()}, "optimizer": {}, "epoch": 44},
+        # torchvision's references/video_classification/train.py also saves its argparse.Namespace
+        "torchvision_reference": {"model": {f"module.{k}": v for k, v in sd.items()}, "optimizer": {}, "epoch": 44,
+                                  "args": argparse.Namespace(lr=0.64, data_path="/data/kinetics")},
+        "ddp_in_lightning": {"state_dict": {f"model.module.{k}": v for k, v in sd.items()}},
     }
 
 
 @pytest.mark.parametrize("wrapping", list(_wrappings({})))
 @pytest.mark.parametrize("how", ["path", "url", "mapping"])
-def test_same_classes_every_tensor_loads(wrapping, how, tmp_path, monkeypatch):
+def test_same_classes_every_tensor_loads(wrapping, how, tmp_path):
     src = _small(5, seed=1)
     sd = src.state_dict()
     checkpoint = _wrappings(sd)[wrapping]
@@ -53,14 +57,47 @@ def test_same_classes_every_tensor_loads(wrapping, how, tmp_path, monkeypatch):
         path = tmp_path / f"{wrapping}.pth"
         torch.save(checkpoint, path)
         source = str(path) if how == "path" else path.as_uri()
-        monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     dst = _small(5, seed=2)
     assert not _equal(dst.state_dict(), sd, [k for k in sd if k.endswith("weight")])
     report = load_pretrained(dst, source)
     assert _equal(dst.state_dict(), sd, sd)
     assert report.loaded == len(sd) and report.kept_at_init == () and report.checkpoint_classes is None
-    if how == "url":  # downloaded once into torch.hub's cache
-        assert list((tmp_path / "hub" / "checkpoints").iterdir())
+
+
+def test_file_urls_are_read_in_place(tmp_path):
+    # Two runs' last.ckpt: same file name, other weights (torch.hub's cache would hand back the first).
+    a, b = _small(2, seed=1).state_dict(), _small(2, seed=2).state_dict()
+    for run, sd in (("a", a), ("b", b)):
+        (tmp_path / run).mkdir()
+        torch.save({"state_dict": sd}, tmp_path / run / "last.ckpt")
+    for run, sd in (("a", a), ("b", b)):
+        got = read_state_dict((tmp_path / run / "last.ckpt").as_uri())
+        assert _equal(got, sd, sd), run
+
+
+class _Wrapper(nn.Module):
+    def __init__(self, child_name: str):
+        super().__init__()
+        self.add_module(child_name, nn.Sequential(nn.Conv3d(3, 4, 1), nn.BatchNorm3d(4), nn.Linear(4, 2)))
+
+
+@pytest.mark.parametrize("child", ["model", "module"])
+def test_prefixes_are_stripped_only_when_the_model_lacks_them(child):
+    # A model whose own keys start with "model." / "module." takes its state dict as it is.
+    src, dst = _Wrapper(child), _Wrapper(child)
+    sd = src.state_dict()
+    assert all(k.startswith(child + ".") for k in sd)
+    report = load_pretrained(dst, sd)
+    assert report.loaded == len(sd) and _equal(dst.state_dict(), sd, sd)
+    # and the same weights saved by DDP (module.<child>.) still load
+    load_pretrained(_Wrapper(child), {f"module.{k}": v for k, v in sd.items()})
+
+
+def test_old_batchnorm_checkpoints_without_num_batches_tracked_load():
+    sd = {k: v for k, v in _small(3, seed=1).state_dict().items() if not k.endswith("num_batches_tracked")}
+    dst = _small(3, seed=2)
+    load_pretrained(dst, sd)
+    assert _equal(dst.state_dict(), sd, sd)
 
 
 def test_other_class_count_keeps_the_output_layer_at_init():
@@ -108,6 +145,21 @@ class _NotATensor:
     pass
 
 
+def test_files_that_are_not_checkpoints(tmp_path):
+    sd = _small(2, seed=0).state_dict()
+    good = tmp_path / "good.ckpt"
+    torch.save({"state_dict": sd}, good)
+    data = good.read_bytes()
+    cases = {"empty": b"", "text": b"blocks.0.conv.weight 1 2 3\n", "truncated": data[: len(data) // 2],
+             "random": bytes(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0)).tolist())}
+    for case, content in cases.items():
+        path = tmp_path / f"{case}.ckpt"
+        path.write_bytes(content)
+        with pytest.raises(ValueError, match="is not a readable PyTorch checkpoint") as info:
+            read_state_dict(path)
+        assert "weights_only=False" not in str(info.value), case  # no advice to load it unsafely
+
+
 def test_read_state_dict_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint file at"):
         read_state_dict(tmp_path / "missing.pth")
@@ -120,9 +172,9 @@ def test_read_state_dict_errors(tmp_path):
     pickled = tmp_path / "objects.pth"
     sd = _small(2, seed=0).state_dict()
     torch.save({"model_state": sd, "extra": _NotATensor()}, pickled)
-    with pytest.raises(ValueError, match="weights_only=True refuses") as info:
+    with pytest.raises(ValueError, match="weights_only=True refuses .it pickles test_models_weights._NotATensor") as info:
         read_state_dict(pickled)
-    assert isinstance(info.value.__context__, pickle.UnpicklingError)
+    assert isinstance(info.value.__context__, pickle.UnpicklingError) and "\x1b[" not in str(info.value)
     got = read_state_dict(pickled, weights_only=False)
     assert _equal(got, sd, sd) and list(got) == list(sd)
 

@@ -323,6 +323,23 @@ def test_cli_weights_that_do_not_fit_end_in_one_error_line(tiny_root, tmp_path, 
     torch.save({"model_state": {"stem.weight": torch.zeros(2, 3)}}, wrong)
     last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--weights", str(wrong)], capsys)
     assert "--weights" in last and "does not fit this model" in last and "stem.weight" in last, last
+    assert str(wrong) in last and "the given mapping" not in last, last
+    for content in (b"", b"not a checkpoint\n"):
+        broken = tmp_path / "broken.ckpt"
+        broken.write_bytes(content)
+        last = _main_error(["--data", str(tiny_root), "--weights", str(broken)], capsys)
+        assert "--weights" in last and "is not a readable PyTorch checkpoint" in last, last
+
+
+@pytest.mark.parametrize("model", ["resnet50", "x3d_xs", "slow_r50", "csn_r101", "r2plus1d_r50", "resnet_small"])
+def test_check_model_takes_small_clips(model):
+    # a batch of one with a 1x1x1 final feature map is fine in eval mode (real training batches are larger)
+    import argparse
+
+    from fastvid.train.cli import check_model
+
+    assert check_model(argparse.Namespace(model=model, frames=1, crop_size=32)) is None
+    assert check_model(argparse.Namespace(model=model, frames=4, crop_size=32)) is None
 
 
 def test_cli_config_rejects_unknown_keys(tmp_path):

@@ -10,19 +10,27 @@ into torch.hub's cache).
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import functools
 import os
 import pickle
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-__all__ = ["PYTORCHVIDEO_CHECKPOINTS", "LoadedWeights", "load_pretrained", "read_state_dict"]
+__all__ = ["PYTORCHVIDEO_CHECKPOINTS", "LoadedWeights", "fit_prefixes", "load_pretrained", "output_layer", "read_state_dict"]
 
 _ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo"
 # The Kinetics-400 checkpoints of PyTorchVideo's hub (pytorchvideo/models/hub/*.py), by fastvid model name:
-# each loads into fastvid.models.create_model(name, num_classes=400) as it does into PyTorchVideo's hub model.
+# each loads into fastvid.models.create_model(name, num_classes=400) (the MViTs with num_frames=16 / 32) as it
+# does into PyTorchVideo's hub model.
 PYTORCHVIDEO_CHECKPOINTS = {
     "slow_r50": f"{_ZOO}/kinetics/SLOW_8x8_R50.pyth",
     "c2d_r50": f"{_ZOO}/kinetics/C2D_8x8_R50.pyth",
@@ -43,6 +51,7 @@ _WRAPPER_KEYS = ("model_state", "state_dict", "model")
 # Prefixes that wrappers add to every key: DDP (module.), fastvid-train's LightningModule (model.).
 _KEY_PREFIXES = ("module.", "model.")
 _LIST_AT_MOST = 8
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -74,41 +83,32 @@ def _is_url(source: str) -> bool:
     return source.startswith(_URL_SCHEMES)
 
 
-def read_state_dict(source, *, weights_only: bool = True) -> dict[str, torch.Tensor]:
+def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool = True) -> dict[str, torch.Tensor]:
     """Reads the model weights held by a checkpoint file, a URL or an already loaded checkpoint.
 
     Unwraps ``{"model_state": ...}`` (PyTorchVideo / PySlowFast ``.pyth``), ``{"state_dict": ...}``
-    (Lightning, fastvid-train) and ``{"model": ...}`` (torchvision's reference scripts), and removes a
-    ``module.`` (DDP) or ``model.`` (fastvid-train's LightningModule) prefix that every key carries.
+    (Lightning, fastvid-train) and ``{"model": ...}`` (torchvision's reference scripts), and removes the
+    ``module.`` (DDP) and ``model.`` (fastvid-train's LightningModule) prefixes that every key carries.
 
     Args:
-        source: a path, an ``http(s)://`` or ``file://`` URL (downloaded once into torch.hub's cache), or a
-            mapping (a state dict or a checkpoint dict).
+        source: a path, a ``file://`` URL, an ``http(s)://`` URL (downloaded once into torch.hub's cache), or
+            a mapping (a state dict or a checkpoint dict).
         weights_only: passed to :func:`torch.load`: True (the default) refuses pickled Python objects other
-            than tensors and plain containers. Pass False only for a file from a source you trust.
+            than tensors, plain containers and ``argparse.Namespace`` (the arguments torchvision's reference
+            scripts save). Pass False only for a file from a source you trust.
+        strip_prefixes: False keeps the keys as stored (:func:`load_pretrained` strips a prefix only when
+            the model's own keys do not carry it).
 
     Raises:
         FileNotFoundError: no file at the path.
-        ValueError: the file holds no state dict, or (``weights_only=True``) holds other Python objects.
+        ValueError: the file is not a PyTorch checkpoint, holds no state dict, or (``weights_only=True``)
+            holds other Python objects.
     """
     if isinstance(source, Mapping):
         checkpoint, name = source, "the given mapping"
     elif isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
-        try:
-            if _is_url(name):
-                checkpoint = torch.hub.load_state_dict_from_url(name, map_location="cpu", weights_only=weights_only)
-            else:
-                if not os.path.isfile(name):
-                    raise FileNotFoundError(f"read_state_dict: no checkpoint file at {name}")
-                checkpoint = torch.load(name, map_location="cpu", weights_only=weights_only)
-        except pickle.UnpicklingError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ValueError(
-                f"read_state_dict: {name} holds Python objects besides tensors, which weights_only=True refuses "
-                f"({first}). If you trust where it comes from, read it with weights_only=False "
-                "(fastvid.models.read_state_dict(path, weights_only=False)) and pass the result on."
-            ) from None
+        checkpoint = _load_file(name, weights_only)
     else:
         raise TypeError(f"read_state_dict: source must be a path, a URL or a mapping, got {type(source).__name__}")
 
@@ -125,10 +125,66 @@ def read_state_dict(source, *, weights_only: bool = True) -> dict[str, torch.Ten
     if not isinstance(state, Mapping) or not state:
         raise ValueError(f"read_state_dict: {name} holds no tensors")
     state = {str(k): v for k, v in state.items()}
-    for prefix in _KEY_PREFIXES:
-        if all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
-    return state
+    return fit_prefixes(state) if strip_prefixes else state
+
+
+def _load_file(name: str, weights_only: bool):
+    """torch.load of a path or URL, with every failure turned into one clear exception."""
+    try:
+        if name.startswith("file://"):
+            # read in place: torch.hub's cache keys files by name alone (every run's last.ckpt is one entry)
+            name = urllib.request.url2pathname(urllib.parse.urlparse(name).path)
+        if _is_url(name):
+            load = functools.partial(torch.hub.load_state_dict_from_url, name)
+        elif os.path.isfile(name):
+            load = functools.partial(torch.load, name)
+        else:
+            raise FileNotFoundError(f"read_state_dict: no checkpoint file at {name}")
+        safe = getattr(torch.serialization, "safe_globals", None)
+        with safe([argparse.Namespace]) if safe is not None and weights_only else contextlib.nullcontext():
+            return load(map_location="cpu", weights_only=weights_only)
+    except (FileNotFoundError, urllib.error.URLError):
+        raise
+    except pickle.UnpicklingError as e:
+        text = _ANSI.sub("", str(e))
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if found is None:  # not a refused object: a damaged or foreign file
+            raise ValueError(f"read_state_dict: {name} is not a readable PyTorch checkpoint ({_first_line(text)})") from None
+        what = f"it pickles {found.group(1)}"
+        raise ValueError(
+            f"read_state_dict: {name} holds Python objects besides tensors, which weights_only=True refuses "
+            f"({what}). If you trust where it comes from, read it with fastvid.models.read_state_dict(path, "
+            "weights_only=False) and pass the result on."
+        ) from None
+    except (EOFError, RuntimeError, KeyError, ValueError, OSError, AttributeError, IndexError) as e:
+        # an empty, truncated or foreign file: torch.load's own errors say little about what went wrong
+        raise ValueError(
+            f"read_state_dict: {name} is not a readable PyTorch checkpoint ({type(e).__name__}: "
+            f"{_first_line(_ANSI.sub('', str(e)))})"
+        ) from None
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0] if text else "no message"
+
+
+def fit_prefixes(state: dict[str, torch.Tensor], model_keys=None) -> dict[str, torch.Tensor]:
+    """Removes the ``module.`` / ``model.`` prefixes that wrappers put before every key (in any nesting).
+    With ``model_keys`` (the model's state_dict keys), as many are removed as makes the most keys match the
+    model's (a model whose own keys start with ``model.`` keeps them); all of them when none match."""
+    candidates = [state]
+    while True:
+        prefix = next((p for p in _KEY_PREFIXES if all(k.startswith(p) for k in candidates[-1])), None)
+        if prefix is None:
+            break
+        candidates.append({k[len(prefix):]: v for k, v in candidates[-1].items()})
+    if model_keys is None:
+        return candidates[-1]
+    own = set(model_keys)
+    overlaps = [len(own.intersection(c)) for c in candidates]
+    best = max(overlaps)
+    return candidates[overlaps.index(best)] if best > 0 else candidates[-1]
 
 
 def _is_state_dict(mapping: Mapping) -> bool:
@@ -175,13 +231,16 @@ def load_pretrained(model: nn.Module, source, *, weights_only: bool = True) -> L
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"load_pretrained: model must be an nn.Module, got {type(model).__name__}")
-    state = read_state_dict(source, weights_only=weights_only)
+    state = read_state_dict(source, weights_only=weights_only, strip_prefixes=False)
     name = "the given mapping" if isinstance(source, Mapping) else os.fspath(source)
     own = model.state_dict()
+    state = fit_prefixes(state, own)
     head = output_layer(model)
     head_keys = {k for k in own if head is not None and k.rsplit(".", 1)[0] == head}
 
-    missing = [k for k in own if k not in state]
+    # (BatchNorm's num_batches_tracked is absent from checkpoints older than torch 0.4.1; BatchNorm fills it in
+    # itself, as load_state_dict(strict=True) allows)
+    missing = [k for k in own if k not in state and not k.endswith(".num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
     mismatched = [k for k in own if k in state and _shape(state[k]) != _shape(own[k])]
     keep = [k for k in mismatched if k in head_keys]

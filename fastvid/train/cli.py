@@ -314,7 +314,9 @@ def check_model(args: argparse.Namespace) -> str | None:
     try:
         with torch.device("meta"):
             model = create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
-            model(torch.empty(clip))
+            # (eval mode: in training mode a batch of one with a 1x1x1 feature map trips BatchNorm's check for
+            # more than one value per channel, which real batches pass)
+            model.eval()(torch.empty(clip))
     except ValueError as e:
         return f"argument --model: {' '.join(str(e).split())}"
     except RuntimeError as e:
@@ -341,10 +343,11 @@ def _checkpoint_classes(args: argparse.Namespace, state: dict, parser: argparse.
     import torch
 
     from fastvid.models import create_model
-    from fastvid.models.weights import output_layer
+    from fastvid.models.weights import fit_prefixes, output_layer
 
     with torch.device("meta"):
         model = create_model(args.model, num_classes=2, num_frames=args.frames, crop_size=args.crop_size)
+    state = fit_prefixes(state, model.state_dict())
     key = f"{output_layer(model)}.weight"
     if key not in state:
         parser.error(f"argument --weights: the checkpoint has no {key} ({args.model}'s output layer): is it a "
@@ -481,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # PyTorchVideo's hub reads its own files with weights_only=False; any other file is read with
             # weights_only=True (tensors and plain containers only).
-            weights = read_state_dict(weights_source, weights_only=args.weights != "pytorchvideo")
+            weights = read_state_dict(weights_source, weights_only=args.weights != "pytorchvideo", strip_prefixes=False)
         except (ValueError, OSError) as e:
             parser.error(f"argument --weights: {' '.join(str(e).split())}")
     try:
