@@ -4,8 +4,8 @@ state dicts, fastvid-train (Lightning) checkpoints, DDP-wrapped state dicts and 
 
 Everything must fit exactly (same keys, same shapes), except the model's output layer: when the checkpoint
 was trained for another number of classes, that layer keeps its fresh initialization and the report says
-so. Nothing is downloaded unless the source is a URL (through :func:`torch.hub.load_state_dict_from_url`,
-into torch.hub's cache).
+so. Nothing is downloaded unless the source is an http(s) URL (through
+:func:`torch.hub.load_state_dict_from_url`, into torch.hub's cache; ``file://`` URLs are read in place).
 """
 
 from __future__ import annotations
