@@ -78,3 +78,89 @@ def test_ucf101_is_kinetics_over_class_folders(tmp_path):
     want = list(Kinetics(str(root), make_clip_sampler("uniform", 0.3), **kwargs))
     assert [(s["video_name"], s["label"]) for s in got] == [(s["video_name"], s["label"]) for s in want]
     assert [s["label"] for s in got] == [0, 1] and all(torch.equal(a["video"], b["video"]) for a, b in zip(got, want))
+
+
+# -- the official splits as path-label CSVs ------------------------------------------------------------
+
+
+def test_hmdb51_split_csvs(tmp_path):
+    from fastvid.data import LabeledVideoPaths, hmdb51_split_csvs
+
+    videos, splits = _hmdb(tmp_path)
+    train, val = hmdb51_split_csvs(splits, tmp_path / "csv", split_id=1)
+    assert train.read_text().splitlines() == [
+        "brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi 0",
+        "ride_bike/Bike_ride_ride_bike_f_cm_np1_fr_med_0.avi 1",
+    ]
+    assert val.read_text().splitlines() == ["brush_hair/Brushing_my_hair_brush_hair_h_cm_np1_le_med_1.avi 0"]
+    # fold 2 swaps them; the class indices stay (sorted class names)
+    train2, val2 = hmdb51_split_csvs(splits, tmp_path / "csv2", split_id=2)
+    assert train2.read_text().splitlines() == ["brush_hair/Brushing_my_hair_brush_hair_h_cm_np1_le_med_1.avi 0"]
+    assert len(val2.read_text().splitlines()) == 2
+    # what the datasets and fastvid-train read, with the videos' folder as the prefix
+    paths = LabeledVideoPaths.from_path(train)
+    assert [paths[i][1]["label"] for i in range(len(paths))] == [0, 1]
+    ds = Kinetics(str(val), make_clip_sampler("uniform", 0.2), video_sampler=torch.utils.data.SequentialSampler,
+                  video_path_prefix=str(videos))
+    sample = next(iter(ds))
+    assert sample["label"] == 0 and sample["video"].shape[0] == 3
+    with pytest.raises(ValueError, match="split_id must be 1, 2 or 3"):
+        hmdb51_split_csvs(splits, tmp_path / "x", split_id=4)
+
+
+def _ucf_lists(root, *, crlf=True):
+    root.mkdir(parents=True, exist_ok=True)
+    nl = "\r\n" if crlf else "\n"
+    (root / "classInd.txt").write_text(nl.join(["1 ApplyEyeMakeup", "2 Archery", "3 YoYo"]) + nl)
+    (root / "trainlist01.txt").write_text(nl.join([
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1", "YoYo/v_YoYo_g08_c02.avi 3", "Archery/v_Archery_g09_c01.avi 2",
+    ]) + nl)
+    (root / "testlist01.txt").write_text(nl.join(["Archery/v_Archery_g01_c01.avi", "YoYo/v_YoYo_g01_c01.avi"]) + nl)
+
+
+def test_ucf101_split_csvs(tmp_path):
+    from fastvid.data import ucf101_split_csvs
+
+    lists = tmp_path / "ucfTrainTestlist"
+    _ucf_lists(lists)
+    train, val = ucf101_split_csvs(lists, tmp_path / "csv")
+    assert train.read_text().splitlines() == [
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 0", "YoYo/v_YoYo_g08_c02.avi 2", "Archery/v_Archery_g09_c01.avi 1",
+    ]
+    assert val.read_text().splitlines() == ["Archery/v_Archery_g01_c01.avi 1", "YoYo/v_YoYo_g01_c01.avi 2"]
+    # a video written where the CSV says, read through Ucf101 with the videos' folder as the prefix
+    videos = tmp_path / "UCF-101"
+    (videos / "Archery").mkdir(parents=True)
+    write_video(videos / "Archery" / "v_Archery_g01_c01.avi", num_frames=12, height=32, width=48, codec="mpeg4",
+                format="avi", seed=3)
+    val.write_text(val.read_text().splitlines()[0] + "\n")
+    sample = next(iter(Ucf101(str(val), make_clip_sampler("uniform", 0.2), video_path_prefix=str(videos))))
+    assert sample["label"] == 1
+
+
+@pytest.mark.parametrize("edit, match", [
+    (("trainlist01.txt", "YoYo/v_YoYo_g08_c02.avi 3", "YoYo/v_YoYo_g08_c02.avi 2"), "index 2 disagrees .* 3 for 'YoYo'"),
+    (("testlist01.txt", "Archery/", "Bowling/"), "class 'Bowling' is not in"),
+    (("testlist01.txt", "YoYo/v_YoYo_g01_c01.avi", "v_YoYo_g01_c01.avi"), r"testlist01.txt, line 2: expected"),
+    (("classInd.txt", "2 Archery", "Archery"), r"classInd.txt, line 2: expected '<index> <class>'"),
+])
+def test_ucf101_split_csvs_errors_name_the_file_and_line(tmp_path, edit, match):
+    from fastvid.data import ucf101_split_csvs
+
+    lists = tmp_path / "lists"
+    _ucf_lists(lists, crlf=False)
+    name, old, new = edit
+    (lists / name).write_text((lists / name).read_text().replace(old, new))
+    with pytest.raises(ValueError, match=match):
+        ucf101_split_csvs(lists, tmp_path / "csv")
+
+
+def test_ucf101_split_csvs_missing_files_and_bad_fold(tmp_path):
+    from fastvid.data import ucf101_split_csvs
+
+    lists = tmp_path / "lists"
+    _ucf_lists(lists)
+    with pytest.raises(FileNotFoundError, match="trainlist02.txt"):
+        ucf101_split_csvs(lists, tmp_path / "csv", split_id=2)
+    with pytest.raises(ValueError, match="split_id must be 1, 2 or 3"):
+        ucf101_split_csvs(lists, tmp_path / "csv", split_id=True)

@@ -42,6 +42,7 @@ from fastvid.data.labeled_video_dataset import (
     labeled_video_dataset,
 )
 from fastvid.data.labeled_video_paths import LabeledVideoPaths
+from fastvid.data.splits import hmdb51_split_csvs, ucf101_split_csvs
 from fastvid.data.utils import MultiProcessSampler
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "Ucf101",
     "Hmdb51",
     "Hmdb51LabeledVideoPaths",
+    "ucf101_split_csvs",
+    "hmdb51_split_csvs",
     "labeled_video_dataset",
     "LabeledVideoDataset",
     "LabeledVideoMapDataset",
