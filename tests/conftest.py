@@ -18,3 +18,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _denormals_kept():
+    # torch < 2.6: loading a CPU kernel that inductor built (torch.compile) links crtfastmath (-ffast-math), which
+    # turns on flush-to-zero process-wide (pytorch/pytorch#126848); hypothesis then refuses to draw floats.
+    yield
+    torch.set_flush_denormal(False)

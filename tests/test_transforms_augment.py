@@ -325,6 +325,9 @@ PTV_GOLDEN = {
 }
 
 
+@pytest.mark.skipif(torch.torch_version.TorchVersion(torch.__version__) < (2, 7),
+                    reason="recorded with torch >= 2.7, whose CPU exponential_ (torch.multinomial without replacement "
+                           "or of one sample) draws differently (pytorch/pytorch#150538)")
 @pytest.mark.parametrize("expr", list(PTV_GOLDEN))
 def test_pytorchvideo_golden_values(expr):
     x = torch.randint(0, 256, (4, 3, 24, 32), generator=gen(2022), dtype=torch.uint8)

@@ -141,6 +141,9 @@ def _load_file(name: str, weights_only: bool):
         else:
             raise FileNotFoundError(f"read_state_dict: no checkpoint file at {name}")
         safe = getattr(torch.serialization, "safe_globals", None)
+        if safe is None and weights_only and hasattr(torch.serialization, "add_safe_globals"):
+            # torch 2.4 has no safe_globals() context manager (2.5+): allow Namespace process-wide instead
+            torch.serialization.add_safe_globals([argparse.Namespace])
         with safe([argparse.Namespace]) if safe is not None and weights_only else contextlib.nullcontext():
             return load(map_location="cpu", weights_only=weights_only)
     except (FileNotFoundError, urllib.error.URLError):

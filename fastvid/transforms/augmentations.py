@@ -30,6 +30,9 @@ import torch.nn.functional as nnf
 
 from fastvid.transforms import _checks
 
+# grid_sample has float16/bfloat16 CPU kernels from torch 2.6 on; older torch warps those in float32.
+_CPU_HALF_GRID_SAMPLE = torch.torch_version.TorchVersion(torch.__version__) >= (2, 6)
+
 
 def _tf():
     """torchvision.transforms.functional, imported on first use (torchvision adds about a second to importing
@@ -86,6 +89,8 @@ def _warp_affine(video: torch.Tensor, matrix: list[float], fill) -> torch.Tensor
     fill_values = _fill_values(fill, c)
     work = frames.dtype if frames.is_floating_point() else torch.float32
     dev = frames.device
+    if work in (torch.float16, torch.bfloat16) and dev.type == "cpu" and not _CPU_HALF_GRID_SAMPLE:
+        work = torch.float32
 
     # (x, y, 1) of every output pixel centre; the coordinates are half-integers, exact in any float dtype
     points = torch.empty(1, h, w, 3, dtype=work, device=dev)
@@ -141,6 +146,9 @@ def _invert(video: torch.Tensor, **hparas) -> torch.Tensor:
 
 def _rotate(video: torch.Tensor, degrees: float, **hparas) -> torch.Tensor:
     fill = _require_fill(hparas)
+    if video.dtype in (torch.float16, torch.bfloat16) and video.device.type == "cpu" and not _CPU_HALF_GRID_SAMPLE:
+        out = _tf().rotate(video.float(), degrees, fill=fill, interpolation=_tf().InterpolationMode.BILINEAR)
+        return out.to(video.dtype)
     return _tf().rotate(video, degrees, fill=fill, interpolation=_tf().InterpolationMode.BILINEAR)
 
 
