@@ -286,7 +286,7 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
                             "--weights", last]) == 0
     out = capsys.readouterr().out
     assert f"evaluated resnet_small ({last})" in out and "on 4 videos x 3 views" in out, out
-    ev = json.loads((tmp_path / "runs" / "ev" / "summary.json").read_text())
+    ev = json.loads((tmp_path / "runs" / "ev" / "eval_summary.json").read_text())
     assert ev["num_classes"] == 4 and ev["val_videos"] == 4 and ev["weights"] == last
     for key in ("val_acc_video", "val_acc5_video", "val_acc_clip", "val_acc5_clip"):
         assert ev[key] == summary2[key], key
@@ -297,6 +297,14 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
         return [r[col] for r in rows[1:] if r[col]][-1]
 
     assert last_val_loss(ev["metrics_csv"]) == last_val_loss(summary2["metrics_csv"])
+    # without --run-name the evaluation goes to <model>-eval; pointed at the training run, it keeps its summary
+    assert main(val_only + ["--run-name", "t", "--val", str(tiny_root / "val.csv"), "--eval-only",
+                                 "--weights", last]) == 0
+    assert json.loads((tmp_path / "runs" / "t" / "summary.json").read_text()) == summary2
+    assert (tmp_path / "runs" / "t" / "eval_summary.json").is_file()
+    no_name = [a for a in val_only if a not in ("--run-name", "ft")]
+    assert main(no_name + ["--val", str(tiny_root / "val.csv"), "--eval-only", "--weights", last]) == 0
+    assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
 
 
 def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):

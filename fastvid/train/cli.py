@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "--model); the output layer starts fresh when the class count differs")
     m.add_argument("--eval-only", action="store_true",
                    help="validate the --weights model once (clip and video level) and stop: no training; needs a "
-                   "validation split (--val alone will do); the class count is the checkpoint's")
+                   "validation split (--val alone will do); the class count is the checkpoint's; results in "
+                   "OUTPUT_DIR/RUN_NAME/eval_summary.json (RUN_NAME default: the model name + '-eval')")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
     m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, Python and the workers")
     t.add_argument("--resume", help="checkpoint to resume from, or 'last' (this run's last.ckpt)")
     t.add_argument("--output-dir", help="runs are written to OUTPUT_DIR/RUN_NAME (runs)")
-    t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name")
+    t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name ('-eval' added for --eval-only)")
     t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     t.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (-1: epochs decide)")
     t.add_argument("--limit-train-batches", type=_limit_arg, metavar="N|FRACTION",
@@ -368,7 +369,7 @@ def _max_label(split: str) -> int:
 def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, num_classes: int, chance: float,
               started: float, csv_logger, say) -> int:
     """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
-    RUN_DIR/summary.json."""
+    RUN_DIR/eval_summary.json (a training run's summary.json is never overwritten)."""
     trainer.validate(module, datamodule=datamodule, verbose=False)
     if trainer.global_rank != 0:
         return 0
@@ -391,7 +392,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
         "metrics_csv": str(Path(csv_logger.log_dir) / "metrics.csv"),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    (run_dir / "eval_summary.json").write_text(json.dumps(summary, indent=1))
 
     def pct(v):
         return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
@@ -401,7 +402,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
           f"videos x {summary['views_per_video']} views")
     print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
           f"clip top-1 {pct(summary['val_acc_clip'])} (top-5 {pct(summary['val_acc5_clip'])}); chance {pct(chance)}")
-    print(f"  summary        {run_dir / 'summary.json'}")
+    print(f"  summary        {run_dir / 'eval_summary.json'}")
     return 0
 
 
@@ -432,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Absolute paths everywhere (Lightning makes the checkpoint paths absolute; the summary's other paths
     # follow, so none of them depends on the directory the summary is read from).
-    run_name = args.run_name or ("demo" if args.demo else args.model)
+    # (an evaluation goes beside the training run it evaluates, never over it: <name>-eval, eval_summary.json)
+    run_name = args.run_name or (("demo" if args.demo else args.model) + ("-eval" if args.eval_only else ""))
     run_dir = Path(os.path.realpath(os.path.expanduser(args.output_dir))) / run_name
     ckpt_dir = run_dir / "checkpoints"
     ckpt_path = None
