@@ -162,5 +162,6 @@ def test_ucf101_split_csvs_missing_files_and_bad_fold(tmp_path):
     _ucf_lists(lists)
     with pytest.raises(FileNotFoundError, match="trainlist02.txt"):
         ucf101_split_csvs(lists, tmp_path / "csv", split_id=2)
-    with pytest.raises(ValueError, match="split_id must be 1, 2 or 3"):
-        ucf101_split_csvs(lists, tmp_path / "csv", split_id=True)
+    for bad in (True, 1.0, "1", 0):
+        with pytest.raises(ValueError, match="split_id must be 1, 2 or 3"):
+            ucf101_split_csvs(lists, tmp_path / "csv", split_id=bad)

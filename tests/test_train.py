@@ -307,6 +307,44 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
 
 
+def test_cli_last_checkpoint_is_the_last_epoch(tiny_root, tmp_path):
+    # Lightning's save_last writes last.ckpt only when the best checkpoint changes; with a learning rate too small
+    # to move the validation accuracy, last.ckpt must still be the final epoch (what --resume last continues).
+    from fastvid.train.cli import main
+
+    assert main(["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+                 "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+                 "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1",
+                 "--epochs", "3", "--lr", "1e-12", "--output-dir", str(tmp_path), "--no-progress", "--no-plot"]) == 0
+    summary = json.loads((tmp_path / "resnet_small" / "summary.json").read_text())
+    last = torch.load(summary["last_checkpoint"], weights_only=False)
+    assert last["global_step"] == summary["steps"] == 12 and last["epoch"] == 2
+    files = sorted(p.name for p in (tmp_path / "resnet_small" / "checkpoints").iterdir())
+    assert len(files) == 2 and files[1] == "last.ckpt" and files[0].startswith("epoch")  # + the best epoch's
+
+
+def test_cli_eval_only_finds_the_validation_split_of_a_root(tiny_root, tmp_path, capsys):
+    import shutil
+
+    from fastvid.models import create_model
+    from fastvid.train.cli import main
+
+    weights = tmp_path / "w.pth"
+    torch.save(create_model("resnet_small", num_classes=4).state_dict(), weights)
+    only_val = tmp_path / "only-val"
+    only_val.mkdir()
+    shutil.copy(tiny_root / "val.csv", only_val / "val.csv")  # no train.csv beside it: none is read
+    common = ["--model", "resnet_small", "--batch-size", "2", "--workers", "0", "--clip-duration", "0.5",
+              "--frames", "4", "--crop-size", "32", "--min-short-side", "32", "--max-short-side", "40",
+              "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1", "--no-progress",
+              "--output-dir", str(tmp_path / "runs"), "--eval-only", "--weights", str(weights)]
+    assert main(["--data", str(only_val)] + common) == 0
+    assert "on 4 videos x 3 views" in capsys.readouterr().out
+    # the demo set's val/ class folders (sorted names: 4 classes, as the checkpoint)
+    assert main(["--val", str(tiny_root / "val")] + common) == 0
+    assert "on 4 videos x 3 views" in capsys.readouterr().out
+
+
 def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):
     from fastvid.models import create_model
 
@@ -324,6 +362,23 @@ def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsy
     (empty / "a").mkdir(parents=True)
     last = _main_error(["--data", str(empty), "--eval-only", "--weights", str(four)], capsys)
     assert "--eval-only" in last and "no validation split" in last, last
+    assert "--limit-val-batches" in _main_error(val + ["--weights", str(four), "--limit-val-batches", "0"], capsys)
+    # class folders are labelled by their sorted names: their count must be the checkpoint's
+    folders = tmp_path / "folders"
+    for name in ("a", "b", "c"):
+        (folders / name).mkdir(parents=True)
+    last = _main_error(["--val", str(folders), "--model", "resnet_small", "--eval-only", "--weights", str(four)], capsys)
+    assert "--val" in last and "3 sorted class folders" in last and "4 classes" in last, last
+
+
+def test_datamodule_refuses_class_folder_splits_that_differ(tmp_path):
+    for split, names in (("train", ("a", "b", "c")), ("val", ("a", "c"))):
+        for name in names:
+            (tmp_path / split / name).mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"class folders differ.*classes only in .*train: b"):
+        KineticsDataModule(tmp_path)
+    (tmp_path / "val" / "b").mkdir()  # an empty class folder is enough
+    assert KineticsDataModule(tmp_path).val_path == str(tmp_path / "val")
 
 
 def test_cli_weights_that_do_not_fit_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "read_path_label_lines", "scan_class_folders"]
+__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "class_folder_names", "read_path_label_lines", "scan_class_folders"]
 
 #: What a class-folder tree's video files end with (any case).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
@@ -68,6 +68,11 @@ def _is_int(token: str) -> bool:
     return True
 
 
+def class_folder_names(root: str | os.PathLike) -> list[str]:
+    """The class names of a class-folder tree: its sub-folders, sorted (label k is the k-th)."""
+    return sorted(p.name for p in pathlib.Path(root).iterdir() if p.is_dir())
+
+
 def scan_class_folders(
     root: str | os.PathLike, extensions=VIDEO_EXTENSIONS
 ) -> tuple[list[tuple[str, int]], list[str]]:
@@ -76,7 +81,7 @@ def scan_class_folders(
     its folders in the sorted order of their paths and the files of each sorted (PyTorchVideo's order, from
     torchvision's ``make_dataset``); extensions match without regard to case."""
     root = pathlib.Path(root)
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    classes = class_folder_names(root)
     exts = tuple(e.lower() for e in extensions)
     items = []
     for label, name in enumerate(classes):

@@ -25,7 +25,7 @@ _FOLDS = (1, 2, 3)
 
 
 def _check_fold(fn: str, split_id) -> int:
-    if isinstance(split_id, bool) or split_id not in _FOLDS:
+    if isinstance(split_id, bool) or not isinstance(split_id, int) or split_id not in _FOLDS:
         raise ValueError(f"{fn}: split_id must be 1, 2 or 3, got {split_id!r}")
     return split_id
 

@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "fastvid-train .ckpt), a URL, or 'pytorchvideo' (PyTorchVideo's Kinetics-400 checkpoint for "
                    "--model); the output layer starts fresh when the class count differs")
     m.add_argument("--eval-only", action="store_true",
-                   help="validate the --weights model once (clip and video level) and stop: no training; needs a "
-                   "validation split (--val alone will do); the class count is the checkpoint's; results in "
+                   help="validate the --weights model once (clip and video level) and stop: no training; on --val "
+                   "(alone), a --data root's val split, or with no data the demo's; the class count is the checkpoint's; results in "
                    "OUTPUT_DIR/RUN_NAME/eval_summary.json (RUN_NAME default: the model name + '-eval')")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
@@ -288,6 +288,8 @@ def check_inputs(args: argparse.Namespace) -> str | None:
     if args.eval_only and not args.weights:
         return ("argument --eval-only: give the checkpoint to evaluate with --weights (a fastvid-train .ckpt, a "
                 "PyTorchVideo .pyth, a state dict, or 'pytorchvideo')")
+    if args.eval_only and args.limit_val_batches == 0:
+        return "argument --limit-val-batches: 0 skips validation, which is all --eval-only does"
     if args.weights:
         from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS
 
@@ -362,7 +364,7 @@ def _max_label(split: str) -> int:
     paths = LabeledVideoPaths.from_path(split)
     labels = [paths[i][1]["label"] for i in range(len(paths))]
     if not labels or min(labels) < 0:
-        raise ValueError(f"fastvid-train: {split} has no videos, or videos without a label")
+        raise ValueError(f"{split} has no videos, or videos without a label")
     return max(labels)
 
 
@@ -456,8 +458,15 @@ def main(argv: list[str] | None = None) -> int:
         # With --data ROOT the data module finds train.csv / train/ and val.csv / val/ inside it.
         train_path = args.train or args.data
         val_path = args.val
-    if args.eval_only and args.val:
-        train_path = None  # validation only: nothing is read from a training split
+    if args.eval_only:  # validation only: nothing is read from a training split
+        if not args.demo and not args.val:
+            found = [p for p in (os.path.join(args.data or "", "val.csv"), os.path.join(args.data or "", "val"))
+                     if args.data and os.path.exists(p)]
+            if not found:
+                parser.error("argument --eval-only: no validation split to evaluate on: give --val, or a --data root "
+                             "holding val.csv or val/")
+            val_path = found[0]
+        train_path = None
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
     try:
@@ -474,9 +483,6 @@ def main(argv: list[str] | None = None) -> int:
         problem = check_split_csvs(args, datamodule.train_path, datamodule.val_path)
         if problem:
             parser.error(problem)
-    if args.eval_only and datamodule.val_path is None:
-        parser.error("argument --eval-only: no validation split to evaluate on: give --val, or a --data root "
-                     "holding val.csv or val/")
 
     weights_source = weights = None
     if args.weights:
@@ -492,6 +498,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.eval_only:  # the checkpoint's classes; the labels must fall among them
             num_classes = args.num_classes or _checkpoint_classes(args, weights, parser)
+            if os.path.isdir(datamodule.val_path):
+                from fastvid.data.labeled_video_paths import class_folder_names
+
+                folders = class_folder_names(datamodule.val_path)
+                if len(folders) != num_classes:
+                    parser.error(f"argument --val: {datamodule.val_path} is labelled by its {len(folders)} sorted class "
+                                 f"folders, but the model has {num_classes} classes; evaluate on a CSV with the "
+                                 "checkpoint's labels")
             label_max = _max_label(datamodule.val_path)
             if label_max >= num_classes:
                 parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
@@ -522,9 +536,13 @@ def main(argv: list[str] | None = None) -> int:
     has_val = datamodule.val_path is not None
     monitor = "val_video_acc" if has_val else None
     checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
-                                 monitor=monitor, mode="max", save_top_k=1, save_last=True)
+                                 monitor=monitor, mode="max", save_top_k=1)
+    # last.ckpt after every epoch (Lightning's save_last only writes it when the top-k checkpoint changes, which
+    # left an older epoch there for --resume last)
+    last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, mode="min", save_top_k=1,
+                           enable_version_counter=False)
     throughput = ThroughputMonitor()
-    callbacks = [checkpoint, LearningRateMonitor(logging_interval="step"), throughput]
+    callbacks = [checkpoint, last, LearningRateMonitor(logging_interval="step"), throughput]
     if not args.no_progress:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
     csv_logger = CSVLogger(save_dir=str(run_dir), name="logs")

@@ -106,6 +106,25 @@ def _resolve_split(data_path: str | os.PathLike, split: str) -> str:
     return path
 
 
+def _check_same_class_folders(train_path: str | None, val_path: str | None) -> None:
+    """Class-folder splits are labelled by their sorted folder names, each on its own: a class folder that only
+    one split has would shift the other's labels. Raises ValueError naming the folders that differ."""
+    if train_path is None or val_path is None or not (os.path.isdir(train_path) and os.path.isdir(val_path)):
+        return
+    from fastvid.data.labeled_video_paths import class_folder_names
+
+    train_classes, val_classes = (set(class_folder_names(p)) for p in (train_path, val_path))
+    if train_classes != val_classes:
+        parts = [f"{name} only in {path}: {', '.join(sorted(extra)[:8])}" + (" ..." if len(extra) > 8 else "")
+                 for name, path, extra in (("classes", train_path, train_classes - val_classes),
+                                           ("classes", val_path, val_classes - train_classes)) if extra]
+        raise ValueError(
+            "KineticsDataModule: the training and validation class folders differ, and each split is labelled by "
+            "its own sorted folder names, so the labels would not agree (" + "; ".join(parts) + "); give both "
+            "splits the same class folders (an empty folder will do) or use CSVs"
+        )
+
+
 class KineticsDataModule(pl.LightningDataModule):
     """Train / validation loaders over Kinetics-style data (CSV of ``<path> <label>`` or class folders).
 
@@ -183,6 +202,7 @@ class KineticsDataModule(pl.LightningDataModule):
             self.val_path = candidate if candidate != os.fspath(train_path) else None
         else:
             self.val_path = None if val_path is None else _resolve_split(val_path, "val")
+        _check_same_class_folders(self.train_path, self.val_path)
         self.video_path_prefix = video_path_prefix
         self.clip_duration = float(clip_duration)
         self.num_frames = num_frames
