@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import sys
@@ -57,6 +58,20 @@ def pytorchvideo_modules(*names: str) -> list[types.ModuleType]:
             del sys.modules[key]
         sys.modules.update(saved)
         pytest.skip(f"PyTorchVideo's sources in FASTVID_PTV_SRC do not load: {type(exc).__name__}: {exc}")
+
+
+EMPTY = inspect.Parameter.empty  # a parameter without a default
+KW = inspect.Parameter.KEYWORD_ONLY
+POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def assert_signature(fn, want: dict, kind) -> None:
+    """``fn`` takes exactly the parameters of ``want`` (name: default, in order), all of ``kind``."""
+    params = inspect.signature(fn).parameters
+    assert list(params) == list(want)
+    for name, default in want.items():
+        assert params[name].kind is kind, name
+        assert params[name].default == default, name
 
 
 def bn_keys(prefix: str, c: int) -> list[tuple[str, tuple]]:

@@ -10,7 +10,6 @@ a ``:``-separated list of the folders holding ``pytorchvideo/`` and ``fvcore/``)
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 
 import pytest
@@ -37,11 +36,8 @@ from fastvid.models import (
 from fastvid.models.attention import drop_path
 from fastvid.models.vision_transformers import MVIT_HUB_CONFIGS
 
-from _ptv_models import n_params, params_of, pytorchvideo_modules, same_model
+from _ptv_models import EMPTY, KW, POS, assert_signature, n_params, params_of, pytorchvideo_modules, same_model
 
-EMPTY = inspect.Parameter.empty
-KW = inspect.Parameter.KEYWORD_ONLY
-POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _LN = nn.LayerNorm
 
 # PyTorchVideo 0.1.5's signatures, written out from its source (pytorchvideo/models/vision_transformers.py,
@@ -98,13 +94,7 @@ POS_SIGNATURES = {
 
 @pytest.mark.parametrize("fn", list(KW_SIGNATURES) + list(POS_SIGNATURES), ids=lambda f: f.__name__)
 def test_signatures_are_pytorchvideos(fn):
-    params = inspect.signature(fn).parameters
-    want = {**KW_SIGNATURES, **POS_SIGNATURES}[fn]
-    kind = KW if fn in KW_SIGNATURES else POS
-    assert list(params) == list(want)
-    for name, default in want.items():
-        assert params[name].kind is kind, name
-        assert params[name].default == default, name
+    assert_signature(fn, {**KW_SIGNATURES, **POS_SIGNATURES}[fn], KW if fn in KW_SIGNATURES else POS)
 
 
 # --- state_dict layout, written out from PyTorchVideo's source --------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import math
 import pickle
 import sys
@@ -44,12 +43,9 @@ from fastvid.models import (
     list_models,
 )
 
-from _ptv_models import bn_keys, n_params, params_of, pytorchvideo_modules, same_model
+from _ptv_models import EMPTY, KW, POS, assert_signature, bn_keys, n_params, params_of, pytorchvideo_modules, same_model
 from fastvid.transforms import Compose, Div255, PackPathway
 
-EMPTY = inspect.Parameter.empty
-KW = inspect.Parameter.KEYWORD_ONLY
-POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 # PyTorchVideo 0.1.5's signatures, written out from its source (pytorchvideo/models/slowfast.py, net.py, head.py),
 # in order, with their defaults.
@@ -108,13 +104,7 @@ POS_SIGNATURES = {
 
 @pytest.mark.parametrize("fn", list(KW_SIGNATURES) + list(POS_SIGNATURES), ids=lambda f: f.__name__)
 def test_signatures_are_pytorchvideos(fn):
-    params = inspect.signature(fn).parameters
-    want = {**KW_SIGNATURES, **POS_SIGNATURES}[fn]
-    kind = KW if fn in KW_SIGNATURES else POS
-    assert list(params) == list(want)
-    for name, default in want.items():
-        assert params[name].kind is kind, name
-        assert params[name].default == default, name
+    assert_signature(fn, {**KW_SIGNATURES, **POS_SIGNATURES}[fn], KW if fn in KW_SIGNATURES else POS)
 
 
 # --- state_dict layout, written out from PyTorchVideo's source --------------------------------------------------

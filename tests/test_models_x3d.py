@@ -9,7 +9,6 @@ loaded without running the package ``__init__``\\ s, which import transforms tha
 
 from __future__ import annotations
 
-import inspect
 import math
 import pickle
 
@@ -43,11 +42,8 @@ from fastvid.models import (
     list_models,
 )
 
-from _ptv_models import bn_keys, n_params, params_of, pytorchvideo_modules, same_model
+from _ptv_models import EMPTY, KW, POS, assert_signature, bn_keys, n_params, params_of, pytorchvideo_modules, same_model
 
-EMPTY = inspect.Parameter.empty
-KW = inspect.Parameter.KEYWORD_ONLY
-POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 # PyTorchVideo 0.1.5's signatures, written out from its source (pytorchvideo/models/x3d.py, csn.py, r2plus1d.py,
 # layers/convolutions.py; fvcore.nn.SqueezeExcitation), in order, with their defaults.
@@ -134,19 +130,11 @@ SE_SIGNATURE = {"num_channels": EMPTY, "num_channels_reduced": None, "reduction_
 
 @pytest.mark.parametrize("fn", list(SIGNATURES), ids=lambda f: f.__name__)
 def test_signatures_are_pytorchvideos(fn):
-    params = inspect.signature(fn).parameters
-    want = SIGNATURES[fn]
-    assert list(params) == list(want)
-    for name, default in want.items():
-        assert params[name].kind is KW, name
-        assert params[name].default == default, name
+    assert_signature(fn, SIGNATURES[fn], KW)
 
 
 def test_squeeze_excitation_signature_is_fvcores():
-    params = inspect.signature(SqueezeExcitation).parameters
-    assert list(params) == list(SE_SIGNATURE)
-    for name, default in SE_SIGNATURE.items():
-        assert params[name].kind is POS and params[name].default == default, name
+    assert_signature(SqueezeExcitation, SE_SIGNATURE, POS)
 
 
 # --- state_dict layout, written out from PyTorchVideo's source --------------------------------------------------
