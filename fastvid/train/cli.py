@@ -358,16 +358,6 @@ def _checkpoint_classes(args: argparse.Namespace, state: dict, parser: argparse.
     return int(state[key].shape[0])
 
 
-def _max_label(split: str) -> int:
-    from fastvid.data import LabeledVideoPaths
-
-    paths = LabeledVideoPaths.from_path(split)
-    labels = [paths[i][1]["label"] for i in range(len(paths))]
-    if not labels or min(labels) < 0:
-        raise ValueError(f"{split} has no videos, or videos without a label")
-    return max(labels)
-
-
 def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, num_classes: int, chance: float,
               started: float, csv_logger, say) -> int:
     """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
@@ -375,7 +365,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     trainer.validate(module, datamodule=datamodule, verbose=False)
     if trainer.global_rank != 0:
         return 0
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    metrics = _scalar_metrics(trainer)
     elapsed = time.perf_counter() - started
     summary = {
         "run_dir": str(run_dir),
@@ -396,16 +386,22 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "eval_summary.json").write_text(json.dumps(summary, indent=1))
 
-    def pct(v):
-        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
-
     print()
     print(f"fastvid-train: evaluated {args.model} ({weights}) in {_format_seconds(elapsed)} on {summary['val_videos']} "
           f"videos x {summary['views_per_video']} views")
-    print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
-          f"clip top-1 {pct(summary['val_acc_clip'])} (top-5 {pct(summary['val_acc5_clip'])}); chance {pct(chance)}")
+    print(f"  val accuracy   video top-1 {_pct(summary['val_acc_video'])} (top-5 {_pct(summary['val_acc5_video'])}), "
+          f"clip top-1 {_pct(summary['val_acc_clip'])} (top-5 {_pct(summary['val_acc5_clip'])}); chance {_pct(chance)}")
     print(f"  summary        {run_dir / 'eval_summary.json'}")
     return 0
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+
+def _scalar_metrics(trainer) -> dict[str, float]:
+    """The trainer's logged scalars (the last value of each), as floats."""
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
 
 
 def _format_seconds(s: float) -> str:
@@ -506,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
                     parser.error(f"argument --val: {datamodule.val_path} is labelled by its {len(folders)} sorted class "
                                  f"folders, but the model has {num_classes} classes; evaluate on a CSV with the "
                                  "checkpoint's labels")
-            label_max = _max_label(datamodule.val_path)
+            from fastvid.train.data import max_label
+
+            label_max = max_label(datamodule.val_path)
             if label_max >= num_classes:
                 parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
                              f"{num_classes} classes")
@@ -607,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if trainer.global_rank != 0:
         return 0
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    metrics = _scalar_metrics(trainer)
     plot_path = None
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
     if not args.no_plot and metrics_csv.is_file():
@@ -642,14 +640,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
-    def pct(v):
-        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
-
     print()
     print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epochs, {summary['steps']} steps)")
     if has_val:
-        print(f"  val accuracy   video top-1 {pct(summary['val_acc_video'])} (top-5 {pct(summary['val_acc5_video'])}), "
-              f"clip top-1 {pct(summary['val_acc_clip'])}; chance {pct(chance)}")
+        print(f"  val accuracy   video top-1 {_pct(summary['val_acc_video'])} (top-5 {_pct(summary['val_acc5_video'])}), "
+              f"clip top-1 {_pct(summary['val_acc_clip'])}; chance {_pct(chance)}")
     if clips_per_s is None:
         print(f"  throughput     n/a (too few training batches to time: the first {throughput.skip_batches} "
               "are not counted)")

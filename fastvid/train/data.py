@@ -106,6 +106,19 @@ def _resolve_split(data_path: str | os.PathLike, split: str) -> str:
     return path
 
 
+def max_label(split: str | os.PathLike) -> int:
+    """The largest label of a split (a CSV of ``<path> <label>`` lines or a class-folder tree).
+
+    Raises:
+        ValueError: the split holds no videos, or a video without a label.
+    """
+    paths = LabeledVideoPaths.from_path(split)
+    labels = [paths[i][1]["label"] for i in range(len(paths))]
+    if not labels or min(labels) < 0:
+        raise ValueError(f"KineticsDataModule: {os.fspath(split)} has no videos, or videos without a label")
+    return max(labels)
+
+
 def _check_same_class_folders(train_path: str | None, val_path: str | None) -> None:
     """Class-folder splits are labelled by their sorted folder names, each on its own: a class folder that only
     one split has would shift the other's labels. Raises ValueError naming the folders that differ."""
@@ -234,11 +247,7 @@ class KineticsDataModule(pl.LightningDataModule):
             raise ValueError("KineticsDataModule: no training split, so no class count to read from it (validation "
                              "only: take the class count from the model)")
         if self._num_classes is None:
-            paths = LabeledVideoPaths.from_path(self.train_path)
-            labels = [paths[i][1]["label"] for i in range(len(paths))]
-            if min(labels) < 0:
-                raise ValueError(f"KineticsDataModule: {self.train_path} has videos without a label")
-            self._num_classes = max(labels) + 1
+            self._num_classes = max_label(self.train_path) + 1
         return self._num_classes
 
     @property
