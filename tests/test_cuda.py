@@ -132,6 +132,47 @@ def test_cuda_gpu_transform_equals_cpu():
     _assert_close(got, want, torch.float32)
 
 
+def test_cuda_augmentation_and_validation_views_queue_without_waiting_for_the_device():
+    # What runs on the device in a training or validation step of VideoClassificationModule with GPU
+    # augmentation: BatchClipTransform, UniformCropBatchTransform (planned on the host by prepare()) and the
+    # non-blocking copy of the video-level scores: none of it may wait for the device (a sync per step
+    # stalls the pipeline).
+    from fastvid.train.gpu_val import UniformCropBatchTransform
+    from fastvid.train.module import _HostCopy
+
+    g = _gen(6)
+    items = [
+        {"video": torch.randint(0, 256, (3, 8, h, w), dtype=torch.uint8, generator=g), "label": i % 5,
+         "video_index": i // 3, "aug_index": i % 3}
+        for i, (h, w) in enumerate([(256, 340), (240, 320), (720, 1280), (300, 260), (256, 256), (320, 240)])
+    ]
+    batch = collate_clips(items)
+    val = UniformCropBatchTransform(crop_size=224, short_side=256)
+    train = BatchClipTransform(crop_size=224, min_size=256, max_size=320)
+    want_val = val(batch)["video"]
+    torch.manual_seed(1)
+    want_train = train(batch)["video"]
+    prepared = val.prepare(batch)
+    on_device = {k: (v.to("cuda") if isinstance(v, (torch.Tensor, PackedClips)) else v) for k, v in prepared.items()}
+    logits = torch.randn(len(items), 5, generator=g)
+    logits_cuda = logits.cuda()
+    torch.cuda.synchronize()
+    torch.manual_seed(1)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        got_train = train(on_device)["video"]
+        got_val = val(on_device)["video"]
+        copy = _HostCopy(logits_cuda.softmax(dim=-1), on_device["video_index"], on_device["label"])
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    _assert_close(got_train, want_train, torch.float32)
+    _assert_close(got_val, want_val, torch.float32)
+    probs, video_index, label = copy.get()
+    assert probs.is_pinned() and copy.event is not None
+    torch.testing.assert_close(probs, logits.softmax(dim=-1))
+    assert torch.equal(video_index, batch["video_index"]) and torch.equal(label, batch["label"])
+
+
 def test_cuda_opcheck():
     videos, frame_rows, sizes, crops, flips = _random_batch(4)
     cuda_videos = [v.cuda() for v in videos]

@@ -55,18 +55,50 @@ class UniformCropBatchTransform(torch.nn.Module):
         self.video_key = video_key
         self.aug_index_key = aug_index_key
 
+    def prepare(self, batch):
+        """Plans every clip's resize and crop while the batch is still on the host.
+
+        :class:`fastvid.train.VideoClassificationModule` calls this in ``on_before_batch_transfer``: the clip
+        shapes and ``aug_index`` are read before the transfer moves ``aug_index`` to the device, so the call on
+        the device needs no copy back (which would wait for the device in every validation step). Returns the
+        batch with the plan added; :meth:`forward` removes it.
+        """
+        shapes, aug = self._read(batch)
+        if isinstance(aug, torch.Tensor) and aug.device.type != "cpu":
+            return batch  # already on a device: forward reads it there
+        out = dict(batch)
+        out[_PLAN_KEY] = self._plan(shapes, aug)
+        return out
+
     def forward(self, batch):
+        shapes, aug = self._read(batch)
+        plan = batch.get(_PLAN_KEY)
+        if not isinstance(plan, _ViewPlan) or len(plan.sizes) != len(shapes):
+            plan = self._plan(shapes, aug)
+        out = dict(batch)
+        out.pop(_PLAN_KEY, None)
+        out[self.video_key] = ops.clip_transform_batch(
+            batch[self.video_key], layout="CTHW", frame_indices=plan.frame_indices, sizes=plan.sizes,
+            crops=plan.crops, flips=False, mean=self.mean, std=self.std, out_dtype=self.out_dtype,
+        )
+        return out
+
+    def _read(self, batch) -> tuple[list, object]:
         if not isinstance(batch, Mapping) or self.video_key not in batch:
             raise TypeError(f"UniformCropBatchTransform: expects a batch dict with a {self.video_key!r} key, got {type(batch).__name__}")
         videos = batch[self.video_key]
         if isinstance(videos, PackedClips):
-            shapes = videos.shapes.tolist()
+            shapes = videos.shapes.tolist()  # descriptors stay on the host
         elif isinstance(videos, (list, tuple)):
             shapes = [list(v.shape) for v in videos]
         else:
             raise TypeError(f"UniformCropBatchTransform: {self.video_key!r} must be PackedClips or a list of clips, got {type(videos).__name__}")
-        aug = batch.get(self.aug_index_key)
+        return shapes, batch.get(self.aug_index_key)
+
+    def _plan(self, shapes: list, aug) -> "_ViewPlan":
         aug = [1] * len(shapes) if aug is None else [int(a) for a in torch.as_tensor(aug).tolist()]
+        if len(aug) != len(shapes):
+            raise ValueError(f"UniformCropBatchTransform: {len(shapes)} clips but {len(aug)} {self.aug_index_key!r} values")
         sizes, crops = [], []
         for (c, t, h, w), a in zip(shapes, aug):
             nh, nw = reference.short_side_scale_size(h, w, self.short_side)
@@ -75,9 +107,16 @@ class UniformCropBatchTransform(torch.nn.Module):
         frame_indices = None
         if self.num_samples is not None:
             frame_indices = torch.stack([reference.uniform_temporal_subsample_indices(s[1], self.num_samples) for s in shapes])
-        out = dict(batch)
-        out[self.video_key] = ops.clip_transform_batch(
-            videos, layout="CTHW", frame_indices=frame_indices, sizes=torch.tensor(sizes), crops=torch.tensor(crops),
-            flips=False, mean=self.mean, std=self.std, out_dtype=self.out_dtype,
-        )
-        return out
+        return _ViewPlan(frame_indices, torch.tensor(sizes), torch.tensor(crops))
+
+
+# A private batch key: the plan travels with the batch from prepare() to forward(). _ViewPlan is not a tensor
+# collection, so Lightning's transfer leaves it on the host.
+_PLAN_KEY = "_fastvid_view_plan"
+
+
+class _ViewPlan:
+    __slots__ = ("frame_indices", "sizes", "crops")
+
+    def __init__(self, frame_indices: torch.Tensor | None, sizes: torch.Tensor, crops: torch.Tensor) -> None:
+        self.frame_indices, self.sizes, self.crops = frame_indices, sizes, crops

@@ -11,11 +11,17 @@ What it does differently from the PyTorchVideo tutorial's ``VideoClassificationL
   may land on different ranks: the per-video sums are all-reduced before the video accuracy is read;
 * optional batch-level MixUp/CutMix (``fastvid.transforms.MixVideo``) and label smoothing;
 * optional augmentation on the GPU: ``train_gpu_transform`` / ``val_gpu_transform`` run in
-  ``on_after_batch_transfer``, on the batch as it arrives on the device.
+  ``on_after_batch_transfer``, on the batch as it arrives on the device (a transform with a ``prepare``
+  method also gets the batch in ``on_before_batch_transfer``, to read host-side values such as
+  ``aug_index`` before they are moved);
+* no host-device synchronization of its own inside a step: the accuracy metrics skip torchmetrics' input
+  checks (``torch.unique`` on the labels, a sync per step), and the video-level scores come back to the
+  host through pinned, non-blocking copies that are read once they have landed.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable
 
@@ -42,6 +48,36 @@ def warmup_cosine(step: int, *, total_steps: int, warmup_steps: int, final_ratio
 
 def _distributed() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+class _HostCopy:
+    """Tensors on their way to the host. From a CUDA device they are copied into pinned memory without
+    blocking, and an event marks when the copies are done; CPU tensors are taken as they are."""
+
+    __slots__ = ("tensors", "event")
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        self.event = None
+        if any(t.device.type == "cuda" for t in tensors):
+            host = []
+            for t in tensors:
+                h = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+                h.copy_(t, non_blocking=True)
+                host.append(h)
+            self.event = torch.cuda.Event()
+            self.event.record(torch.cuda.current_stream(next(t.device for t in tensors if t.device.type == "cuda")))
+            tensors = tuple(host)
+        else:
+            tensors = tuple(t.cpu() for t in tensors)
+        self.tensors = tensors
+
+    def ready(self) -> bool:
+        return self.event is None or self.event.query()
+
+    def get(self) -> tuple[torch.Tensor, ...]:
+        if not self.ready():
+            self.event.synchronize()
+        return self.tensors
 
 
 class VideoClassificationModule(pl.LightningModule):
@@ -116,9 +152,13 @@ class VideoClassificationModule(pl.LightningModule):
         self.train_gpu_transform = train_gpu_transform
         self.val_gpu_transform = val_gpu_transform
         top5 = min(5, num_classes)
-        self.train_acc = torchmetrics.classification.MulticlassAccuracy(num_classes, top_k=1, average="micro")
-        self.val_acc = torchmetrics.classification.MulticlassAccuracy(num_classes, top_k=1, average="micro")
-        self.val_acc5 = torchmetrics.classification.MulticlassAccuracy(num_classes, top_k=top5, average="micro")
+        # validate_args=False: torchmetrics' checks count the distinct labels with torch.unique, which waits for
+        # the device in every step; labels out of range fail in the cross-entropy instead.
+        accuracy = torchmetrics.classification.MulticlassAccuracy
+        self.train_acc = accuracy(num_classes, top_k=1, average="micro", validate_args=False)
+        self.val_acc = accuracy(num_classes, top_k=1, average="micro", validate_args=False)
+        self.val_acc5 = accuracy(num_classes, top_k=top5, average="micro", validate_args=False)
+        self._pending_views: collections.deque[_HostCopy] = collections.deque()
         self._video_scores: dict[int, torch.Tensor] = {}
         self._video_counts: dict[int, int] = {}
         self._video_labels: dict[int, int] = {}
@@ -128,15 +168,23 @@ class VideoClassificationModule(pl.LightningModule):
 
     # -- device-side augmentation ------------------------------------------------------------------
 
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+    def _gpu_transform(self) -> Callable | None:
         trainer = self._trainer
         if trainer is None:
-            return batch
-        if trainer.training and self.train_gpu_transform is not None:
-            return self.train_gpu_transform(batch)
-        if (trainer.validating or trainer.sanity_checking or trainer.testing) and self.val_gpu_transform is not None:
-            return self.val_gpu_transform(batch)
-        return batch
+            return None
+        if trainer.training:
+            return self.train_gpu_transform
+        if trainer.validating or trainer.sanity_checking or trainer.testing:
+            return self.val_gpu_transform
+        return None
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int):
+        prepare = getattr(self._gpu_transform(), "prepare", None)
+        return prepare(batch) if prepare is not None else batch
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        transform = self._gpu_transform()
+        return transform(batch) if transform is not None else batch
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -159,6 +207,7 @@ class VideoClassificationModule(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._video_scores, self._video_counts, self._video_labels = {}, {}, {}
+        self._pending_views.clear()
 
     def validation_step(self, batch, batch_idx: int):
         video, label = batch["video"], batch["label"]
@@ -171,8 +220,17 @@ class VideoClassificationModule(pl.LightningModule):
         self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True, batch_size=batch_size)
         self.log("val_acc5", self.val_acc5, on_epoch=True, batch_size=batch_size)
         if self.hparams.video_level_val and "video_index" in batch:
-            probs = logits.softmax(dim=-1).detach().cpu()
-            for i, (vid, lab) in enumerate(zip(batch["video_index"].tolist(), label.tolist())):
+            # To the host without waiting: read once the copy has landed (a later step, or the epoch's end).
+            self._pending_views.append(_HostCopy(logits.detach().softmax(dim=-1), batch["video_index"], label))
+            self._add_views(wait=False)
+        return loss
+
+    def _add_views(self, *, wait: bool) -> None:
+        """Adds the views whose scores reached the host (all of them with ``wait``) to the per-video sums."""
+        pending = self._pending_views
+        while pending and (wait or pending[0].ready()):
+            probs, video_index, labels = pending.popleft().get()
+            for i, (vid, lab) in enumerate(zip(video_index.tolist(), labels.tolist())):
                 if vid in self._video_scores:
                     self._video_scores[vid] += probs[i]
                     self._video_counts[vid] += 1
@@ -180,12 +238,12 @@ class VideoClassificationModule(pl.LightningModule):
                     self._video_scores[vid] = probs[i].clone()
                     self._video_counts[vid] = 1
                     self._video_labels[vid] = lab
-        return loss
 
     def video_level_scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mean softmax per video (N, classes), label per video (N,), views per video (N,)) over every
         video any rank saw this validation epoch, identical on all ranks. Videos are indexed by the
         dataset's ``video_index``; rows of videos nobody saw are dropped."""
+        self._add_views(wait=True)
         device = self.device
         local_max = max(self._video_scores, default=-1)
         n = torch.tensor([local_max + 1], device=device, dtype=torch.long)
