@@ -307,6 +307,35 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("gpu_augment", [False, True])
+def test_cuda_cli_trains_on_the_gpu_and_its_validation_matches_the_cpu(tiny_root, tmp_path, capsys, monkeypatch,
+                                                                       gpu_augment):
+    # The whole Lightning path on a GPU (module hooks, the host-planned validation views, the non-blocking
+    # score copies, the CUDA-event step timing, the timed progress bar); then the CPU evaluates the same last
+    # checkpoint: the accuracies are the GPU's last validation (float32 on both, no TF32).
+    from fastvid.train.cli import main
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # float32 convolutions (matmuls are by default)
+    common = ["--model", "resnet_small", "--batch-size", "2", "--workers", "0", "--clip-duration", "0.5",
+              "--frames", "4", "--crop-size", "32", "--min-short-side", "32", "--max-short-side", "40",
+              "--val-clips-per-video", "1", "--devices", "1", "--precision", "32-true", "--output-dir",
+              str(tmp_path), "--lr", "0.01"]
+    extra = ["--gpu-augment"] if gpu_augment else []
+    assert main(["--data", str(tiny_root), "--accelerator", "gpu", "--epochs", "2", "--run-name", "gpu",
+                 *common, *extra]) == 0
+    summary = json.loads((tmp_path / "gpu" / "summary.json").read_text())
+    assert summary["steps"] == 8 and summary["train_clips_per_s"] > 0
+    assert 0.0 <= summary["train_data_wait_frac"] < 1.0
+    capsys.readouterr()
+    assert main(["--val", str(tiny_root / "val.csv"), "--accelerator", "cpu", "--eval-only", "--weights",
+                 summary["last_checkpoint"], "--run-name", "cpu-eval", *common]) == 0
+    assert "on 4 videos x 3 views" in capsys.readouterr().out
+    ev = json.loads((tmp_path / "cpu-eval" / "eval_summary.json").read_text())
+    for key in ("val_acc_video", "val_acc5_video", "val_acc_clip", "val_acc5_clip"):
+        assert ev[key] == summary[key], key
+
+
 def test_cli_last_checkpoint_is_the_last_epoch(tiny_root, tmp_path):
     # Lightning's save_last writes last.ckpt only when the best checkpoint changes; with a learning rate too small
     # to move the validation accuracy, last.ckpt must still be the final epoch (what --resume last continues).
@@ -439,6 +468,62 @@ def test_gpu_val_transform_equals_cpu_val_views(tiny_root):
     want1 = next(iter(cpu1.val_dataloader()))
     got1 = gpu1.val_gpu_transform(next(iter(gpu1.val_dataloader())))
     torch.testing.assert_close(got1["video"], want1["video"], atol=1e-4, rtol=0)
+
+
+def test_gpu_val_prepare_plans_on_the_host(tiny_root):
+    # prepare() reads shapes and aug_index before the transfer; forward() then never reads the moved
+    # aug_index (here a meta tensor, whose values cannot be read: as on a device, only slower to read).
+    from lightning_fabric.utilities.apply_func import move_data_to_device
+
+    dm = _tiny_dm(tiny_root, val_clips_per_video=1, gpu_augment=True, batch_size=6)
+    dm.setup("validate")
+    transform = dm.val_gpu_transform
+    batch = next(iter(dm.val_dataloader()))
+    assert sorted(set(batch["aug_index"].tolist())) == [0, 1, 2]
+    want = transform(batch)
+    prepared = transform.prepare(batch)
+    moved = move_data_to_device(prepared, "cpu")  # Lightning's transfer leaves the plan as it is
+    assert moved[next(k for k in moved if k.startswith("_fastvid"))] is next(v for k, v in prepared.items() if k.startswith("_fastvid"))
+    moved["aug_index"] = torch.empty_like(batch["aug_index"], device="meta")
+    got = transform(moved)
+    assert not any(k.startswith("_fastvid") for k in got)  # the plan is removed
+    assert torch.equal(got["video"], want["video"])
+    with pytest.raises(NotImplementedError):
+        transform({**batch, "aug_index": moved["aug_index"]})  # without the plan it would read the values
+    # a stale plan for a batch of another size is not used
+    small = {"video": batch["video"].clips()[:1], "aug_index": batch["aug_index"][:1],
+             "_fastvid_view_plan": prepared["_fastvid_view_plan"]}
+    assert transform(small)["video"].shape[0] == 1
+    with pytest.raises(ValueError, match="2 clips but 1"):
+        transform({"video": batch["video"].clips()[:2], "aug_index": batch["aug_index"][:1]})
+
+
+def test_module_runs_prepare_before_and_the_gpu_transform_after_the_transfer():
+    calls = []
+
+    class Spy:
+        def __init__(self, name):
+            self.name = name
+
+        def prepare(self, batch):
+            calls.append((self.name, "prepare", batch["video"].device.type))
+            return {**batch, "prepared": self.name}
+
+        def __call__(self, batch):
+            calls.append((self.name, "call", batch.get("prepared")))
+            return batch
+
+    torch.manual_seed(0)
+    items = [{"video": torch.randn(3, 4, 16, 16), "label": i % 4, "video_index": i} for i in range(4)]
+    loader = torch.utils.data.DataLoader(items, batch_size=2)
+    module = VideoClassificationModule("resnet_small", num_classes=4, lr=0.01, train_gpu_transform=Spy("train"),
+                                       val_gpu_transform=Spy("val"))
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, train_dataloaders=loader, val_dataloaders=loader)
+    assert calls == [("train", "prepare", "cpu"), ("train", "call", "train")] * 2 + [
+        ("val", "prepare", "cpu"), ("val", "call", "val")] * 2
+    assert trainer.callback_metrics["val_videos"] == 4
 
 
 def test_uniform_crop_box_matches_pytorchvideo_rule():
@@ -693,6 +778,84 @@ def test_throughput_monitor_reports_none_when_nothing_was_timed():
     assert m.clips_per_s is None and m.data_wait_frac is None and not m.measured
     m.clips, m.wall, m.wait = 16, 2.0, 0.5
     assert m.clips_per_s == 8.0 and m.data_wait_frac == 0.25 and m.measured
+
+
+class _DeviceClock:
+    """A device-like clock for ThroughputMonitor: a mark is the time on a fake timeline when it is recorded,
+    and it completes only once the test moves ``done`` past it (or the monitor waits for it)."""
+
+    def __init__(self):
+        self.now, self.done, self.waits = 0.0, -1.0, []
+
+    def mark(self):
+        return self.now
+
+    def ready(self, mark):
+        return mark <= self.done
+
+    def wait(self, mark):
+        self.waits.append(mark)
+        self.done = max(self.done, mark)
+
+    def seconds(self, a, b):
+        assert self.ready(a) and self.ready(b), "read before the device reached it"
+        return b - a
+
+
+def test_throughput_monitor_times_device_steps_without_waiting_for_them():
+    from types import SimpleNamespace
+
+    from fastvid.train.callbacks import ThroughputMonitor
+
+    clock = _DeviceClock()
+    m = ThroughputMonitor(skip_batches=2, clock=clock)
+    trainer = SimpleNamespace(world_size=2)
+    logged = {}
+    module = SimpleNamespace(log=lambda name, value, **kw: logged.__setitem__(name, value))
+    batch = {"video": torch.zeros(4, 3, 1, 1, 1)}
+    waits, steps = [0.5, 0.25, 0.125, 1.0, 0.0, 0.375], [2.0, 1.0, 1.5, 1.25, 1.0, 3.0]
+    m.on_train_epoch_start(trainer, module)
+    for i, (w, s) in enumerate(zip(waits, steps)):
+        clock.now += w
+        m.on_train_batch_start(trainer, module, batch, i)
+        clock.now += s
+        m.on_train_batch_end(trainer, module, None, batch, i)
+        if i == 3:
+            assert m.clips == 0 and not clock.waits  # nothing completed, nothing waited for
+            clock.done = clock.now  # the device caught up: the next batch end collects batches 2 and 3
+        if i == 4:
+            assert m.clips == 16 and m.wall == pytest.approx(0.125 + 1.5 + 1.0 + 1.25) and not clock.waits
+    m.on_train_epoch_end(trainer, module)
+    assert clock.waits  # the epoch's end waits for the rest
+    assert m.clips == 4 * 4 * 2 and m.wall == pytest.approx(sum(waits[2:]) + sum(steps[2:]))
+    assert m.data_wait_frac == pytest.approx(sum(waits[2:]) / m.wall)
+    assert logged["train_clips_per_s"] == pytest.approx(32 / m.wall)
+    # validation between steps is not waiting: the next step's wait starts when validation ends
+    m.on_validation_start(trainer, module)
+    clock.now += 100.0
+    m.on_validation_end(trainer, module)
+    clock.now += 0.5
+    m.on_train_batch_start(trainer, module, batch, 6)
+    clock.now += 1.0
+    m.on_train_batch_end(trainer, module, None, batch, 6)
+    m.on_train_end(trainer, module)
+    assert m.wall == pytest.approx(sum(waits[2:]) + sum(steps[2:]) + 1.5)
+
+
+def test_timed_progress_bar_redraws_at_most_every_interval(monkeypatch):
+    from fastvid.train import callbacks
+
+    bar = callbacks.TimedProgressBar(interval=0.5)
+    now = [100.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: now[0])
+    drawn = []
+    for n in range(1, 11):
+        now[0] += 0.2
+        drawn.append(bar._should_update(n, 10))
+    # at 0.2 s (first), then 0.6, 1.2 (0.4 s after 0.8 is too soon), 1.8 and the bar's end
+    assert [n for n, d in zip(range(1, 11), drawn) if d] == [1, 4, 7, 10]
+    with pytest.raises(ValueError, match="interval"):
+        callbacks.TimedProgressBar(interval=-1)
 
 
 def test_cli_too_few_batches_to_time_and_fraction_limit(tiny_root, tmp_path, monkeypatch, capsys):

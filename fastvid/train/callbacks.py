@@ -1,13 +1,15 @@
-"""Training callbacks: clips per second and the share of step time spent waiting for data."""
+"""Training callbacks: clips per second and the share of step time spent waiting for data; a progress bar
+that does not wait for the device at every step."""
 
 from __future__ import annotations
 
+import collections
 import time
 
 import pytorch_lightning as pl
 import torch
 
-__all__ = ["ThroughputMonitor"]
+__all__ = ["ThroughputMonitor", "TimedProgressBar"]
 
 
 def _batch_size(batch) -> int:
@@ -23,68 +25,127 @@ def _batch_size(batch) -> int:
     return 0
 
 
+class _HostClock:
+    """Marks are host times (CPU training: the step has finished when the hook runs)."""
+
+    def mark(self) -> float:
+        return time.perf_counter()
+
+    def ready(self, mark) -> bool:
+        return True
+
+    def wait(self, mark) -> None:
+        pass
+
+    def seconds(self, a, b) -> float:
+        return b - a
+
+
+class _CudaClock:
+    """Marks are CUDA events recorded on the current stream: they time the step on the device without
+    waiting for it (a synchronize per step would stop the host from queueing the next one)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def mark(self) -> torch.cuda.Event:
+        event = torch.cuda.Event(enable_timing=True)
+        event.record(torch.cuda.current_stream(self.device))
+        return event
+
+    def ready(self, mark: torch.cuda.Event) -> bool:
+        return mark.query()
+
+    def wait(self, mark: torch.cuda.Event) -> None:
+        mark.synchronize()
+
+    def seconds(self, a: torch.cuda.Event, b: torch.cuda.Event) -> float:
+        return a.elapsed_time(b) / 1e3
+
+
 class ThroughputMonitor(pl.Callback):
     """Measures training throughput over the whole run, on every rank.
 
-    ``clips_per_s`` is global: clips of all ranks per second of training-loop wall time (validation
+    ``clips_per_s`` is global: clips of all ranks per second of training-loop time (validation
     excluded). ``data_wait_frac`` is the share of that time spent between the end of one step and the
-    start of the next: fetching the next batch from the DataLoader, plus moving it to the device and
-    ``on_after_batch_transfer`` (Lightning runs those before ``on_train_batch_start``; GPU augmentation
-    kernels are only launched there and mostly run inside the step). It is how much the model was
-    starved by the data pipeline. The first ``skip_batches`` batches of the run (worker start-up) are not counted.
-    Logged per epoch as ``train_clips_per_s`` and ``train_data_wait_frac``.
+    start of the next: fetching the next batch from the DataLoader, moving it to the device and
+    ``on_after_batch_transfer`` (Lightning runs those before ``on_train_batch_start``). It is how much the
+    model was starved by the data pipeline. The first ``skip_batches`` batches of the run (worker start-up)
+    are not counted. Logged per epoch as ``train_clips_per_s`` and ``train_data_wait_frac``.
+
+    On a CUDA device the times are read from CUDA events recorded at the start and end of each step, on the
+    device's timeline, and collected once they have completed: nothing waits for the device except once at
+    the end of each epoch. A step then lasts from when the device starts it to when it finishes it, and the
+    wait is the time the device spent between steps: idle for want of a batch, or copying and augmenting it
+    (GPU augmentation kernels run there). Elsewhere host times are used.
     """
 
-    def __init__(self, skip_batches: int = 2) -> None:
+    def __init__(self, skip_batches: int = 2, *, clock=None) -> None:
         self.skip_batches = skip_batches
         self.clips = 0
         self.wall = 0.0
         self.wait = 0.0
+        self._clock = clock
         self._seen = 0
-        self._last_end: float | None = None
-        self._start: float | None = None
+        self._last_end = None
+        self._start = None
+        self._pending: collections.deque = collections.deque()
         self._epoch_clips = 0
         self._epoch_wall = 0.0
         self._epoch_wait = 0.0
 
-    @staticmethod
-    def _sync(trainer: pl.Trainer) -> None:
-        if trainer.strategy.root_device.type == "cuda":
-            torch.cuda.synchronize(trainer.strategy.root_device)
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self._clock is None:
+            device = trainer.strategy.root_device
+            self._clock = _CudaClock(device) if device.type == "cuda" else _HostClock()
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self._last_end = time.perf_counter()
+        self._pending.clear()
+        self._last_end = self._clock.mark()
         self._epoch_clips, self._epoch_wall, self._epoch_wait = 0, 0.0, 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._start = time.perf_counter()
-        self._waited = self._start - self._last_end if self._last_end is not None else 0.0
+        self._start = (self._last_end, self._clock.mark())
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self._sync(trainer)
-        now = time.perf_counter()
+        end = self._clock.mark()
         self._seen += 1
         if self._start is not None and self._seen > self.skip_batches:
-            step = now - self._start
-            clips = _batch_size(batch) * trainer.world_size
+            self._pending.append((*self._start, end, _batch_size(batch) * trainer.world_size))
+        self._start = None
+        self._last_end = end
+        self._collect(wait=False)
+
+    def _collect(self, *, wait: bool) -> None:
+        """Adds the timed steps whose end marks have completed (all of them with ``wait``) to the totals."""
+        clock = self._clock
+        while self._pending and (wait or clock.ready(self._pending[0][2])):
+            last_end, start, end, clips = self._pending.popleft()
+            if not clock.ready(end):
+                clock.wait(end)
+            waited = clock.seconds(last_end, start) if last_end is not None else 0.0
+            total = clock.seconds(start, end) + waited
             self.clips += clips
-            self.wall += step + self._waited
-            self.wait += self._waited
+            self.wall += total
+            self.wait += waited
             self._epoch_clips += clips
-            self._epoch_wall += step + self._waited
-            self._epoch_wait += self._waited
-        self._last_end = now
+            self._epoch_wall += total
+            self._epoch_wait += waited
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._collect(wait=True)
         if self._epoch_wall > 0:
             pl_module.log("train_clips_per_s", self._epoch_clips / self._epoch_wall, sync_dist=True)
             pl_module.log("train_data_wait_frac", self._epoch_wait / self._epoch_wall, sync_dist=True)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._collect(wait=True)  # an epoch cut short (interrupted) still counts its finished steps
 
     def on_validation_start(self, trainer, pl_module) -> None:
         self._last_end = None  # validation time is not training time
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        self._last_end = time.perf_counter()
+        self._last_end = self._clock.mark()
 
     @property
     def measured(self) -> bool:
@@ -98,5 +159,27 @@ class ThroughputMonitor(pl.Callback):
 
     @property
     def data_wait_frac(self) -> float | None:
-        """Share of the timed training-loop wall time spent waiting for data; None when no batch was timed."""
+        """Share of the timed training-loop time spent waiting for data; None when no batch was timed."""
         return self.wait / self.wall if self.measured else None
+
+
+class TimedProgressBar(pl.callbacks.TQDMProgressBar):
+    """Lightning's tqdm progress bar, redrawn at most every ``interval`` seconds (and at the end of each
+    bar). Each redraw reads the logged metrics (the loss) on the host, which waits for the device: with
+    ``refresh_rate=1`` that is a synchronization in every step."""
+
+    def __init__(self, interval: float = 0.5, process_position: int = 0, leave: bool = False) -> None:
+        super().__init__(refresh_rate=1, process_position=process_position, leave=leave)
+        if not interval >= 0:
+            raise ValueError(f"TimedProgressBar: interval must be >= 0 seconds, got {interval!r}")
+        self.interval = interval
+        self._last_draw = float("-inf")
+
+    def _should_update(self, current: int, total) -> bool:
+        if not super()._should_update(current, total):
+            return False
+        now = time.monotonic()
+        if current == total or now - self._last_draw >= self.interval:
+            self._last_draw = now
+            return True
+        return False

@@ -118,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit-val-batches", type=_limit_arg, metavar="N|FRACTION",
                    help="validation batches: a count (2) or a fraction in (0, 1] (0.25); 0 skips validation")
     t.add_argument("--cache-dir", help="where the demo set is written (default: $FASTVID_CACHE, else $XDG_CACHE_HOME/fastvid, else ~/.cache/fastvid)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--log-every", type=int, metavar="N",
+                   help="log the training loss and learning rate every N steps (default: 20 on a GPU, else 1); each "
+                   "logged step reads the loss on the host, which waits for the device")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (it is redrawn at most twice a second)")
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
     t.add_argument("--config", help="YAML or JSON file of option values (flags given on the command line win)")
     return p
@@ -143,7 +146,7 @@ def _load_config(parser: argparse.ArgumentParser, path: str) -> dict:
 # Allowed values of the numeric options (None is always allowed: "not given"), checked after the config
 # file and the defaults are applied, so values from --config are checked too.
 _INT_AT_LEAST = dict(num_classes=1, frames=1, crop_size=1, min_short_side=1, max_short_side=1, val_short_side=1,
-                     val_clips_per_video=1, batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1)
+                     val_clips_per_video=1, batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1, log_every=1)
 _FLOAT_RANGES = dict(  # name: (low, low included, high, high included, in words)
     clip_duration=(0.0, False, math.inf, False, "a number of seconds > 0"),
     hflip=(0.0, True, 1.0, True, "a probability in [0, 1]"),
@@ -419,10 +422,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import pytorch_lightning as pl
     import torch
-    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
-    from fastvid.train.callbacks import ThroughputMonitor
+    from fastvid.train.callbacks import ThroughputMonitor, TimedProgressBar
     from fastvid.train.data import KineticsDataModule
     from fastvid.train.module import VideoClassificationModule
 
@@ -524,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.gpu_augment and not on_gpu:
         say("fastvid-train: --gpu-augment without a GPU: the batched augmentation runs on the CPU after collation")
     precision = args.precision or ("bf16-mixed" if on_gpu else "32-true")
+    log_every = args.log_every if args.log_every is not None else (20 if on_gpu else 1)
     devices = args.devices if args.devices is not None else "auto"
     if isinstance(devices, str) and devices.isdigit():
         devices = int(devices)
@@ -542,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     throughput = ThroughputMonitor()
     callbacks = [checkpoint, last, LearningRateMonitor(logging_interval="step"), throughput]
     if not args.no_progress:
-        callbacks.append(TQDMProgressBar(refresh_rate=1))
+        callbacks.append(TimedProgressBar(interval=0.5))
     csv_logger = CSVLogger(save_dir=str(run_dir), name="logs")
     loggers = [csv_logger]
     try:
@@ -554,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer_kwargs = dict(
         accelerator=accelerator, devices=devices, num_nodes=args.num_nodes, strategy=args.strategy,
         precision=precision, max_epochs=args.epochs, max_steps=args.max_steps, callbacks=callbacks, logger=loggers,
-        check_val_every_n_epoch=args.val_every, enable_progress_bar=not args.no_progress, log_every_n_steps=1,
+        check_val_every_n_epoch=args.val_every, enable_progress_bar=not args.no_progress, log_every_n_steps=log_every,
         num_sanity_val_steps=0, use_distributed_sampler=False,
     )
     if args.limit_train_batches is not None:
