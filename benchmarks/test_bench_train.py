@@ -31,26 +31,49 @@ WORKERS = 2
 
 class TrainEpochs:
     """Runs epochs of a training loop over ``loader`` (``step(batch)`` trains on a batch and returns its
-    clip count; ``sync()``, if given, waits for the device before each clock reading) and records per
-    epoch the wall time, the time spent waiting for the next batch and the clips seen."""
+    clip count) and records per epoch the wall time, the time spent waiting for the next batch and the
+    clips seen.
 
-    def __init__(self, loader, step, sync=None) -> None:
-        self.loader, self.step, self.sync = loader, step, sync or (lambda: None)
+    On the CPU the wait is the host time from the end of one step to the arrival of the next batch. With a
+    CUDA ``device`` nothing synchronizes inside the epoch (as in a real training loop, the host queues work
+    ahead): each step's start and end are CUDA events, the wait is the device's idle time between one step's
+    end and the next one's start (zero while the host keeps ahead), and the epoch ends with one synchronize.
+    """
+
+    def __init__(self, loader, step, device: torch.device | str | None = None) -> None:
+        self.loader, self.step = loader, step
+        self.cuda = device is not None and torch.device(device).type == "cuda"
+        self.device = torch.device(device) if self.cuda else None
         self.totals: list[float] = []
         self.waits: list[float] = []
         self.clips: list[int] = []
 
+    def _mark(self):
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record(torch.cuda.current_stream(self.device))
+        return event
+
+    def _seconds(self, a, b) -> float:
+        return a.elapsed_time(b) / 1e3 if self.cuda else b - a
+
     def run(self) -> int:
-        n, wait = 0, 0.0
-        self.sync()
-        start = last = time.perf_counter()
+        n, marks = 0, []
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        last = self._mark()
         for batch in self.loader:
-            wait += time.perf_counter() - last
+            begin = self._mark()
             n += self.step(batch)
-            self.sync()
-            last = time.perf_counter()
-        self.totals.append(last - start)
-        self.waits.append(wait)
+            end = self._mark()
+            marks.append((last, begin))
+            last = end
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        self.totals.append(time.perf_counter() - start)
+        self.waits.append(sum(self._seconds(a, b) for a, b in marks))
         self.clips.append(n)
         return n
 
