@@ -547,6 +547,68 @@ def test_errors_on_the_call():
         T.ApplyTransformToKey("video", T.Div255())(x)
 
 
+def test_errors_name_the_class_and_the_clip_it_got():
+    tchw = clip(c=16, t=3)  # a (T, C, H, W) clip, 16 frames of 3 channels
+    for t in (T.ShortSideScale(16), T.CenterCropVideo(16), T.RandomHorizontalFlipVideo(p=1.0),
+              T.Compose([T.Div255(), T.RandomCropVideo(8)])):
+        name = type(t).__name__
+        with pytest.raises(ValueError, match=rf"^{name}: .*got shape \(16, 3, 30, 40\) \(a \(T, C, H, W\) clip\?"):
+            t(tchw)
+    with pytest.raises(ValueError, match=r"^ShortSideScale: the clip is empty \(shape \(C, T, H, W\) = \(3, 0, 30, 40\)\)"):
+        T.ShortSideScale(10)(clip(t=0))
+    with pytest.raises(ValueError, match=r"^CenterCropVideo: the clip is empty"):
+        T.CenterCropVideo(10)(clip(h=0))
+
+
+def test_normalize_takes_numpy_mean_and_std_as_torchvision():
+    np = pytest.importorskip("numpy")
+    x = clip()
+    want = T.Normalize(MEAN, STD)(x)
+    for mean, std in ((np.array(MEAN), np.array(STD)), (np.array(MEAN, dtype=np.float32), list(STD)),
+                      (torch.tensor(MEAN), np.array(STD)[None])):
+        got = T.Normalize(mean, std)(x)
+        close(got, want, atol=1e-6)
+        close(T.NormalizeVideo(mean, std)(x), want, atol=1e-6)
+    assert T.Normalize(np.float64(0.5), np.array(0.25)).mean == (0.5,)
+    with pytest.raises(TypeError, match="mean must be a sequence of numbers"):
+        T.Normalize(np.array(["a", "b", "c"]), STD)
+
+
+def test_gradients_flow_through_the_transforms_as_through_pytorchvideos():
+    # The kernel has no backward: a clip that requires grad takes the step-by-step PyTorch path. The input
+    # gradient must be PyTorchVideo's (its steps are differentiable torch ops).
+    x = clip(t=6, h=24, w=30) / 7.0
+    pipeline = T.Compose([T.UniformTemporalSubsample(4), T.Div255(), T.Normalize(MEAN, STD), T.ShortSideScale(20),
+                          T.CenterCropVideo(16), T.RandomHorizontalFlipVideo(p=1.0)])
+
+    def ptv(v):
+        v = ptv_normalize(ptv_uniform_temporal_subsample(v, 4) / 255.0, MEAN, STD)
+        v = ptv_short_side_scale(v, 20)
+        top, left = int(round((v.shape[2] - 16) / 2.0)), int(round((v.shape[3] - 16) / 2.0))  # torchvision's
+        return v[:, :, top:top + 16, left:left + 16].flip(-1)
+
+    cases = [(pipeline, ptv), (T.ShortSideScale(12, antialias=True), lambda v: ptv_short_side_scale(v, 12, True)),
+             (T.RandomCropVideo(10), None)]
+    for transform, ref in cases:
+        leaf = x.clone().requires_grad_()
+        torch.manual_seed(3)
+        out = transform(leaf)
+        assert out.requires_grad and out.grad_fn is not None
+        torch.manual_seed(3)
+        close(out, transform(x))  # the same values as the kernel's
+        weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+        (out * weights).sum().backward()
+        if ref is None:  # a crop: the gradient is the weights placed in the window
+            assert torch.count_nonzero(leaf.grad) == weights.numel()
+            assert torch.equal(torch.sort(leaf.grad.flatten()).values[-5:], torch.sort(weights.flatten()).values[-5:])
+            continue
+        ref_leaf = x.clone().requires_grad_()
+        (ref(ref_leaf) * weights).sum().backward()
+        close(leaf.grad, ref_leaf.grad, atol=1e-5)
+    with torch.no_grad():  # no gradient wanted: the kernel
+        assert not pipeline(x.clone().requires_grad_()).requires_grad
+
+
 def test_create_video_transform_val_ignores_max_size():
     # PyTorchVideo's val transform uses only min_size: a min_size above the default max_size is fine there
     tf = T.create_video_transform("val", min_size=400, crop_size=300)

@@ -68,6 +68,11 @@ def probability(owner: str, name: str, value) -> float:
 def _float_tuple(owner: str, name: str, value) -> tuple[float, ...]:
     if isinstance(value, torch.Tensor):
         value = value.flatten().tolist()
+    elif hasattr(value, "__array__") and not isinstance(value, (Sequence, numbers.Real)):  # a NumPy array
+        try:
+            value = torch.as_tensor(value).flatten().tolist()
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{owner}: {name} must be a sequence of numbers (one per channel), got {value!r}") from None
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, Sequence) or isinstance(value, str):

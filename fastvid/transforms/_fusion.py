@@ -13,7 +13,8 @@ kernel call. The state is always "source view -> keep frames -> resize -> crop -
   weights sum to 1, so normalizing before or after the resize agrees up to float rounding: DESIGN.md 3);
 * at most one resize per run: a second resize starts a new run (a resize of a resize is not one resize).
 
-uint8 input is treated as the float 0-255 clip: steps that only pick pixels (frames, crops, flips) keep
+A clip that requires grad (with grad mode on) runs the same plan through :func:`fastvid.reference.clip_transform`
+instead, whose PyTorch ops have a backward. uint8 input is treated as the float 0-255 clip: steps that only pick pixels (frames, crops, flips) keep
 uint8 (the kernel copies exact values); anything that computes new values (resize, affine) gives float32.
 
 The kernel takes (C, T, H, W) uint8 or float32 clips of 1 to 4 channels. On another tensor (a (B, C, T, H, W)
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from fastvid import ops
+from fastvid import ops, reference
 from fastvid.transforms._checks import MAX_CHANNELS
 
 __all__ = ["ClipState", "ClipStep", "FusedRun", "kernel_takes", "run_steps"]
@@ -50,6 +51,17 @@ class ClipState:
                 f"{owner}: the clip must be uint8 (0-255) or float32, got {video.dtype}; convert it with "
                 f".to(torch.float32) first"
             )
+        if not 1 <= video.shape[0] <= MAX_CHANNELS:
+            hint = ""
+            if 1 <= video.shape[1] <= MAX_CHANNELS:
+                hint = " (a (T, C, H, W) clip? .permute(1, 0, 2, 3) makes it (C, T, H, W))"
+            raise ValueError(
+                f"{owner}: the clip must have shape (C, T, H, W) with 1 to {MAX_CHANNELS} channels, got shape "
+                f"{tuple(video.shape)}{hint}"
+            )
+        if video.numel() == 0:
+            raise ValueError(f"{owner}: the clip is empty (shape (C, T, H, W) = {tuple(video.shape)}): it needs at "
+                             "least one frame of at least 1x1 pixels")
         self.src = video
         self.channels, self.t, self.h, self.w = (int(s) for s in video.shape)
         self.idx: torch.Tensor | None = None
@@ -130,7 +142,10 @@ class ClipState:
             scale = 1.0
             std = [1.0 / a for a in self.alpha]
             mean = [-b / a for a, b in zip(self.alpha, self.beta)]
-        return ops.clip_transform(
+        # The kernel has no backward: a clip that needs a gradient takes the step-by-step PyTorch path (the
+        # tests' oracle, same result within float rounding), through which autograd flows.
+        run = reference.clip_transform if self.src.requires_grad and torch.is_grad_enabled() else ops.clip_transform
+        return run(
             self.src,
             layout="CTHW",
             frame_indices=self.idx,
