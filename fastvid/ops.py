@@ -138,6 +138,7 @@ def clip_transform(
         raise ValueError(f'clip_transform: layout must be "CTHW" or "THWC", got {layout!r}')
     if not isinstance(out_dtype, torch.dtype):
         raise TypeError(f"clip_transform: out_dtype must be a torch.dtype, got {out_dtype!r}")
+    _refuse_grad("clip_transform", (video,))
     return torch.ops.fastvid.clip_transform(
         video,
         layout,
@@ -287,6 +288,16 @@ class PackedClips:
 
     def __repr__(self) -> str:
         return f"PackedClips({len(self)} clips, {self.buffer.numel()} {self.buffer.dtype} elements on {self.buffer.device}, layout={self.layout!r})"
+
+
+def _refuse_grad(op: str, tensors) -> None:
+    """The kernels have no backward: refuse a clip that needs a gradient instead of dropping it silently."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        raise ValueError(
+            f"{op}: the clip requires grad, but the fused kernel has no backward; use fastvid.reference.{op} (the "
+            f"same computation in differentiable PyTorch ops; fastvid.transforms does this itself), or call it under "
+            f"torch.no_grad() / on a detached clip"
+        )
 
 
 def _describe(value) -> str:
@@ -451,6 +462,7 @@ def clip_transform_batch(
     if not isinstance(out_dtype, torch.dtype):
         raise TypeError(f"clip_transform_batch: out_dtype must be a torch.dtype, got {out_dtype!r}")
     clips, packed, fi, size_rows, offsets, crop_size, flip_rows = _batch_args(videos, layout, frame_indices, sizes, crops, flips)
+    _refuse_grad("clip_transform_batch", clips if packed is None else (packed.buffer,))
     scale = None if scale is None else float(scale)
     mean = _float_list("mean", mean)
     std = _float_list("std", std)

@@ -242,3 +242,21 @@ def _check_output(video, kw, out):
         hw = tuple(video.shape[1:3]) if thwc else tuple(video.shape[2:4])
     assert out.shape == (c, t) + hw
     assert out.dtype == kw["out_dtype"] and out.is_contiguous()
+
+
+def test_a_clip_that_needs_a_gradient_is_refused_not_silently_cut_off():
+    # The kernels have no backward: without this check the output would carry a grad_fn whose backward only
+    # warns, and the clip's gradient would stay None.
+    x = torch.rand(3, 4, 10, 12, requires_grad=True)
+    with pytest.raises(ValueError, match=r"clip_transform: the clip requires grad.*fastvid.reference.clip_transform"):
+        ops.clip_transform(x, size=(8, 8))
+    with pytest.raises(ValueError, match=r"clip_transform_batch: the clip requires grad"):
+        ops.clip_transform_batch([x.detach(), x], sizes=(8, 8))
+    with pytest.raises(ValueError, match=r"clip_transform_batch: the clip requires grad"):
+        ops.clip_transform_batch(ops.PackedClips(x.reshape(-1), torch.tensor([0]), torch.tensor([[3, 4, 10, 12]]),
+                                                 torch.tensor([[480, 120, 12, 1]])))
+    with torch.no_grad():
+        out = ops.clip_transform(x, size=(8, 8))
+    assert not out.requires_grad
+    torch.testing.assert_close(out, reference.clip_transform(x.detach(), size=(8, 8)), atol=1e-4, rtol=0)
+    assert not ops.clip_transform(x.detach(), size=(8, 8)).requires_grad
