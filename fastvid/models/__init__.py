@@ -33,6 +33,7 @@ from fastvid.models.resnet import (
     create_res_block,
     create_res_stage,
     create_resnet,
+    create_resnet_with_roi_head,
     create_small_resnet,
 )
 from fastvid.models.slowfast import FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast
@@ -105,6 +106,7 @@ __all__ = [
     "create_res_roi_pooling_head",
     "create_res_stage",
     "create_resnet",
+    "create_resnet_with_roi_head",
     "create_slowfast",
     "create_slowfast_with_roi_head",
     "create_small_resnet",

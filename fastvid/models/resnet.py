@@ -29,6 +29,7 @@ __all__ = [
     "create_res_block",
     "create_res_stage",
     "create_resnet",
+    "create_resnet_with_roi_head",
     "create_small_resnet",
 ]
 
@@ -526,6 +527,102 @@ def create_resnet(
         head_activation=head_activation,
         head_output_with_global_average=head_output_with_global_average,
     )
+
+
+def create_resnet_with_roi_head(
+    *,
+    input_channel: int = 3,
+    model_depth: int = 50,
+    model_num_class: int = 80,
+    dropout_rate: float = 0.5,
+    norm: Callable | None = nn.BatchNorm3d,
+    activation: Callable | None = nn.ReLU,
+    stem_dim_out: int = 64,
+    stem_conv_kernel_size: tuple[int, int, int] = (1, 7, 7),
+    stem_conv_stride: tuple[int, int, int] = (1, 2, 2),
+    stem_pool: Callable | None = nn.MaxPool3d,
+    stem_pool_kernel_size: tuple[int, int, int] = (1, 3, 3),
+    stem_pool_stride: tuple[int, int, int] = (1, 2, 2),
+    stem: Callable = create_res_basic_stem,
+    stage1_pool: Callable | None = None,
+    stage1_pool_kernel_size: tuple[int, int, int] = (2, 1, 1),
+    stage_conv_a_kernel_size=((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
+    stage_conv_b_kernel_size=((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
+    stage_conv_b_num_groups: tuple[int, ...] = (1, 1, 1, 1),
+    stage_conv_b_dilation=((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
+    stage_spatial_h_stride: tuple[int, ...] = (1, 2, 2, 1),
+    stage_spatial_w_stride: tuple[int, ...] = (1, 2, 2, 1),
+    stage_temporal_stride: tuple[int, ...] = (1, 1, 1, 1),
+    bottleneck=create_bottleneck_block,
+    head: Callable | None = None,
+    head_pool: Callable | None = nn.AvgPool3d,
+    head_pool_kernel_size: tuple[int, int, int] = (4, 1, 1),
+    head_output_size: tuple[int, int, int] = (1, 1, 1),
+    head_activation: Callable | None = nn.Sigmoid,
+    head_output_with_global_average: bool = False,
+    head_spatial_resolution: tuple[int, int] = (7, 7),
+    head_spatial_scale: float = 1.0 / 16.0,
+    head_sampling_ratio: int = 0,
+) -> nn.Module:
+    """A 3D ResNet for detection (PyTorchVideo's ``create_resnet_with_roi_head``, the ``slow_r50_detection``
+    model of its hub, AVA): a :func:`create_resnet` backbone without a head (last stage dilated 2 instead of
+    strided) and a RoI head (:func:`~fastvid.models.roi_head.create_res_roi_pooling_head`) on its features, in a
+    :class:`~fastvid.models.multipathway.DetectionBBoxNetwork`: ``model(x, bboxes)`` with ``x`` (B, C, T, H, W)
+    and ``bboxes`` (K, 5) rows ``(batch index, x1, y1, x2, y2)`` returns (K, model_num_class) sigmoid scores by
+    default. PyTorchVideo 0.1.5's arguments, defaults and module tree (state_dict keys ``model.blocks.*`` and
+    ``detection_head.proj.*``); the head keeps PyTorch's default Linear initialization, as there.
+
+    ``head=None`` (the default) means :func:`~fastvid.models.roi_head.create_res_roi_pooling_head` (PyTorchVideo
+    names it as the default; here it is imported on use, since it needs ``torchvision.ops``). As in PyTorchVideo
+    0.1.5, ``stem`` is accepted and ignored (the backbone uses :func:`create_res_basic_stem`).
+    """
+    if model_depth not in _MODEL_STAGE_DEPTH:
+        raise ValueError(
+            f"create_resnet_with_roi_head: model_depth must be one of {sorted(_MODEL_STAGE_DEPTH)}, got {model_depth!r}"
+        )
+    from fastvid.models.multipathway import DetectionBBoxNetwork
+
+    if head is None:
+        from fastvid.models.roi_head import create_res_roi_pooling_head as head
+    backbone = create_resnet(
+        input_channel=input_channel,
+        model_depth=model_depth,
+        model_num_class=model_num_class,
+        dropout_rate=dropout_rate,
+        norm=norm,
+        activation=activation,
+        stem_dim_out=stem_dim_out,
+        stem_conv_kernel_size=stem_conv_kernel_size,
+        stem_conv_stride=stem_conv_stride,
+        stem_pool=stem_pool,
+        stem_pool_kernel_size=stem_pool_kernel_size,
+        stem_pool_stride=stem_pool_stride,
+        stage1_pool=stage1_pool,
+        stage1_pool_kernel_size=stage1_pool_kernel_size,
+        stage_conv_a_kernel_size=stage_conv_a_kernel_size,
+        stage_conv_b_kernel_size=stage_conv_b_kernel_size,
+        stage_conv_b_num_groups=stage_conv_b_num_groups,
+        stage_conv_b_dilation=stage_conv_b_dilation,
+        stage_spatial_h_stride=stage_spatial_h_stride,
+        stage_spatial_w_stride=stage_spatial_w_stride,
+        stage_temporal_stride=stage_temporal_stride,
+        bottleneck=bottleneck,
+        head=None,
+    )
+    detection_head = head(
+        in_features=stem_dim_out * 2 ** (len(_MODEL_STAGE_DEPTH[model_depth]) + 1),
+        out_features=model_num_class,
+        pool=head_pool,
+        output_size=head_output_size,
+        pool_kernel_size=head_pool_kernel_size,
+        dropout_rate=dropout_rate,
+        activation=head_activation,
+        output_with_global_average=head_output_with_global_average,
+        resolution=head_spatial_resolution,
+        spatial_scale=head_spatial_scale,
+        sampling_ratio=head_sampling_ratio,
+    )
+    return DetectionBBoxNetwork(backbone, detection_head)
 
 
 def create_small_resnet(
