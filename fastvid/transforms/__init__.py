@@ -17,6 +17,7 @@ from fastvid.transforms.factory import create_video_transform
 from fastvid.transforms.mix import CutMix, MixUp, MixVideo
 from fastvid.transforms.pathway import PackPathway
 from fastvid.transforms.plan import TemporalPlan, accepts_uint8, temporal_plan
+from fastvid.transforms.tv_video import RandomResizedCropVideo, ToTensorVideo
 from fastvid.transforms.video import (
     CenterCrop,
     CenterCropVideo,
@@ -65,10 +66,12 @@ __all__ = [
     "RandomHorizontalFlip",
     "RandomHorizontalFlipVideo",
     "RandomResizedCrop",
+    "RandomResizedCropVideo",
     "RandomShortSideScale",
     "RemoveKey",
     "ShortSideScale",
     "TemporalPlan",
+    "ToTensorVideo",
     "UniformCropVideo",
     "UniformTemporalSubsample",
     "UniformTemporalSubsampleRepeated",
