@@ -144,14 +144,18 @@ def test_skips_nonref_frames_and_stops_early(videos):
         assert v.last_decode_stats["frames_decoded"] < full
 
 
-def test_duration_follows_pytorchvideo_rule(videos):
+def test_duration_is_the_stream_length(videos):
+    # A header's stream duration is a length: duration * time_base. (PyTorchVideo 0.1.5 subtracts the
+    # start pts from it, wrong for streams that do not start at 0: see test_data_decode_robustness.py.)
     with EncodedVideo.from_path(videos["h264_yuv420p_bframes.mp4"], decode_audio=False) as v:
         s = v._vstream
-        assert v.duration == (s.duration - s.start_time) * s.time_base == Fraction(5, 2)
+        assert v.duration == s.duration * s.time_base == Fraction(5, 2)
     with EncodedVideo.from_path(videos["h264_vfr.mkv"], decode_audio=False) as v:
-        # no stream duration in the header: the last frame's pts, as PyTorchVideo's full decode finds it
+        # no stream duration in the header: the last frame's pts minus the start pts (a time, not a
+        # length: PyTorchVideo's rule, as its full decode finds it)
         pts, _ = decode_all_frames(videos["h264_vfr.mkv"])
-        assert v.duration == pts[-1] * v._vstream.time_base
+        assert v._vstream.duration is None
+        assert v.duration == (pts[-1] - v._vstream.start_time) * v._vstream.time_base
 
 
 def test_audio_only_when_asked(tmp_path):

@@ -16,6 +16,15 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   demux, reused by every later clip); longer ones are indexed around each clip window only, so that
   opening a long video for one clip does not read the whole file.
 
+Seeking is verified: after every seek the first video packet must be a keyframe that shows at or
+before the frames wanted (and, where a packet index is known, one of its keyframes). FFmpeg's seeks in
+MPEG-TS / MPEG-PS (.ts, .mpg) can land a GOP late or on re-derived timestamps; a seek that does not
+verify is retried further back and, failing that, the clip is decoded from the start of the stream
+(``container.seek(0)``, exact, slower; a warning says so once per container format). In those
+containers every decoded frame's pts is also checked against the packet index. Seek errors (e.g. an
+MP4 whose first packet is not a keyframe) are handled the same way; decoding errors are raised as a
+RuntimeError naming the video and the clip window.
+
 Rotation: frames come as stored in the stream; a display-matrix rotation (phone videos) is not applied,
 as in PyTorchVideo. :attr:`EncodedVideoPyAV.rotation` reports it (degrees) so a caller can rotate.
 """
@@ -23,10 +32,12 @@ as in PyTorchVideo. :attr:`EncodedVideoPyAV.rotation` reports it (degrees) so a 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import math
 import os
 import pathlib
+import warnings
 from typing import BinaryIO
 
 import av
@@ -42,6 +53,18 @@ logger = logging.getLogger(__name__)
 __all__ = ["EncodedVideo", "EncodedVideoPyAV", "VideoIndex", "default_decoder_threads"]
 
 _DECODERS = ("pyav",)
+
+# What PyAV raises from a seek or a decode: av.error.FFmpegError and its OSError subclasses (e.g. the
+# PermissionError of a backward seek before an MP4's first keyframe), and plain OSErrors of the file.
+_AV_ERRORS = (av.error.FFmpegError, OSError)
+
+# Containers whose seeks are not trusted without the packet index (FFmpeg's AVFMT_TS_DISCONT: MPEG-TS,
+# MPEG-PS): seeks there are a binary search on timestamps and may land a GOP late or on frames whose
+# pts are derived differently than in a read from the start.
+_TS_DISCONT = 0x200  # AVFMT_TS_DISCONT (av.format.Flags.ts_discont)
+
+# Container formats already warned about (decoded from the start because seeking was not exact).
+_WARNED_FORMATS: set = set()
 
 # Containers inherited through fork (a DataLoader worker started while the parent had a video open). The
 # child must neither close nor free them: their decoder threads exist only in the parent (joining them
@@ -60,7 +83,7 @@ class VideoIndex:
     by demuxing packets without decoding. ``usable`` is False (with ``reason``) when the packets cannot
     stand for the decoded frames (missing or repeated pts)."""
 
-    __slots__ = ("pts", "keyframes", "usable", "reason", "_pts_list")
+    __slots__ = ("pts", "keyframes", "usable", "reason", "_pts_list", "_pts_set", "_key_pts")
 
     def __init__(self, pts: torch.Tensor, keyframes: torch.Tensor, usable: bool = True, reason: str = "") -> None:
         self.pts = pts
@@ -68,12 +91,29 @@ class VideoIndex:
         self.usable = usable
         self.reason = reason
         self._pts_list = None
+        self._pts_set = None
+        self._key_pts = None
 
     @property
     def pts_list(self) -> list[int]:
         if self._pts_list is None:
             self._pts_list = self.pts.tolist()
         return self._pts_list
+
+    @property
+    def pts_set(self) -> frozenset:
+        """Every frame's pts, as a set."""
+        if self._pts_set is None:
+            self._pts_set = frozenset(self.pts_list)
+        return self._pts_set
+
+    @property
+    def key_pts(self) -> frozenset:
+        """The keyframes' pts, as a set."""
+        if self._key_pts is None:
+            pts = self.pts_list
+            self._key_pts = frozenset(pts[i] for i in self.keyframes.tolist())
+        return self._key_pts
 
     @classmethod
     def from_container(cls, container, stream) -> VideoIndex:
@@ -149,6 +189,8 @@ class EncodedVideoPyAV:
         self.fallbacks = 0
         self.last_decode_stats: dict = {}
         src = os.fspath(file) if isinstance(file, (str, os.PathLike)) else file
+        # what error messages name: the path (EncodedVideo.from_path sets it), else the file's name
+        self._source = src if isinstance(src, str) else (getattr(src, "name", None) or video_name)
         try:
             self._container = av.open(src)
         except Exception as e:
@@ -174,6 +216,7 @@ class EncodedVideoPyAV:
             vs.codec_context.thread_type = "SLICE" if threads == 1 else "AUTO"
         self._video_time_base = vs.time_base
         self._video_start_pts = vs.start_time if vs.start_time is not None else 0.0
+        self._seek_unreliable = bool(int(container.format.flags) & _TS_DISCONT)
         video_duration = vs.duration
 
         audio_duration = None
@@ -188,30 +231,37 @@ class EncodedVideoPyAV:
                 self._audio_start_pts = a.start_time if a.start_time is not None else 0.0
                 audio_duration = a.duration
 
+        # A header's stream duration is a length (AVStream.duration): seconds = duration * time_base.
+        # (PyTorchVideo 0.1.5 subtracts the start pts from it, as if it were the last pts: a stream that
+        # starts at 1.5 s then looks 1.5 s shorter, one starting at 10 s negative.)
+        video_secs = video_duration * self._video_time_base if video_duration is not None else None
+        audio_secs = audio_duration * self._audio_time_base if audio_duration is not None else None
         # Without durations in the header PyTorchVideo decodes the whole video up front to find the
-        # last frame; here the packet index gives the same last pts without decoding.
+        # last frame; here the packet index gives the same last pts without decoding. A last pts is a
+        # time, not a length: the start pts is subtracted (PyTorchVideo's rule).
         self._selective_decoding = True
-        if audio_duration is None and video_duration is None:
+        if audio_secs is None and video_secs is None:
             index = self.index
             if index.pts.numel() == 0:
                 raise RuntimeError(f"Unable to decode video stream of {self._video_name}: no video packets")
-            video_duration = int(index.pts[-1])
+            video_secs = pts_to_secs(int(index.pts[-1]), self._video_time_base, self._video_start_pts)
             if self._has_audio:
-                audio_duration = self._audio_last_pts()
-        if audio_duration is not None and video_duration is not None:
-            self._duration = max(
-                pts_to_secs(video_duration, self._video_time_base, self._video_start_pts),
-                pts_to_secs(audio_duration, self._audio_time_base, self._audio_start_pts),
-            )
-        elif video_duration is not None:
-            self._duration = pts_to_secs(video_duration, self._video_time_base, self._video_start_pts)
+                last = self._audio_last_pts()
+                if last is not None:
+                    audio_secs = pts_to_secs(last, self._audio_time_base, self._audio_start_pts)
+            if not self.perform_seek:
+                self._rewind()  # the next clip decodes from the start, not from the end of the file
+        if audio_secs is not None and video_secs is not None:
+            self._duration = max(video_secs, audio_secs)
         else:
-            self._duration = pts_to_secs(audio_duration, self._audio_time_base, self._audio_start_pts)
+            self._duration = video_secs if video_secs is not None else audio_secs
 
     # ----------------------------------------------------------------------------------------- info
     @classmethod
-    def from_path(cls, file_path, decode_audio: bool = False, decoder: str = "pyav", **kwargs) -> EncodedVideoPyAV:
-        return EncodedVideo.from_path(file_path, decode_audio=decode_audio, decoder=decoder, **kwargs)
+    def from_path(cls, file_path, decode_video: bool = True, decode_audio: bool = True, decoder: str = "pyav",
+                  **other_args) -> EncodedVideoPyAV:
+        """:meth:`EncodedVideo.from_path`."""
+        return EncodedVideo.from_path(file_path, decode_video, decode_audio, decoder, **other_args)
 
     @property
     def name(self) -> str | None:
@@ -231,11 +281,13 @@ class EncodedVideoPyAV:
             self._check_open()
             rot = 0
             try:
-                self._container.seek(0, stream=self._vstream, backward=True, any_frame=False)
+                self._rewind()
                 for frame in self._container.decode(self._vstream):
                     rot = int(round(getattr(frame, "rotation", 0) or 0))
                     break
-            except av.error.FFmpegError:
+                if not self.perform_seek:
+                    self._rewind()  # clips decode from the current position: back to the start
+            except (*_AV_ERRORS, RuntimeError):
                 pass
             self._rotation = rot
         return self._rotation
@@ -244,9 +296,102 @@ class EncodedVideoPyAV:
     def index(self) -> VideoIndex:
         """The packet index of the video stream (built on first use, by demuxing)."""
         if self._index is None:
-            self._container.seek(0, stream=self._vstream, backward=True, any_frame=False)
-            self._index = VideoIndex.from_container(self._container, self._vstream)
+            self._check_open()
+            self._rewind()
+            try:
+                self._index = VideoIndex.from_container(self._container, self._vstream)
+            except _AV_ERRORS as e:
+                raise RuntimeError(
+                    f"Failed to index the video packets of {self._describe()}: {type(e).__name__}: {e}"
+                ) from e
+            if not self.perform_seek:
+                self._rewind()
         return self._index
+
+    def _describe(self) -> str:
+        return str(self._source or self._video_name)
+
+    def _rewind(self) -> None:
+        """Back to the start of the file, every stream, as a fresh open reads it (``container.seek(0)``,
+        which FFmpeg does exactly in every container, unlike a timestamp seek on the video stream)."""
+        try:
+            self._container.seek(0)
+        except _AV_ERRORS as e:
+            try:
+                self._container.seek(0, stream=self._vstream, backward=True, any_frame=False)
+            except _AV_ERRORS:
+                raise RuntimeError(
+                    f"Cannot seek to the start of video {self._describe()}: {type(e).__name__}: {e}"
+                ) from e
+
+    def _video_packets(self, target, limit, index: VideoIndex | None = None):
+        """Seeks the video stream for decoding every frame that shows at or after pts ``limit`` exactly as
+        a decode from the start of the stream gives it.
+
+        A backward seek to ``target`` must come to a keyframe that shows at or before ``limit`` and, in
+        containers whose seeks are not trusted (MPEG-TS / PS), is one of ``index``'s keyframes. Packets before
+        that keyframe (a seek that lands inside a GOP, as in MPEG-TS) are dropped. Otherwise the seek
+        is retried 1, 4 and 16 seconds before ``limit``, and failing that the file is rewound.
+
+        Returns:
+            (packets, from_start): an iterator of the video stream's packets (decode order) and whether
+            it starts at the beginning of the file (nothing verified or dropped: the reference decode).
+        """
+        container, vs = self._container, self._vstream
+        # Where seeks are trusted, a keyframe at or before ``limit`` is right even when it is not in a
+        # window index (one that starts at a later keyframe); elsewhere it must be a known keyframe.
+        check_keys = index is not None and self._seek_unreliable
+        second = max(int(round(1 / self._video_time_base)), 1)
+        first_pts = self._video_start_pts
+        targets = [int(target)]
+        if limit != math.inf:
+            for k in (1, 4, 16):
+                t = int(limit) - k * second
+                if t < targets[-1]:
+                    targets.append(t)
+        problem = ""
+        for t in targets:
+            if t < first_pts and problem:
+                break  # the earlier tries landed wrong: seeking before the first pts would too
+            try:
+                container.seek(t, stream=vs, backward=True, any_frame=False)
+            except _AV_ERRORS as e:
+                problem = problem or f"seek raised {type(e).__name__}: {e}"
+                continue
+            packets = container.demux(vs)
+            dropped = 0
+            key = None
+            for packet in packets:
+                if packet.is_keyframe and packet.pts is not None:
+                    key = packet
+                    break
+                dropped += 1
+            if key is None:
+                problem = problem or "no keyframe after the seek"
+                continue
+            kp = key.pts
+            if kp <= limit and (not check_keys or kp in index.key_pts):
+                if problem:
+                    self.last_decode_stats["seek_retries"] = targets.index(t)
+                return itertools.chain((key,), packets), False
+            if not problem:
+                problem = (f"a seek landed on a keyframe at pts {kp}" + (f" after {dropped} other packets" if dropped else "")
+                           + (", not one of the packet index's keyframes" if check_keys and kp not in index.key_pts
+                              else f", after the wanted pts {limit}"))
+        self._rewind()
+        self.last_decode_stats["seek_retries"] = len(targets)
+        fmt = self._container.format.name
+        if fmt not in _WARNED_FORMATS and limit > first_pts + second:
+            _WARNED_FORMATS.add(fmt)
+            warnings.warn(
+                f"fastvid: seeking in {self._describe()} (container {fmt}) is not exact ({problem}); clips that "
+                "need such a seek are decoded from the start of the video (exact, slower). Re-encoding to MP4 "
+                "(fastvid-prepare) avoids it. This is said once per container format.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        logger.info("%s: decoding from the start of the stream (%s)", self._describe(), problem)
+        return container.demux(vs), True
 
     def _window_index(self, start_pts, end_pts) -> VideoIndex | None:
         """The index of the packets around [start_pts, end_pts): from a keyframe at or before start_pts
@@ -257,7 +402,10 @@ class EncodedVideoPyAV:
         container, vs = self._container, self._vstream
         target = int(math.floor(start_pts))
         for _ in range(4):
-            container.seek(target, stream=vs, backward=True, any_frame=False)
+            try:
+                container.seek(target, stream=vs, backward=True, any_frame=False)
+            except _AV_ERRORS:
+                return None
             keys_past_end = 0
             first = []
 
@@ -283,9 +431,10 @@ class EncodedVideoPyAV:
 
     def _audio_last_pts(self):
         last = None
-        self._container.seek(0)
+        self._rewind()
         for frame in self._container.decode(self._astream):
-            last = frame.pts if last is None else max(last, frame.pts)
+            if frame.pts is not None:
+                last = frame.pts if last is None else max(last, frame.pts)
         return last
 
     def __enter__(self) -> EncodedVideoPyAV:
@@ -331,40 +480,80 @@ class EncodedVideoPyAV:
         Returns:
             {"video": float32 (C, T, H, W) 0-255 or None when the window holds no frame,
              "audio": float32 (samples,) or None}.
+
+        Raises:
+            RuntimeError naming the video, the window and the cause (kept as ``__cause__``) when PyAV
+            fails to decode the clip.
         """
         self._check_open()
-        start_pts, end_pts = self._window_pts(start_sec, end_sec)
-        frames = self._decode_window_frames(start_pts, end_pts)
-        video = None
-        if frames:
-            buf = self._frames_to_uint8(frames)
-            video = thwc_to_cthw(torch.from_numpy(buf)).to(torch.float32)
-        else:
-            logger.debug("No video found within %s and %s seconds of %s", start_sec, end_sec, self._video_name)
-        self.last_decode_stats["frames_converted"] = len(frames)
-        return {"video": video, "audio": self._get_audio(start_sec, end_sec)}
+        try:
+            start_pts, end_pts = self._window_pts(start_sec, end_sec)
+            frames = self._decode_window_frames(start_pts, end_pts)
+            video = None
+            if frames:
+                buf = self._frames_to_uint8(frames)
+                video = thwc_to_cthw(torch.from_numpy(buf)).to(torch.float32)
+            else:
+                logger.debug("No video found within %s and %s seconds of %s", start_sec, end_sec, self._video_name)
+            self.last_decode_stats["frames_converted"] = len(frames)
+            return {"video": video, "audio": self._get_audio(start_sec, end_sec)}
+        except _AV_ERRORS as e:
+            raise self._decode_error(e, start_sec, end_sec) from e
+
+    def _decode_error(self, e: BaseException, start_sec, end_sec) -> RuntimeError:
+        return RuntimeError(
+            f"Failed to decode the clip [{float(start_sec):.3f}, {float(end_sec):.3f}) s of video "
+            f"{self._describe()}: {type(e).__name__}: {e}"
+        )
 
     def _decode_window_frames(self, start_pts, end_pts) -> list:
         """PyTorchVideo's decode: seek 1024 pts before the start (to the keyframe before), decode forward,
         keep frames in [start_pts, end_pts) by pts (last one wins on repeats), stop at the first frame at
-        or past the end."""
+        or past the end. The seek is verified (:meth:`_video_packets`); in containers whose seeks are
+        not trusted (MPEG-TS / PS) every frame's pts must also be in the packet index, else the window
+        is decoded again from the start of the file."""
         container, vs = self._container, self._vstream
-        if self.perform_seek:
-            seek_offset = max(start_pts - 1024, 0)
-            container.seek(int(seek_offset), any_frame=False, backward=True, stream=vs)
+        self.last_decode_stats = {}
+        if start_pts == math.inf:
+            self.last_decode_stats["frames_decoded"] = 0
+            return []
+        if not self.perform_seek:
+            frames, decoded, _ = self._collect_window(container.demux(vs), start_pts, end_pts, None)
+            self.last_decode_stats["frames_decoded"] = decoded
+            return frames
+        index = self.index if self._seek_unreliable else self._index
+        packets, from_start = self._video_packets(max(start_pts - 1024, 0), start_pts, index)
+        check = index.pts_set if self._seek_unreliable and not from_start else None
+        frames, decoded, ok = self._collect_window(packets, start_pts, end_pts, check)
+        if not ok:
+            logger.info("%s: a frame's pts after a seek is not in the packet index; decoding from the start",
+                        self._describe())
+            self._rewind()
+            frames, more, _ = self._collect_window(container.demux(vs), start_pts, end_pts, None)
+            decoded += more
+        self.last_decode_stats["frames_decoded"] = decoded
+        return frames
+
+    @staticmethod
+    def _collect_window(packets, start_pts, end_pts, known_pts) -> tuple[list, int, bool]:
+        """Decodes ``packets`` and keeps the frames in [start_pts, end_pts). Returns (frames in pts order,
+        frames decoded, ok); ok is False when a frame's pts is not in ``known_pts`` (when given)."""
         frames = {}
         decoded = 0
         try:
-            for frame in container.decode(vs):
-                decoded += 1
-                if frame.pts >= start_pts and frame.pts < end_pts:
-                    frames[frame.pts] = frame
-                elif frame.pts >= end_pts:
-                    break
+            for packet in packets:
+                for frame in packet.decode():
+                    decoded += 1
+                    fp = frame.pts
+                    if known_pts is not None and fp not in known_pts:
+                        return [], decoded, False
+                    if start_pts <= fp < end_pts:
+                        frames[fp] = frame
+                    elif fp >= end_pts:
+                        return [frames[p] for p in sorted(frames)], decoded, True
         except av.error.EOFError:
             pass
-        self.last_decode_stats = {"frames_decoded": decoded}
-        return [frames[p] for p in sorted(frames)]
+        return [frames[p] for p in sorted(frames)], decoded, True
 
     @staticmethod
     def _frames_to_uint8(frames: list) -> np.ndarray:
@@ -383,7 +572,10 @@ class EncodedVideoPyAV:
         end_pts = secs_to_pts(end_sec, tb, sp, round_mode="ceil")
         container = self._container
         if self.perform_seek:
-            container.seek(int(max(start_pts - 1024, 0)), any_frame=False, backward=True, stream=self._astream)
+            try:
+                container.seek(int(max(start_pts - 1024, 0)), any_frame=False, backward=True, stream=self._astream)
+            except _AV_ERRORS:
+                self._rewind()
         chunks = {}
         try:
             for frame in container.decode(self._astream):
@@ -409,15 +601,21 @@ class EncodedVideoPyAV:
             {"video": uint8 (C, T', H, W) (a view of a contiguous (T', H, W, 3) buffer) or None when the
              window holds no frame, "audio": as :meth:`get_clip`, "frame_indices": the kept frames' indices
              within the window (T',) int64}.
+
+        Raises:
+            RuntimeError naming the video, the window and the cause when PyAV fails to decode the clip.
         """
         self._check_open()
         if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
                                         or num_samples < 1):
             raise ValueError(f"get_clip_frames: num_samples must be None or a positive int, got {num_samples!r}")
-        start_pts, end_pts = self._window_pts(start_sec, end_sec)
-        buf, rel = self._planned_frames(start_pts, end_pts, num_samples)
-        video = None if buf is None else thwc_to_cthw(torch.from_numpy(buf))
-        return {"video": video, "audio": self._get_audio(start_sec, end_sec), "frame_indices": rel}
+        try:
+            start_pts, end_pts = self._window_pts(start_sec, end_sec)
+            buf, rel = self._planned_frames(start_pts, end_pts, num_samples)
+            video = None if buf is None else thwc_to_cthw(torch.from_numpy(buf))
+            return {"video": video, "audio": self._get_audio(start_sec, end_sec), "frame_indices": rel}
+        except _AV_ERRORS as e:
+            raise self._decode_error(e, start_sec, end_sec) from e
 
     def plan_clips(self, windows, num_samples: int | None = None):
         """Plans many clip windows of this video at once (the C++ planner runs over them in parallel).
@@ -441,7 +639,7 @@ class EncodedVideoPyAV:
 
     def _planned_frames(self, start_pts, end_pts, num_samples):
         index = None
-        if (self._index is None and start_pts != math.inf and end_pts != math.inf
+        if (self._index is None and start_pts != math.inf and end_pts != math.inf and not self._seek_unreliable
                 and float(self._duration) > self.window_index_after_sec):
             index = self._window_index(start_pts, end_pts)
         indexed = "window" if index is not None else "full"
@@ -464,30 +662,34 @@ class EncodedVideoPyAV:
         want_pts = [pts_list[i] for i in kept]
         window_pts = set(pts_list[first : first + count])
         seek_pts = pts_list[seek] if seek >= 0 else None
-        buf = self._decode_selected(want_pts, window_pts, start_pts, end_pts, seek_pts)
+        buf = self._decode_selected(want_pts, window_pts, start_pts, end_pts, seek_pts, index)
         self.last_decode_stats.update(index=indexed, indexed_packets=int(index.pts.numel()))
         if buf is None:
             return self._fallback(start_pts, end_pts, num_samples, "decoded frames disagree with the packet index")
         rel = torch.tensor([i - first for i in kept], dtype=torch.long)
         return buf, rel
 
-    def _decode_selected(self, want_pts, window_pts, start_pts, end_pts, seek_pts):
+    def _decode_selected(self, want_pts, window_pts, start_pts, end_pts, seek_pts, index):
         container, vs = self._container, self._vstream
         cc = vs.codec_context
         positions: dict[int, list[int]] = {}
         for pos, p in enumerate(want_pts):
             positions.setdefault(p, []).append(pos)
         remaining = len(positions)
+        self.last_decode_stats = {}
         if seek_pts is not None:
-            container.seek(int(seek_pts), any_frame=False, backward=True, stream=vs)
+            packets, from_start = self._video_packets(seek_pts, seek_pts, index)
         else:
-            container.seek(0, any_frame=False, backward=True, stream=vs)
+            self._rewind()
+            packets, from_start = container.demux(vs), True
+        # where seeks are not trusted, every frame after one must be a frame of the index
+        known = index.pts_set if self._seek_unreliable and not from_start else None
         buf = None
         decoded = converted = 0
         skipping = False
         ok = False
         try:
-            for packet in container.demux(vs):
+            for packet in packets:
                 p = packet.pts
                 skip = p is not None and p not in positions
                 if skip != skipping:
@@ -496,7 +698,7 @@ class EncodedVideoPyAV:
                 for frame in packet.decode():
                     decoded += 1
                     fp = frame.pts
-                    if fp is None:
+                    if fp is None or (known is not None and fp not in known):
                         return None
                     if fp in positions:
                         pos = positions.pop(fp)
@@ -522,12 +724,12 @@ class EncodedVideoPyAV:
         finally:
             if skipping:
                 cc.skip_frame = "DEFAULT"
-            self.last_decode_stats = {"frames_decoded": decoded, "frames_converted": converted}
+            self.last_decode_stats.update(frames_decoded=decoded, frames_converted=converted)
         return buf if ok else None
 
     def _fallback(self, start_pts, end_pts, num_samples, reason):
         self.fallbacks += 1
-        logger.debug("%s: frame-index decoding not possible (%s); decoding the whole window", self._video_name, reason)
+        logger.info("%s: frame-index decoding not possible (%s); decoding the whole window", self._describe(), reason)
         frames = self._decode_window_frames(start_pts, end_pts)
         if not frames:
             return None, None
@@ -541,37 +743,57 @@ class EncodedVideoPyAV:
 
 
 class EncodedVideo:
-    """Factory as PyTorchVideo's: ``EncodedVideo.from_path(path, decode_audio=..., decoder="pyav")``."""
+    """Factory as PyTorchVideo's: ``EncodedVideo.from_path(path, decode_video=True, decode_audio=True,
+    decoder="pyav", **other_args)``."""
 
     @classmethod
     def from_path(
         cls,
         file_path: str | os.PathLike,
-        decode_audio: bool = False,
+        decode_video: bool = True,
+        decode_audio: bool = True,
         decoder: str = "pyav",
         *,
-        threads: int | None = None,
         read_to_memory: bool = False,
+        **other_args,
     ) -> EncodedVideoPyAV:
-        """Opens ``file_path`` (named by its file name, as PyTorchVideo does).
+        """Opens ``file_path`` (named by its file name, as PyTorchVideo does), with PyTorchVideo 0.1.5's
+        signature.
 
         Args:
-            decode_audio: also decode audio (only when asked; PyTorchVideo's default is True).
+            decode_video: must be True (fastvid decodes video clips).
+            decode_audio: also decode audio (PyTorchVideo's default, True; the datasets default to False).
             decoder: "pyav" (the only decoder).
-            threads: decoder threads (see :class:`EncodedVideoPyAV`).
             read_to_memory: read the file into memory first (PyTorchVideo's way, for remote file systems).
+            **other_args: passed to :class:`EncodedVideoPyAV` (``perform_seek``, ``threads``).
 
         Raises:
-            ValueError for an unknown decoder; FileNotFoundError for a missing path; RuntimeError when
-            the file cannot be opened as a video.
+            ValueError for an unknown decoder or decode_video=False; FileNotFoundError for a missing path;
+            IsADirectoryError for a directory (PyTorchVideo's frame-folder videos are not supported);
+            RuntimeError when the file cannot be opened as a video; TypeError for an unknown argument.
         """
         if decoder not in _DECODERS:
             raise ValueError(f'EncodedVideo.from_path: decoder must be "pyav", got {decoder!r}')
+        if not decode_video:
+            raise ValueError("EncodedVideo.from_path: decode_video=False is not supported (fastvid decodes video clips)")
+        unknown = sorted(set(other_args) - {"perform_seek", "threads"})
+        if unknown:
+            raise TypeError(
+                f"EncodedVideo.from_path: unexpected argument(s) {', '.join(unknown)}; EncodedVideoPyAV takes "
+                "perform_seek and threads"
+            )
         path = os.fspath(file_path)
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"EncodedVideo.from_path: {path} is a directory (a folder of frames); fastvid decodes encoded "
+                "video files only"
+            )
         if not os.path.isfile(path):
             raise FileNotFoundError(f"EncodedVideo.from_path: {path} not found")
         src: str | BinaryIO = path
         if read_to_memory:
             with open(path, "rb") as fh:
                 src = io.BytesIO(fh.read())
-        return EncodedVideoPyAV(src, pathlib.Path(path).name, decode_audio=decode_audio, threads=threads)
+        video = EncodedVideoPyAV(src, pathlib.Path(path).name, decode_audio=decode_audio, **other_args)
+        video._source = path
+        return video

@@ -1,0 +1,244 @@
+"""Decoding files whose seeks are not exact, whose start is not at 0, or that fail to decode.
+
+Every clip is compared with the plain reference decoder (fastvid.data.reference_decode: every frame
+from the start of the file, no seeking). The videos are tiny (64x48, 2 s) and written here with PyAV.
+"""
+
+import inspect
+import warnings
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import SequentialSampler
+
+import fastvid.data.encoded_video as encoded_video
+from fastvid.data import EncodedVideo, EncodedVideoPyAV, LabeledVideoDataset, make_clip_sampler
+from fastvid.data.reference_decode import decode_all_frames, reference_clip
+from fastvid.data.synthetic import _frame_rgb, encoder_available, write_video
+
+F = Fraction
+WINDOWS = [(F(0), F(1)), (F(1, 2), F(3, 2)), (F(1), F(2)), (F(7, 10), F(6, 5)), (F(3, 2), F(5, 2))]
+
+
+def _assert_clips_match_reference(path, windows=WINDOWS, ns=(None, 8)):
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        for s, e in windows:
+            ref = reference_clip(path, s, e, None, decoded=decoded)
+            got = v.get_clip(s, e)["video"]
+            assert (got is None) == (ref is None), (path, s, e)
+            if ref is not None:
+                assert got.shape == ref.shape and torch.equal(got, ref.float()), (path, "get_clip", s, e)
+            for n in ns:
+                ref = reference_clip(path, s, e, n, decoded=decoded)
+                got = v.get_clip_frames(s, e, n)["video"]
+                assert (got is None) == (ref is None), (path, s, e, n)
+                if ref is not None:
+                    assert got.shape == ref.shape and torch.equal(got, ref), (path, "get_clip_frames", s, e, n)
+
+
+# ------------------------------------------------------------------------------ 1. MPEG-TS / PS
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("h264.ts", dict(codec="libx264", bframes=2, gop=10, format="mpegts")),
+        ("mpeg2.mpg", dict(codec="mpeg2video", bframes=2, gop=9, format="mpeg")),
+        ("mpeg2.ts", dict(codec="mpeg2video", bframes=2, gop=12, format="mpegts")),
+    ],
+)
+def test_mpegts_and_mpegps_clips_are_exact(tmp_path, name, kw):
+    # FFmpeg's seek in these containers lands a GOP after the keyframe asked for (ts) or on frames whose
+    # pts are re-derived (mpg): every clip must still be the reference's.
+    if not encoder_available(kw["codec"]):
+        pytest.skip(f"no {kw['codec']} encoder")
+    path = write_video(tmp_path / name, num_frames=75, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the seeks here are fixed by retrying, not by a rewind
+        _assert_clips_match_reference(path)
+
+
+class _LateSeekContainer:
+    """A container whose seeks land 2 s later than asked (as a broken demuxer might): a seek the
+    decoder cannot verify, whatever it is retried with."""
+
+    def __init__(self, container):
+        self._c = container
+
+    def __getattr__(self, name):
+        return getattr(self._c, name)
+
+    def seek(self, offset, *args, stream=None, **kwargs):
+        if stream is not None and offset > 0:
+            offset += int(2 / stream.time_base)
+        return self._c.seek(offset, *args, stream=stream, **kwargs)
+
+
+def test_unverifiable_seeks_decode_from_the_start_and_warn(tmp_path, monkeypatch):
+    path = write_video(tmp_path / "late.mp4", num_frames=90, gop=10, bframes=2)
+    decoded = decode_all_frames(path)
+    monkeypatch.setattr(encoded_video, "_WARNED_FORMATS", set(), raising=False)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        real = v._container
+        v._container = _LateSeekContainer(real)
+        try:
+            s, e = F(3, 2), F(5, 2)
+            with pytest.warns(RuntimeWarning, match=r"late\.mp4 .*not exact.*decoded from the start"):
+                got = v.get_clip_frames(s, e, 8)["video"]
+            assert torch.equal(got, reference_clip(path, s, e, 8, decoded=decoded))
+            assert v.last_decode_stats["seek_retries"] > 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)  # once per container format
+                got = v.get_clip(F(1), F(2))["video"]
+            assert torch.equal(got, reference_clip(path, F(1), F(2), decoded=decoded).float())
+        finally:
+            v._container = real
+
+
+# ------------------------------------------------------------------------------ 2. duration
+def test_duration_is_the_stream_length_when_the_stream_starts_late(tmp_path):
+    times = [1.5 + i / 30 for i in range(60)]  # a 2 s video whose first frame shows at 1.5 s
+    mp4 = write_video(tmp_path / "late.mp4", num_frames=60, frame_times=times, gop=10, bframes=2)
+    ts = write_video(tmp_path / "late.ts", num_frames=60, frame_times=[10 + t for t in times], gop=10, bframes=2,
+                     format="mpegts")  # starts at 11.5 s
+    for path in (mp4, ts):
+        with EncodedVideo.from_path(path, decode_audio=False) as v:
+            s = v._vstream
+            assert s.start_time > 0 and s.duration is not None
+            assert v.duration == s.duration * s.time_base
+            assert abs(float(v.duration) - 2.0) < 0.05, (path, float(v.duration))
+    # the dataset now samples the whole 2 s (it saw 0.5 s, or a negative duration for the .ts)
+    ds = LabeledVideoDataset([(mp4, {"label": 0}), (ts, {"label": 1})], make_clip_sampler("uniform", F(1, 2)),
+                             video_sampler=SequentialSampler)
+    samples = list(ds)
+    assert [s["label"] for s in samples] == [0] * 4 + [1] * 4 and not ds.failures
+
+
+# ---------------------------------------------------------------- 3. MP4 whose first packet is not key
+def _cut_mp4(tmp_path, drop=3):
+    """An MP4 stream-copied without its first ``drop`` packets (as ``ffmpeg -ss .. -c copy`` cuts)."""
+    src = write_video(tmp_path / "src.mp4", num_frames=60, gop=12, bframes=3)
+    dst = str(tmp_path / "cut.mp4")
+    with av.open(src) as ic, av.open(dst, "w") as oc:
+        ist = ic.streams.video[0]
+        ost = oc.add_stream_from_template(ist)
+        for k, packet in enumerate(p for p in ic.demux(ist) if p.size):
+            if k >= drop:
+                packet.stream = ost
+                oc.mux(packet)
+    return dst
+
+
+def test_mp4_whose_first_packet_is_not_a_keyframe(tmp_path):
+    path = _cut_mp4(tmp_path)
+    with av.open(path) as c:  # the file is what the test needs: FFmpeg refuses seeks before the first keyframe
+        first = next(p for p in c.demux(c.streams.video[0]) if p.size)
+        assert not first.is_keyframe
+        with pytest.raises(av.error.FFmpegError):
+            c.seek(1000, stream=c.streams.video[0], backward=True, any_frame=False)
+    _assert_clips_match_reference(path, windows=[(F(0), F(1)), (F(1, 10), F(11, 10)), (F(1, 5), F(6, 5)), (F(1), F(2))])
+    ds = LabeledVideoDataset([(path, {"label": 0})], make_clip_sampler("constant_clips_per_video", F(17, 10), 3),
+                             video_sampler=SequentialSampler)
+    assert len(list(ds)) == 3 and ds.failures == []
+
+
+# ------------------------------------------------------------------------------ 4. perform_seek=False
+@pytest.mark.parametrize("name", ["noseek.mkv", "noseek.mp4"])
+@pytest.mark.parametrize("rotation_first", [False, True])
+def test_perform_seek_false_decodes_from_the_start(tmp_path, name, rotation_first):
+    path = write_video(tmp_path / name, num_frames=45, gop=10)
+    ref = reference_clip(path, F(0), F(1))
+    with open(path, "rb") as fh:
+        v = EncodedVideoPyAV(fh, name, perform_seek=False)
+        if rotation_first:
+            assert v.rotation == 0
+        out = v.get_clip(F(0), F(1))["video"]
+        v.close()
+    assert out is not None and torch.equal(out, ref.float())
+    with EncodedVideo.from_path(path, perform_seek=False) as v:
+        assert v.perform_seek is False
+        assert torch.equal(v.get_clip(F(0), F(1))["video"], ref.float())
+
+
+# ------------------------------------------------------------------------------ 5. decode errors
+def _truncated_faststart_mp4(tmp_path):
+    """An MP4 with its index first (faststart) cut in half: it opens (the header says 3 s) and clips in
+    the missing half fail to decode."""
+    path = str(tmp_path / "faststart.mp4")
+    rng = np.random.default_rng(0)
+    with av.open(path, "w", container_options={"movflags": "faststart"}) as out:
+        st = out.add_stream("libx264", rate=30)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.codec_context.max_b_frames = 2
+        st.codec_context.gop_size = 10
+        st.options = {"preset": "veryfast", "x264-params": "keyint=10:min-keyint=10:scenecut=0"}
+        for i in range(90):
+            frame = av.VideoFrame.from_ndarray(_frame_rgb(i, 48, 64, rng), format="rgb24").reformat(format="yuv420p")
+            frame.pts = i
+            for p in st.encode(frame):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    data = open(path, "rb").read()
+    trunc = str(tmp_path / "trunc.mp4")
+    open(trunc, "wb").write(data[: len(data) // 2])
+    return trunc
+
+
+def test_decode_errors_name_the_video_and_the_window(tmp_path):
+    path = _truncated_faststart_mp4(tmp_path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.get_clip_frames(F(0), F(1, 2), 4)["video"].shape == (3, 4, 48, 64)
+        for fn in (lambda: v.get_clip(F(1), F(2)), lambda: v.get_clip_frames(F(1), F(2), 8)):
+            with pytest.raises(RuntimeError) as info:
+                fn()
+            msg = str(info.value)
+            assert f"Failed to decode the clip [1.000, 2.000) s of video {path}: InvalidDataError" in msg
+            assert isinstance(info.value.__cause__, av.error.FFmpegError)
+    ds = LabeledVideoDataset([(path, {"label": 0})], make_clip_sampler("uniform", F(1)),
+                             video_sampler=SequentialSampler)
+    samples = list(ds)
+    assert len(samples) == 1  # [0, 1) decodes; [1, 2) fails and the video is skipped
+    (failure,) = ds.failures
+    assert failure.path == path
+    assert failure.reason.startswith(f"RuntimeError: Failed to decode the clip [1.000, 2.000) s of video {path}: ")
+
+
+# ------------------------------------------------------------------------------ 6. from_path
+def test_from_path_has_pytorchvideos_signature(tmp_path):
+    params = list(inspect.signature(EncodedVideo.from_path).parameters.values())
+    assert [p.name for p in params[:4]] == ["file_path", "decode_video", "decode_audio", "decoder"]
+    assert [p.default for p in params[1:4]] == [True, True, "pyav"]
+    assert params[-1].kind is inspect.Parameter.VAR_KEYWORD
+    path = write_video(tmp_path / "a.mp4", num_frames=30, audio=True)
+    with EncodedVideo.from_path(path) as v:  # PyTorchVideo decodes audio unless told not to
+        assert v.get_clip(0, F(1, 2))["audio"] is not None
+    with EncodedVideo.from_path(path, True, False) as v:  # decode_video, decode_audio
+        assert v.get_clip(0, F(1, 2))["audio"] is None
+    with EncodedVideoPyAV.from_path(path, True, False, "pyav", perform_seek=False, threads=1) as v:
+        assert v.perform_seek is False and v._vstream.codec_context.thread_count == 1
+    with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):
+        EncodedVideo.from_path(path, decode_video=False)
+    with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):
+        LabeledVideoDataset([(path, {})], make_clip_sampler("random", 1), decode_video=False)
+    with pytest.raises(TypeError, match="unexpected argument.*decode_frames"):
+        EncodedVideo.from_path(path, decode_frames=True)
+
+
+def test_a_frame_folder_is_refused_with_a_clear_reason(tmp_path):
+    frames = tmp_path / "frames_video"
+    frames.mkdir()
+    for i in range(3):
+        (frames / f"{i:05d}.jpg").write_bytes(b"")
+    sentence = "is a directory (a folder of frames); fastvid decodes encoded video files only"
+    with pytest.raises(IsADirectoryError) as info:
+        EncodedVideo.from_path(frames)
+    assert str(info.value) == f"EncodedVideo.from_path: {frames} {sentence}"
+    good = write_video(tmp_path / "good.mp4", num_frames=30)
+    ds = LabeledVideoDataset([(str(frames), {"label": 0}), (good, {"label": 1})], make_clip_sampler("random", F(1, 2)),
+                             video_sampler=SequentialSampler)
+    assert [s["label"] for s in ds] == [1]
+    (failure,) = ds.failures
+    assert failure.path == str(frames) and sentence in failure.reason and "not found" not in failure.reason
