@@ -1,5 +1,9 @@
 """The ResNet head: pool -> dropout -> linear projection -> activation -> global average, and the vision
-transformer head: sequence pool -> dropout -> linear projection -> activation (as ``pytorchvideo.models.head``)."""
+transformer head: sequence pool -> dropout -> linear projection -> activation (as ``pytorchvideo.models.head``).
+
+``ResNetRoIHead`` and ``create_res_roi_pooling_head`` (detection) are importable from here too, as from
+``pytorchvideo.models.head``; they live in :mod:`fastvid.models.roi_head`, loaded on first use (it imports
+``torchvision.ops``)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,16 @@ __all__ = [
     "create_res_basic_head",
     "create_vit_basic_head",
 ]
+
+_ROI_HEAD_NAMES = ("ResNetRoIHead", "create_res_roi_pooling_head")
+
+
+def __getattr__(name: str):
+    if name in _ROI_HEAD_NAMES:
+        from fastvid.models import roi_head
+
+        return getattr(roi_head, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ResNetBasicHead(nn.Module):
