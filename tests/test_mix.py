@@ -421,3 +421,19 @@ def test_non_contiguous_input_same_as_contiguous(cls):
     torch.manual_seed(12)
     d = cls(num_classes=5)(xs.contiguous(), labels)
     torch.testing.assert_close(c[0], d[0], rtol=0, atol=0)
+
+
+def test_mixing_device_labels_reads_no_values():
+    # On a device, reading the labels (their range check) would make the training step wait for the GPU; the
+    # meta device has no values at all, so any read fails here. Out-of-range labels on a device fail in the
+    # scatter instead, as torch's one_hot leaves them.
+    video = torch.empty(4, 3, 2, 8, 8, device="meta")
+    labels = torch.empty(4, dtype=torch.long, device="meta")
+    for mix in (MixVideo(num_classes=5), MixUp(num_classes=5), CutMix(num_classes=5),
+                MixVideo(num_classes=5, label_smoothing=0.1)):
+        torch.manual_seed(0)
+        out, target = mix(video, labels)
+        assert out.shape == video.shape and target.shape == (4, 5) and target.device.type == "meta"
+    assert convert_to_one_hot(labels, 5).shape == (4, 5)
+    with pytest.raises(ValueError, match="class indices in"):  # on the CPU the range is still checked
+        MixVideo(num_classes=5)(torch.zeros(4, 3, 2, 8, 8), torch.tensor([0, 1, 2, 5]))

@@ -313,7 +313,8 @@ def test_cuda_cli_trains_on_the_gpu_and_its_validation_matches_the_cpu(tiny_root
                                                                        gpu_augment):
     # The whole Lightning path on a GPU (module hooks, the host-planned validation views, the non-blocking
     # score copies, the CUDA-event step timing, the timed progress bar); then the CPU evaluates the same last
-    # checkpoint: the accuracies are the GPU's last validation (float32 on both, no TF32).
+    # checkpoint: the GPU's last validation loss, and its accuracies where the views are made alike (float32 on
+    # both, no TF32).
     from fastvid.train.cli import main
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # float32 convolutions (matmuls are by default)
@@ -332,8 +333,17 @@ def test_cuda_cli_trains_on_the_gpu_and_its_validation_matches_the_cpu(tiny_root
                  summary["last_checkpoint"], "--run-name", "cpu-eval", *common]) == 0
     assert "on 4 videos x 3 views" in capsys.readouterr().out
     ev = json.loads((tmp_path / "cpu-eval" / "eval_summary.json").read_text())
-    for key in ("val_acc_video", "val_acc5_video", "val_acc_clip", "val_acc5_clip"):
-        assert ev[key] == summary[key], key
+
+    def last_val_loss(path):
+        rows = [line.split(",") for line in open(path).read().splitlines()]
+        col = rows[0].index("val_loss")
+        return float([r[col] for r in rows[1:] if r[col]][-1])
+
+    gpu_loss, cpu_loss = last_val_loss(summary["metrics_csv"]), last_val_loss(ev["metrics_csv"])
+    assert abs(gpu_loss - cpu_loss) <= 1e-3 * max(1.0, abs(cpu_loss)), (gpu_loss, cpu_loss)
+    if not gpu_augment:  # the same views: the same predictions (GPU-made views agree within 1e-4 only)
+        for key in ("val_acc_video", "val_acc5_video", "val_acc_clip", "val_acc5_clip"):
+            assert ev[key] == summary[key], key
 
 
 def test_cli_last_checkpoint_is_the_last_epoch(tiny_root, tmp_path):
@@ -840,6 +850,78 @@ def test_throughput_monitor_times_device_steps_without_waiting_for_them():
     m.on_train_batch_end(trainer, module, None, batch, 6)
     m.on_train_end(trainer, module)
     assert m.wall == pytest.approx(sum(waits[2:]) + sum(steps[2:]) + 1.5)
+
+
+def _host_reads_in_training_steps(monkeypatch, callbacks, **trainer_kw):
+    """Counts Tensor.item() calls (a host read: a device sync on a GPU) made while training batches run, outside
+    the DataLoader (its seeding reads CPU tensors), over 12 steps of VideoClassificationModule."""
+    import traceback
+
+    reads, phase = [], {"train": False}
+    item = torch.Tensor.item
+
+    def counting_item(self):
+        if phase["train"] and not any("torch/utils/data" in f.filename for f in traceback.extract_stack()):
+            reads.append("".join(traceback.format_stack(limit=6)))
+        return item(self)
+
+    class Phase(pl.Callback):
+        def on_train_batch_start(self, *args):
+            phase["train"] = True
+
+        def on_validation_start(self, *args):
+            phase["train"] = False
+
+        def on_train_epoch_end(self, *args):
+            phase["train"] = False
+
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    torch.manual_seed(0)
+    items = [{"video": torch.randn(3, 4, 16, 16), "label": i % 4, "video_index": i} for i in range(24)]
+    loader = torch.utils.data.DataLoader(items, batch_size=2)
+    module = VideoClassificationModule("resnet_small", num_classes=4, lr=0.01)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=50,
+                         callbacks=[Phase(), *callbacks], **trainer_kw)
+    trainer.fit(module, train_dataloaders=loader, val_dataloaders=loader)
+    assert trainer.global_step == 12
+    return reads
+
+
+def test_training_steps_read_nothing_on_the_host(monkeypatch):
+    # On a GPU a host read waits for the device: the module (its logging, metrics), the throughput timing and
+    # the progress bar must not read anything in a step (Lightning reads every progress-bar value after each
+    # step: the step loss is logged off the bar). The bar reads when it redraws: with a long interval, at its
+    # first and last batch.
+    from fastvid.train.callbacks import ThroughputMonitor, TimedProgressBar
+
+    reads = _host_reads_in_training_steps(monkeypatch, [ThroughputMonitor()], enable_progress_bar=False)
+    assert reads == [], reads[0]
+    reads = _host_reads_in_training_steps(monkeypatch, [ThroughputMonitor(), TimedProgressBar(interval=1e9)])
+    assert 1 <= len(reads) <= 2 and all("callbacks.py" in r for r in reads), reads
+
+
+def test_timed_progress_bar_shows_the_last_count_of_a_loader_without_length():
+    # an iterable dataset: the bar's total is unknown, so no batch is "the last"; the epoch's end shows the count
+    from fastvid.train.callbacks import TimedProgressBar
+
+    class Clips(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            for i in range(10):
+                yield {"video": torch.randn(3, 4, 16, 16), "label": i % 4, "video_index": i}
+
+    seen = {}
+
+    class Check(pl.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            seen["train"] = bar.train_progress_bar.n
+
+    bar = TimedProgressBar(interval=1e9)
+    loader = torch.utils.data.DataLoader(Clips(), batch_size=2)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, callbacks=[bar, Check()])
+    trainer.fit(VideoClassificationModule("resnet_small", num_classes=4, lr=0.01), train_dataloaders=loader)
+    assert seen["train"] == 5
 
 
 def test_timed_progress_bar_redraws_at_most_every_interval(monkeypatch):

@@ -164,9 +164,14 @@ class ThroughputMonitor(pl.Callback):
 
 
 class TimedProgressBar(pl.callbacks.TQDMProgressBar):
-    """Lightning's tqdm progress bar, redrawn at most every ``interval`` seconds (and at the end of each
-    bar). Each redraw reads the logged metrics (the loss) on the host, which waits for the device: with
-    ``refresh_rate=1`` that is a synchronization in every step."""
+    """Lightning's tqdm progress bar, redrawn at most every ``interval`` seconds (over all its bars) and at the
+    end of each epoch and validation, showing the last training step's loss.
+
+    Each redraw reads the shown values on the host, which waits for the device; with Lightning's
+    ``refresh_rate=1`` that would be a synchronization in every step. The step loss is not a progress-bar
+    metric of :class:`fastvid.train.VideoClassificationModule` (Lightning reads those after every step): this
+    bar reads ``train_loss_step`` from ``callback_metrics`` when it redraws.
+    """
 
     def __init__(self, interval: float = 0.5, process_position: int = 0, leave: bool = False) -> None:
         super().__init__(refresh_rate=1, process_position=process_position, leave=leave)
@@ -174,6 +179,8 @@ class TimedProgressBar(pl.callbacks.TQDMProgressBar):
             raise ValueError(f"TimedProgressBar: interval must be >= 0 seconds, got {interval!r}")
         self.interval = interval
         self._last_draw = float("-inf")
+        self._train_n = 0
+        self._val_n = 0
 
     def _should_update(self, current: int, total) -> bool:
         if not super()._should_update(current, total):
@@ -183,3 +190,47 @@ class TimedProgressBar(pl.callbacks.TQDMProgressBar):
             self._last_draw = now
             return True
         return False
+
+    def get_metrics(self, trainer, pl_module) -> dict:
+        items = super().get_metrics(trainer, pl_module)
+        loss = trainer.callback_metrics.get("train_loss_step")
+        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            items["train_loss_step"] = f"{loss.item():.3g}"
+        return items
+
+    @staticmethod
+    def _show(bar, n: int) -> None:
+        # the count of a bar whose length is unknown (an iterable dataset) or that stopped early (max_steps):
+        # the last batch forced no redraw
+        if bar is not None and not bar.disable and bar.n != n:
+            bar.n = n
+            bar.refresh()
+
+    def on_train_epoch_start(self, trainer, *args, **kwargs) -> None:
+        self._train_n = 0
+        super().on_train_epoch_start(trainer, *args, **kwargs)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._train_n = batch_idx + 1
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._show(self._train_progress_bar, self._train_n)
+        super().on_train_epoch_end(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._show(self._train_progress_bar, self._train_n)
+        super().on_train_end(trainer, pl_module)
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        self._val_n = 0
+        super().on_validation_start(trainer, pl_module)
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx: int = 0) -> None:
+        self._val_n = batch_idx + 1
+        super().on_validation_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._show(self._val_progress_bar, self._val_n)
+        super().on_validation_end(trainer, pl_module)

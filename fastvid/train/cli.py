@@ -22,6 +22,7 @@ import os
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 __all__ = ["main", "build_parser", "DEMO_DEFAULTS", "RUN_DEFAULTS"]
@@ -419,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         parser.error(problem)
     started = time.perf_counter()
+    # By design the module's batch-transfer hooks run with the data module (which has none of its own): not news.
+    warnings.filterwarnings("ignore", message=r"You have overridden `on_(before|after)_batch_transfer` in `LightningModule`")
 
     import pytorch_lightning as pl
     import torch

@@ -15,8 +15,10 @@ What it does differently from the PyTorchVideo tutorial's ``VideoClassificationL
   method also gets the batch in ``on_before_batch_transfer``, to read host-side values such as
   ``aug_index`` before they are moved);
 * no host-device synchronization of its own inside a step: the accuracy metrics skip torchmetrics' input
-  checks (``torch.unique`` on the labels, a sync per step), and the video-level scores come back to the
-  host through pinned, non-blocking copies that are read once they have landed.
+  checks (``torch.unique`` on the labels, a sync per step), the per-step loss is logged off the progress bar
+  (whose values Lightning reads on the host after every step) and without a per-step ``sync_dist`` (a barrier),
+  and the video-level scores come back to the host through pinned, non-blocking copies that are read once they
+  have landed.
 """
 
 from __future__ import annotations
@@ -199,7 +201,12 @@ class VideoClassificationModule(pl.LightningModule):
             loss = F.cross_entropy(logits.float(), label, label_smoothing=self.hparams.label_smoothing)
         batch_size = video.shape[0]
         self.train_acc(logits.detach(), label)
-        self.log("train_loss", loss.detach(), on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size, sync_dist=True)
+        # Two logs, not one with on_step=True and on_epoch=True: Lightning reads a progress-bar value on the host after
+        # every step, and a per-step sync_dist is a barrier per step. The step value is this rank's and stays off the
+        # bar (TimedProgressBar reads it when it redraws); the epoch mean is averaged over ranks.
+        self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, batch_size=batch_size)
+        self.log("train_loss_epoch", loss.detach(), on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size,
+                 sync_dist=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return loss
 

@@ -85,6 +85,8 @@ def _check_batch(name: str, x, labels, *, one_hot: bool, num_classes: int, dims=
         )
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise TypeError(f"{name}: labels must be an integer tensor of class indices, got {labels.dtype}.")
+    if labels.device.type != "cpu":
+        return  # reading the values would wait for the device; out-of-range indices fail in the scatter (as one_hot)
     lo, hi = int(labels.min()), int(labels.max())
     if lo < 0 or hi >= num_classes:
         raise ValueError(
@@ -105,7 +107,9 @@ def convert_to_one_hot(targets: torch.Tensor, num_class: int, label_smooth: floa
     """
     num_class = _checks.positive_int("convert_to_one_hot", "num_class", num_class)
     label_smooth = _check_smoothing(label_smooth)
-    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= num_class):
+    # the range check reads the values: on the CPU only (on a device it would wait for it; an index out of range
+    # fails in the scatter there, as torch's one_hot relies on)
+    if targets.numel() and targets.device.type == "cpu" and (int(targets.min()) < 0 or int(targets.max()) >= num_class):
         raise ValueError(
             f"convert_to_one_hot: targets must be class indices in [0, {num_class}), got values from "
             f"{int(targets.min())} to {int(targets.max())}."
