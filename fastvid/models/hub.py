@@ -4,7 +4,8 @@
 Each builder calls fastvid's PyTorchVideo-compatible builder (:func:`~fastvid.models.create_resnet`,
 :func:`~fastvid.models.create_x3d`, :func:`~fastvid.models.create_slowfast`, ...) with the settings PyTorchVideo
 0.1.5's hub passes, so the model has PyTorchVideo's module tree, state_dict keys, initialization and outputs
-(including its output activations: a softmax for the X3Ds, R(2+1)D and the MViTs, a sigmoid for the detectors).
+(including its output activations: a softmax for the X3Ds and R(2+1)D, a sigmoid for the detectors; pass
+``head_activation=None`` for logits).
 ``pretrained=True`` loads PyTorchVideo's published checkpoint (:data:`CHECKPOINT_URLS`, downloaded once into
 torch.hub's cache, ``progress`` showing a progress bar) with :func:`fastvid.models.load_pretrained`.
 
