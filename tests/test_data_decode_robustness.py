@@ -5,6 +5,7 @@ from the start of the file, no seeking). The videos are tiny (64x48, 2 s) and wr
 """
 
 import inspect
+import math
 import warnings
 from fractions import Fraction
 
@@ -242,3 +243,46 @@ def test_a_frame_folder_is_refused_with_a_clear_reason(tmp_path):
     assert [s["label"] for s in ds] == [1]
     (failure,) = ds.failures
     assert failure.path == str(frames) and sentence in failure.reason and "not found" not in failure.reason
+
+
+# ------------------------------------------------------------------ 7. H.264 with B-frames in AVI
+@pytest.mark.parametrize("bframes", [2, 3])
+def test_h264_with_bframes_in_avi_comes_out_in_display_order(tmp_path, bframes):
+    # AVI stores no presentation times: FFmpeg numbers H.264 packets in decode order and the decoder's
+    # (display order) frames carry those numbers, so sorting by pts gave decode order. The truth: the
+    # same bitstream in MPEG-TS (real pts), remuxed into AVI packet by packet.
+    ts = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=bframes, format="mpegts")
+    avi = str(tmp_path / "b.avi")
+    with av.open(ts) as ic, av.open(avi, "w") as oc:
+        ist = ic.streams.video[0]
+        ost = oc.add_stream_from_template(ist)
+        for packet in ic.demux(ist):
+            if packet.size:
+                packet.stream = ost
+                oc.mux(packet)
+    _, truth = decode_all_frames(ts)
+    truth = torch.from_numpy(truth).permute(3, 0, 1, 2)  # (C, T, H, W), display order
+    with av.open(avi) as c:  # what the test is about: the decoder's frames do not come in pts order
+        out_pts = [f.pts for f in c.decode(video=0)]
+        assert out_pts != sorted(out_pts)
+    pts, frames = decode_all_frames(avi)  # the reference orders them by output
+    assert torch.equal(torch.from_numpy(frames).permute(3, 0, 1, 2), truth)
+    with EncodedVideo.from_path(avi, decode_audio=False) as v:
+        assert torch.equal(v.get_clip(F(0), F(3))["video"], truth.float())
+        assert torch.equal(v.get_clip_frames(F(0), F(3))["video"], truth)
+        tb = v._vstream.time_base
+        for s, e in [(F(1, 2), F(3, 2)), (F(7, 9), F(23, 18)), (F(1), F(2)), (F(3, 2), F(5, 2))]:
+            # frame k (display order) shows at pts[k] (in the stream's time base)
+            lo, hi = math.ceil(s / tb), math.ceil(e / tb)
+            ranks = [k for k, p in enumerate(pts) if lo <= p < hi]
+            want = truth[:, ranks]
+            assert torch.equal(v.get_clip(s, e)["video"], want.float()), (s, e)
+            for n in (None, 8):
+                got = v.get_clip_frames(s, e, n)["video"]
+                ref = reference_clip(avi, s, e, n, decoded=(pts, frames))
+                assert torch.equal(got, ref), (s, e, n)
+                if n is None:
+                    assert torch.equal(got, want)
+        # a late window starts at a keyframe (a seek), not at the start of the file
+        v.get_clip(F(3, 2), F(2))
+        assert v.last_decode_stats["frames_decoded"] < 45

@@ -31,6 +31,7 @@ as in PyTorchVideo. :attr:`EncodedVideoPyAV.rotation` reports it (degrees) so a 
 
 from __future__ import annotations
 
+import bisect
 import io
 import itertools
 import logging
@@ -83,13 +84,16 @@ class VideoIndex:
     by demuxing packets without decoding. ``usable`` is False (with ``reason``) when the packets cannot
     stand for the decoded frames (missing or repeated pts)."""
 
-    __slots__ = ("pts", "keyframes", "usable", "reason", "_pts_list", "_pts_set", "_key_pts")
+    __slots__ = ("pts", "keyframes", "usable", "reason", "pts_in_decode_order", "_pts_list", "_pts_set", "_key_pts")
 
-    def __init__(self, pts: torch.Tensor, keyframes: torch.Tensor, usable: bool = True, reason: str = "") -> None:
+    def __init__(self, pts: torch.Tensor, keyframes: torch.Tensor, usable: bool = True, reason: str = "",
+                 pts_in_decode_order: bool = False) -> None:
         self.pts = pts
         self.keyframes = keyframes
         self.usable = usable
         self.reason = reason
+        #: the packets' pts increase in decode order (no reordering, or pts that are decode times)
+        self.pts_in_decode_order = pts_in_decode_order
         self._pts_list = None
         self._pts_set = None
         self._key_pts = None
@@ -136,6 +140,7 @@ class VideoIndex:
                 continue  # decoded as a reference but never output (edit lists)
             pts.append(p)
             key.append(packet.is_keyframe)
+        in_decode_order = len(pts) > 1 and bool((np.diff(np.asarray(pts, dtype=np.int64)) > 0).all())
         order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable") if pts else np.zeros(0, np.int64)
         pts_sorted = np.asarray(pts, dtype=np.int64)[order] if pts else np.zeros(0, np.int64)
         key_sorted = np.asarray(key, dtype=bool)[order] if pts else np.zeros(0, bool)
@@ -146,6 +151,7 @@ class VideoIndex:
             torch.from_numpy(np.flatnonzero(key_sorted).astype(np.int64)),
             usable,
             reason,
+            in_decode_order,
         )
 
 
@@ -186,6 +192,7 @@ class EncodedVideoPyAV:
         self._pid = os.getpid()
         self._index: VideoIndex | None = None
         self._rotation: int | None = None
+        self._reordered: bool | None = None
         self.fallbacks = 0
         self.last_decode_stats: dict = {}
         src = os.fspath(file) if isinstance(file, (str, os.PathLike)) else file
@@ -366,8 +373,10 @@ class EncodedVideoPyAV:
                     key = packet
                     break
                 dropped += 1
+                if dropped > 1024:
+                    break
             if key is None:
-                problem = problem or "no keyframe after the seek"
+                problem = problem or "no keyframe within 1024 packets after the seek"
                 continue
             kp = key.pts
             if kp <= limit and (not check_keys or kp in index.key_pts):
@@ -517,6 +526,8 @@ class EncodedVideoPyAV:
         if start_pts == math.inf:
             self.last_decode_stats["frames_decoded"] = 0
             return []
+        if self._pts_are_decode_times():
+            return self._decode_display_order(start_pts, end_pts)
         if not self.perform_seek:
             frames, decoded, _ = self._collect_window(container.demux(vs), start_pts, end_pts, None)
             self.last_decode_stats["frames_decoded"] = decoded
@@ -533,6 +544,81 @@ class EncodedVideoPyAV:
             decoded += more
         self.last_decode_stats["frames_decoded"] = decoded
         return frames
+
+    def _pts_are_decode_times(self) -> bool:
+        """True for a stream whose packet pts are decode times while its frames are reordered: H.264 /
+        HEVC with B-frames in AVI (which stores no presentation times; FFmpeg numbers the packets in
+        decode order, and the decoder's frames, which come out in display order, carry those numbers)."""
+        if self._reordered is None:
+            # (FFmpeg's MPEG-4 part 2 parser recovers presentation times in AVI; H.264's and HEVC's do not)
+            cc = self._vstream.codec_context
+            self._reordered = bool(
+                self._container.format.name == "avi" and cc.name in ("h264", "hevc") and cc.has_b_frames
+                and self.index.pts_in_decode_order
+            )
+        return self._reordered
+
+    def _decode_display_order(self, start_pts, end_pts) -> list:
+        """The frames of [start_pts, end_pts) of a stream whose pts are decode times
+        (:meth:`_pts_are_decode_times`). The decoder outputs frames in display order, so the k-th frame
+        output from the start of the stream is given the k-th smallest pts (the times of the packet
+        index, in order). From a keyframe (a seek), which shows where it decodes in a closed GOP, the
+        count starts at that keyframe's place; this is checked on every keyframe that comes out (its own
+        pts must be the one it is given) and a failed check decodes from the start instead.
+
+        Returns the frames in display order; their ``pts`` attribute is left as decoded."""
+        container, vs = self._container, self._vstream
+        index = self.index
+        pts = index.pts_list
+        n = len(pts)
+        first = bisect.bisect_left(pts, start_pts)
+        if first >= n or pts[first] >= end_pts:
+            self.last_decode_stats["frames_decoded"] = 0
+            return []
+        keys = index.keyframes.tolist()
+        k = bisect.bisect_right(keys, first) - 1
+        if self.perform_seek and k >= 0 and keys[k] > 0:
+            packets, from_start = self._video_packets(pts[keys[k]], pts[keys[k]], None)
+        else:
+            self._rewind()
+            packets, from_start = container.demux(vs), True
+        decoded = 0
+        while True:
+            frames, rank, ok = [], None, True
+            try:
+                for packet in packets:
+                    for frame in packet.decode():
+                        decoded += 1
+                        if rank is None:
+                            rank = 0 if from_start else bisect.bisect_left(pts, frame.pts)
+                            if not from_start and (rank >= n or pts[rank] != frame.pts or not frame.key_frame):
+                                ok = False
+                        elif not from_start and frame.key_frame and (rank >= n or pts[rank] != frame.pts):
+                            ok = False  # a GOP that is not closed: the count is off
+                        if not ok:
+                            break
+                        if rank >= n:
+                            raise RuntimeError(
+                                f"Video {self._describe()} (no presentation times: {vs.codec_context.name} with "
+                                f"B-frames in AVI) gives more frames than it has packets ({n}); its frames cannot "
+                                "be put in display order exactly. Re-encode it (e.g. fastvid-prepare)."
+                            )
+                        label = pts[rank]
+                        rank += 1
+                        if start_pts <= label < end_pts:
+                            frames.append(frame)
+                        elif label >= end_pts:
+                            break
+                    else:
+                        continue
+                    break
+            except av.error.EOFError:
+                pass
+            if ok:  # always so from the start, where nothing is checked
+                self.last_decode_stats["frames_decoded"] = decoded
+                return frames
+            self._rewind()
+            packets, from_start = container.demux(vs), True
 
     @staticmethod
     def _collect_window(packets, start_pts, end_pts, known_pts) -> tuple[list, int, bool]:
@@ -638,6 +724,10 @@ class EncodedVideoPyAV:
                                 num_samples)
 
     def _planned_frames(self, start_pts, end_pts, num_samples):
+        if self._pts_are_decode_times():
+            # the packet index knows the frames' times but not which frame has which: decode the window
+            # in display order (:meth:`_decode_display_order`) and keep the subsample
+            return self._subsample(self._decode_window_frames(start_pts, end_pts), num_samples)
         index = None
         if (self._index is None and start_pts != math.inf and end_pts != math.inf and not self._seek_unreliable
                 and float(self._duration) > self.window_index_after_sec):
@@ -730,7 +820,10 @@ class EncodedVideoPyAV:
     def _fallback(self, start_pts, end_pts, num_samples, reason):
         self.fallbacks += 1
         logger.info("%s: frame-index decoding not possible (%s); decoding the whole window", self._describe(), reason)
-        frames = self._decode_window_frames(start_pts, end_pts)
+        return self._subsample(self._decode_window_frames(start_pts, end_pts), num_samples)
+
+    def _subsample(self, frames: list, num_samples):
+        """UniformTemporalSubsample(num_samples) of decoded frames, only the kept ones converted to RGB."""
         if not frames:
             return None, None
         if num_samples is None:

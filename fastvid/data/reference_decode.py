@@ -19,15 +19,27 @@ __all__ = ["decode_all_frames", "reference_clip"]
 
 
 def decode_all_frames(path: str | os.PathLike) -> tuple[list[int], np.ndarray]:
-    """Every frame of the first video stream: (pts in presentation order, uint8 (F, H, W, 3))."""
+    """Every frame of the first video stream: (pts in presentation order, uint8 (F, H, W, 3)).
+
+    Each frame keeps its pts (the last frame wins on a repeated pts), except in an AVI file whose
+    packet pts increase in decode order while the decoder reorders frames (H.264 with B-frames: AVI
+    stores no presentation times, the pts FFmpeg gives are decode times): there the decoder's output
+    order is the display order, and the k-th frame output is given the k-th smallest pts."""
     with av.open(os.fspath(path)) as container:
         stream = container.streams.video[0]
-        frames = {}
-        for frame in container.decode(stream):
-            frames[frame.pts] = frame.to_ndarray(format="rgb24")
-    pts = sorted(frames)
-    if not pts:
+        decode_times = False
+        if container.format.name == "avi":
+            packet_pts = [p.pts for p in container.demux(stream) if p.size]
+            decode_times = None not in packet_pts and all(a < b for a, b in zip(packet_pts, packet_pts[1:]))
+            container.seek(0)
+        decoded = [(frame.pts, frame.to_ndarray(format="rgb24")) for frame in container.decode(stream)]
+    if not decoded:
         return [], np.zeros((0, 0, 0, 3), np.uint8)
+    out_pts = [p for p, _ in decoded]
+    if decode_times and out_pts != sorted(out_pts):
+        return sorted(out_pts), np.stack([f for _, f in decoded])
+    frames = dict(decoded)
+    pts = sorted(frames)
     return pts, np.stack([frames[p] for p in pts])
 
 
