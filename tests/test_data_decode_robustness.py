@@ -16,7 +16,13 @@ import torch
 from torch.utils.data import SequentialSampler
 
 import fastvid.data.encoded_video as encoded_video
-from fastvid.data import EncodedVideo, EncodedVideoPyAV, LabeledVideoDataset, make_clip_sampler
+from fastvid.data import (
+    EncodedVideo,
+    EncodedVideoPyAV,
+    LabeledVideoDataset,
+    LabeledVideoMapDataset,
+    make_clip_sampler,
+)
 from fastvid.data.reference_decode import decode_all_frames, reference_clip
 from fastvid.data.synthetic import _frame_rgb, encoder_available, write_video
 
@@ -50,11 +56,15 @@ def _assert_clips_match_reference(path, windows=WINDOWS, ns=(None, 8)):
         ("mpeg2.ts", dict(codec="mpeg2video", bframes=2, gop=12, format="mpegts")),
     ],
 )
-def test_mpegts_and_mpegps_clips_are_exact(tmp_path, name, kw):
+@pytest.mark.parametrize("index", ["full", "window"])
+def test_mpegts_and_mpegps_clips_are_exact(tmp_path, name, kw, index, monkeypatch):
     # FFmpeg's seek in these containers lands a GOP after the keyframe asked for (ts) or on frames whose
-    # pts are re-derived (mpg): every clip must still be the reference's.
+    # pts are re-derived (mpg): every clip must still be the reference's. "window": as a long video
+    # (indexed around each clip only), which these containers never are: their seeks are checked
+    # against the whole index.
     if not encoder_available(kw["codec"]):
         pytest.skip(f"no {kw['codec']} encoder")
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 0.0 if index == "window" else 1e9)
     path = write_video(tmp_path / name, num_frames=75, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # the seeks here are fixed by retrying, not by a rewind
@@ -146,10 +156,14 @@ def test_mp4_whose_first_packet_is_not_a_keyframe(tmp_path):
 
 
 # ------------------------------------------------------------------------------ 4. perform_seek=False
-@pytest.mark.parametrize("name", ["noseek.mkv", "noseek.mp4"])
+@pytest.mark.parametrize("name", ["noseek.mkv", "noseek.webm", "noseek.flv", "noseek.mp4"])
 @pytest.mark.parametrize("rotation_first", [False, True])
 def test_perform_seek_false_decodes_from_the_start(tmp_path, name, rotation_first):
-    path = write_video(tmp_path / name, num_frames=45, gop=10)
+    # mkv / webm / flv have no stream durations in the header: the packet index is built on open
+    codec = "libvpx-vp9" if name.endswith(".webm") else "libx264"
+    if not encoder_available(codec):
+        pytest.skip(f"no {codec} encoder")
+    path = write_video(tmp_path / name, num_frames=45, gop=10, codec=codec)
     ref = reference_clip(path, F(0), F(1))
     with open(path, "rb") as fh:
         v = EncodedVideoPyAV(fh, name, perform_seek=False)
@@ -188,7 +202,7 @@ def _truncated_faststart_mp4(tmp_path):
     return trunc
 
 
-def test_decode_errors_name_the_video_and_the_window(tmp_path):
+def test_decode_errors_name_the_video_and_the_window(tmp_path, caplog):
     path = _truncated_faststart_mp4(tmp_path)
     with EncodedVideo.from_path(path, decode_audio=False) as v:
         assert v.get_clip_frames(F(0), F(1, 2), 4)["video"].shape == (3, 4, 48, 64)
@@ -200,11 +214,20 @@ def test_decode_errors_name_the_video_and_the_window(tmp_path):
             assert isinstance(info.value.__cause__, av.error.FFmpegError)
     ds = LabeledVideoDataset([(path, {"label": 0})], make_clip_sampler("uniform", F(1)),
                              video_sampler=SequentialSampler)
-    samples = list(ds)
+    with caplog.at_level("WARNING", logger="fastvid.data.labeled_video_dataset"):
+        samples = list(ds)
     assert len(samples) == 1  # [0, 1) decodes; [1, 2) fails and the video is skipped
     (failure,) = ds.failures
     assert failure.path == path
     assert failure.reason.startswith(f"RuntimeError: Failed to decode the clip [1.000, 2.000) s of video {path}: ")
+    assert f"Skipping video {path} (index 0): RuntimeError: Failed to decode the clip" in caplog.text
+    # map-style: the failed clip slot is served by the next video, the failure is listed
+    good = write_video(tmp_path / "good.mp4", num_frames=90)
+    mds = LabeledVideoMapDataset([(path, {"label": 0}), (good, {"label": 1})],
+                                 make_clip_sampler("constant_clips_per_video", F(1), 2))
+    assert [mds[i]["label"] for i in range(len(mds))] == [0, 1, 1, 1]  # item 1 is [2, 3) s of the cut file
+    (failure,) = mds.failures
+    assert failure.path == path and "Failed to decode the clip [2.000, 3.000) s of video" in failure.reason
 
 
 # ------------------------------------------------------------------------------ 6. from_path

@@ -2,9 +2,9 @@
 
 Two ways to get a clip [start, end) (seconds; frames whose presentation time lies in the window):
 
-* :meth:`EncodedVideoPyAV.get_clip` gives exactly what PyTorchVideo gives: every frame of the window,
-  float32 (C, T, H, W) in 0-255, decoded the way PyTorchVideo decodes (seek 1024 pts before the start,
-  decode forward, keep the window).
+* :meth:`EncodedVideoPyAV.get_clip` gives what PyTorchVideo gives: every frame of the window, float32
+  (C, T, H, W) in 0-255, decoded the way PyTorchVideo decodes (seek 1024 pts before the start, decode
+  forward, keep the window), with the seek verified (below).
 * :meth:`EncodedVideoPyAV.get_clip_frames` decodes only what a temporal subsample keeps. A packet index
   (pts and keyframe flags, read by demuxing without decoding) and the C++ planner give the kept frames
   and the keyframe to seek to; decoding starts there, skips non-reference frames that are not kept,
@@ -16,14 +16,17 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   demux, reused by every later clip); longer ones are indexed around each clip window only, so that
   opening a long video for one clip does not read the whole file.
 
-Seeking is verified: after every seek the first video packet must be a keyframe that shows at or
-before the frames wanted (and, where a packet index is known, one of its keyframes). FFmpeg's seeks in
-MPEG-TS / MPEG-PS (.ts, .mpg) can land a GOP late or on re-derived timestamps; a seek that does not
-verify is retried further back and, failing that, the clip is decoded from the start of the stream
-(``container.seek(0)``, exact, slower; a warning says so once per container format). In those
-containers every decoded frame's pts is also checked against the packet index. Seek errors (e.g. an
-MP4 whose first packet is not a keyframe) are handled the same way; decoding errors are raised as a
-RuntimeError naming the video and the clip window.
+Seeking is verified: after a seek, packets are read up to the first keyframe, which must show at or
+before the frames wanted (in MPEG-TS / MPEG-PS also be one of the packet index's keyframes, and every
+decoded frame's pts one of the index's; these containers are always indexed whole, whatever their
+length). FFmpeg's timestamp seeks there can land a GOP late or on re-derived timestamps. A seek that
+does not verify, or that fails (an MP4 whose first packet is not a keyframe refuses seeks before that
+keyframe), is retried 1, 4 and 16 s further back, and failing that the clip is decoded from the start
+of the file (``container.seek(0)``: exact, slower; a RuntimeWarning says so once per container format).
+So both ways give the frames a decode of the whole file from its start gives, also where PyTorchVideo's
+seek loses frames. H.264 / HEVC with B-frames in AVI, which stores no presentation times, come out in
+display order (see :meth:`EncodedVideoPyAV._decode_display_order`; PyTorchVideo gives decode order).
+Decoding errors are raised as a RuntimeError naming the video and the clip window.
 
 Rotation: frames come as stored in the stream; a display-matrix rotation (phone videos) is not applied,
 as in PyTorchVideo. :attr:`EncodedVideoPyAV.rotation` reports it (degrees) so a caller can rotate.
@@ -390,11 +393,13 @@ class EncodedVideoPyAV:
         self._rewind()
         self.last_decode_stats["seek_retries"] = len(targets)
         fmt = self._container.format.name
+        # (not for windows in the first second: there a failed seek is usually one before the first
+        # keyframe, e.g. of a stream-copy cut, and the start is where decoding has to begin anyway)
         if fmt not in _WARNED_FORMATS and limit > first_pts + second:
             _WARNED_FORMATS.add(fmt)
             warnings.warn(
                 f"fastvid: seeking in {self._describe()} (container {fmt}) is not exact ({problem}); clips that "
-                "need such a seek are decoded from the start of the video (exact, slower). Re-encoding to MP4 "
+                "need such a seek are decoded from the start of the video (exact, slower). Re-encoding the videos "
                 "(fastvid-prepare) avoids it. This is said once per container format.",
                 RuntimeWarning,
                 stacklevel=3,
