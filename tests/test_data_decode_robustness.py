@@ -243,6 +243,15 @@ def test_from_path_has_pytorchvideos_signature(tmp_path):
         assert v.get_clip(0, F(1, 2))["audio"] is None
     with EncodedVideoPyAV.from_path(path, True, False, "pyav", perform_seek=False, threads=1) as v:
         assert v.perform_seek is False and v._vstream.codec_context.thread_count == 1
+    # the class itself: PyTorchVideo 0.1.5's (file, video_name, decode_video, decode_audio, perform_seek)
+    params = list(inspect.signature(EncodedVideoPyAV).parameters)
+    assert params[:5] == ["file", "video_name", "decode_video", "decode_audio", "perform_seek"]
+    with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True, True) as v:
+        assert v.perform_seek is True and v.get_clip(0, F(1, 2))["audio"] is not None
+    with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True, False, False) as v:
+        assert v.perform_seek is False and v.get_clip(0, F(1, 2))["audio"] is None
+    with pytest.raises(ValueError, match=r"decode_video=False is not supported"):
+        EncodedVideoPyAV(path, "a.mp4", False)
     with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):
         EncodedVideo.from_path(path, decode_video=False)
     with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):

@@ -164,6 +164,7 @@ class EncodedVideoPyAV:
     Args:
         file: a path or a binary file-like object holding the encoded video.
         video_name: the name reported in samples (PyTorchVideo uses the file name).
+        decode_video: must be True (PyTorchVideo 0.1.5's argument, in its place; fastvid decodes video).
         decode_audio: decode the first audio stream too (only when asked: False by default, where
             PyTorchVideo defaults to True; shaped as PyTorchVideo shapes it: float32 (samples,), channels
             averaged).
@@ -171,7 +172,8 @@ class EncodedVideoPyAV:
         threads: decoder threads; None: :func:`default_decoder_threads` (1 inside DataLoader workers).
 
     Raises:
-        RuntimeError naming the video when it cannot be opened or has no video stream.
+        RuntimeError naming the video when it cannot be opened or has no video stream; ValueError for
+        decode_video=False.
     """
 
     #: Videos longer than this many seconds are not indexed whole on the first clip: each clip reads
@@ -183,11 +185,14 @@ class EncodedVideoPyAV:
         self,
         file: str | os.PathLike | BinaryIO,
         video_name: str | None = None,
+        decode_video: bool = True,
         decode_audio: bool = False,
         perform_seek: bool = True,
         *,
         threads: int | None = None,
     ) -> None:
+        if not decode_video:
+            raise ValueError("EncodedVideoPyAV: decode_video=False is not supported (fastvid decodes video clips)")
         self._video_name = video_name
         self._decode_audio = bool(decode_audio)
         self.perform_seek = bool(perform_seek)
