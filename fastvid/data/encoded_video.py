@@ -384,7 +384,8 @@ class EncodedVideoPyAV:
                 if dropped > 1024:
                     break
             if key is None:
-                problem = problem or "no keyframe within 1024 packets after the seek"
+                problem = problem or ("no keyframe within 1024 packets after the seek" if dropped
+                                      else "no video packet after the seek (past the end of the data?)")
                 continue
             kp = key.pts
             if kp <= limit and (not check_keys or kp in index.key_pts):
