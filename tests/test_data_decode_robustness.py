@@ -231,27 +231,40 @@ def test_decode_errors_name_the_video_and_the_window(tmp_path, caplog):
 
 
 # ------------------------------------------------------------------------------ 6. from_path
-def test_from_path_has_pytorchvideos_signature(tmp_path):
-    params = list(inspect.signature(EncodedVideo.from_path).parameters.values())
-    assert [p.name for p in params[:4]] == ["file_path", "decode_video", "decode_audio", "decoder"]
-    assert [p.default for p in params[1:4]] == [True, True, "pyav"]
-    assert params[-1].kind is inspect.Parameter.VAR_KEYWORD
+def test_from_path_takes_pytorchvideos_arguments_in_both_orders(tmp_path):
+    # PyTorchVideo 0.1.5 (the PyPI release): from_path(file_path, decode_audio=True, decoder="pyav") and
+    # EncodedVideoPyAV(file, video_name, decode_audio=True); its main branch: from_path(file_path, decode_video=True,
+    # decode_audio=True, decoder="pyav", **other_args) and EncodedVideoPyAV(file, video_name, decode_video,
+    # decode_audio, perform_seek). Positional flags are read in whichever order they fit.
+    params = inspect.signature(EncodedVideo.from_path).parameters
+    assert [params[n].default for n in ("decode_video", "decode_audio", "decoder")] == [True, True, "pyav"]
+    assert list(params.values())[-1].kind is inspect.Parameter.VAR_KEYWORD
     path = write_video(tmp_path / "a.mp4", num_frames=30, audio=True)
+
+    def audio(v):
+        return v.get_clip(0, F(1, 2))["audio"] is not None
+
     with EncodedVideo.from_path(path) as v:  # PyTorchVideo decodes audio unless told not to
-        assert v.get_clip(0, F(1, 2))["audio"] is not None
-    with EncodedVideo.from_path(path, True, False) as v:  # decode_video, decode_audio
-        assert v.get_clip(0, F(1, 2))["audio"] is None
+        assert audio(v)
+    for flags, want_audio in (((False,), False), ((True,), True), ((False, "pyav"), False),  # the release's order
+                              ((True, False), False), ((True, True), True), ((True, False, "pyav"), False)):  # main's
+        with EncodedVideo.from_path(path, *flags) as v:
+            assert audio(v) == want_audio, flags
     with EncodedVideoPyAV.from_path(path, True, False, "pyav", perform_seek=False, threads=1) as v:
-        assert v.perform_seek is False and v._vstream.codec_context.thread_count == 1
-    # the class itself: PyTorchVideo 0.1.5's (file, video_name, decode_video, decode_audio, perform_seek)
-    params = list(inspect.signature(EncodedVideoPyAV).parameters)
-    assert params[:5] == ["file", "video_name", "decode_video", "decode_audio", "perform_seek"]
-    with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True, True) as v:
-        assert v.perform_seek is True and v.get_clip(0, F(1, 2))["audio"] is not None
+        assert v.perform_seek is False and v._vstream.codec_context.thread_count == 1 and not audio(v)
+    with pytest.raises(ValueError, match='decoder must be "pyav"'):
+        EncodedVideo.from_path(path, False, "torchvision")
+    with pytest.raises(TypeError, match="at most 3 positional flags"):
+        EncodedVideo.from_path(path, True, True, "pyav", True)
+    # the class itself
+    with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True) as v:  # release: decode_audio
+        assert v.perform_seek is True and audio(v)
+    with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True, True) as v:  # main: decode_video, decode_audio
+        assert v.perform_seek is True and audio(v)
     with open(path, "rb") as fh, EncodedVideoPyAV(fh, "a.mp4", True, False, False) as v:
-        assert v.perform_seek is False and v.get_clip(0, F(1, 2))["audio"] is None
+        assert v.perform_seek is False and not audio(v)
     with pytest.raises(ValueError, match=r"decode_video=False is not supported"):
-        EncodedVideoPyAV(path, "a.mp4", False)
+        EncodedVideoPyAV(path, "a.mp4", False, True)
     with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):
         EncodedVideo.from_path(path, decode_video=False)
     with pytest.raises(ValueError, match=r"decode_video=False is not supported \(fastvid decodes video clips\)"):

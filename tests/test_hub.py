@@ -167,6 +167,13 @@ def test_pretrained_with_another_class_count_keeps_a_fresh_output_layer(tmp_path
     # an architecture change is refused with the tensors named
     with pytest.raises(ValueError, match="does not fit"):
         hub.x3d_xs(pretrained=True, depth_factor=5.0)
+    # a checkpoint whose head does not fit the hub's own class count, with no class count asked: refused, not a
+    # silently fresh head
+    _save_fresh("x3d_xs", tmp_path / "x3d_7.pyth", seed=1, model_num_class=7)
+    monkeypatch.setitem(hub.CHECKPOINT_URLS, "x3d_xs", (tmp_path / "x3d_7.pyth").as_uri())
+    with pytest.raises(ValueError, match=r"x3d_xs\(pretrained=True\): the checkpoint's output layer .* is for 7 classes"):
+        hub.x3d_xs(pretrained=True)
+    assert hub.x3d_xs(pretrained=True, model_num_class=400).blocks[5].proj.out_features == 400
 
 
 def test_pretrained_http_checkpoint_is_fetched_once_into_torch_hub_cache(tmp_path, monkeypatch):

@@ -115,13 +115,23 @@ def test_draws_are_torchvisions_get_params():
         scale = sorted((rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.5)))
         ratio = sorted((rng.uniform(0.1, 3.0), rng.uniform(0.1, 3.0)))
         ours = T.RandomResizedCropVideo(8, scale=tuple(scale), ratio=tuple(ratio))
-        want, next_b = _seeded(TT.RandomResizedCrop.get_params, seed, torch.empty(1, 1, h, w), scale, ratio)
+        img = torch.empty(1, 1, h, w)
+        want, next_b = _seeded(TT.RandomResizedCrop.get_params, seed, img, scale, ratio)
         if 0 in want[2:]:  # an empty central crop: torchvision fails later, in F.interpolate
             with pytest.raises(ValueError, match="central crop"):
-                _seeded(ours.get_params, seed, h, w)
+                _seeded(ours.get_params, seed, img, scale, ratio)
             continue
-        got, next_a = _seeded(ours.get_params, seed, h, w)
+        # torchvision's static signature, called as its RandomResizedCropVideo does (self.get_params(clip, ...))
+        got, next_a = _seeded(ours.get_params, seed, img, ours.scale, ours.ratio)
         assert got == tuple(want) and torch.equal(next_a, next_b), (seed, h, w, scale, ratio)
+        assert _seeded(T.RandomResizedCropVideo.get_params, seed, img, scale, ratio)[0] == got
+
+
+def test_empty_clips_are_refused_naming_the_shape():
+    for shape in ((3, 0, 20, 20), (3, 2, 0, 20), (3, 2, 20, 0)):
+        for mode in ("bilinear", "bicubic"):
+            with pytest.raises(ValueError, match="empty"):
+                T.RandomResizedCropVideo(8, interpolation_mode=mode)(torch.rand(shape))
 
 
 def test_matches_torchvision_on_many_shapes():

@@ -158,6 +158,19 @@ class VideoIndex:
         )
 
 
+def _positional_flags(owner: str, flags: tuple, given: dict, *, release: tuple, main: tuple) -> tuple:
+    """``given``'s values (in ``main``'s order) with the positional ``flags`` put in place: read in PyTorchVideo
+    0.1.5's release order ``release`` unless the second flag is a bool or there are more flags than that order
+    has (then the main branch's order ``main``). One bool is the release's ``decode_audio`` (the main branch's
+    ``decode_video=False`` is not supported anyway)."""
+    if len(flags) > len(main):
+        raise TypeError(f"{owner}: takes at most {len(main)} positional flags ({', '.join(main)}), got {len(flags)}")
+    use_main = len(flags) > len(release) or (len(flags) >= 2 and isinstance(flags[1], bool))
+    values = dict(given)
+    values.update(zip(main if use_main else release, flags))
+    return tuple(values[name] for name in main)
+
+
 class EncodedVideoPyAV:
     """One encoded video opened with PyAV. Close it (or use ``with``) when done.
 
@@ -185,12 +198,18 @@ class EncodedVideoPyAV:
         self,
         file: str | os.PathLike | BinaryIO,
         video_name: str | None = None,
+        *flags,
         decode_video: bool = True,
         decode_audio: bool = False,
         perform_seek: bool = True,
-        *,
         threads: int | None = None,
     ) -> None:
+        if flags:
+            decode_video, decode_audio, perform_seek = _positional_flags(
+                "EncodedVideoPyAV", flags, {"decode_video": decode_video, "decode_audio": decode_audio,
+                                            "perform_seek": perform_seek},
+                release=("decode_audio",), main=("decode_video", "decode_audio", "perform_seek"),
+            )
         if not decode_video:
             raise ValueError("EncodedVideoPyAV: decode_video=False is not supported (fastvid decodes video clips)")
         self._video_name = video_name
@@ -273,10 +292,9 @@ class EncodedVideoPyAV:
 
     # ----------------------------------------------------------------------------------------- info
     @classmethod
-    def from_path(cls, file_path, decode_video: bool = True, decode_audio: bool = True, decoder: str = "pyav",
-                  **other_args) -> EncodedVideoPyAV:
+    def from_path(cls, file_path, *flags, **kwargs) -> EncodedVideoPyAV:
         """:meth:`EncodedVideo.from_path`."""
-        return EncodedVideo.from_path(file_path, decode_video, decode_audio, decoder, **other_args)
+        return EncodedVideo.from_path(file_path, *flags, **kwargs)
 
     @property
     def name(self) -> str | None:
@@ -854,15 +872,18 @@ class EncodedVideo:
     def from_path(
         cls,
         file_path: str | os.PathLike,
+        *flags,
         decode_video: bool = True,
         decode_audio: bool = True,
         decoder: str = "pyav",
-        *,
         read_to_memory: bool = False,
         **other_args,
     ) -> EncodedVideoPyAV:
-        """Opens ``file_path`` (named by its file name, as PyTorchVideo does), with PyTorchVideo 0.1.5's
-        signature.
+        """Opens ``file_path`` (named by its file name, as PyTorchVideo does), with PyTorchVideo's arguments.
+
+        Positional flags after the path are read in either PyTorchVideo order: the 0.1.5 release's
+        ``(decode_audio, decoder)`` (one bool, or a bool and a decoder name) or the main branch's
+        ``(decode_video, decode_audio, decoder)`` (two bools, or two bools and a name).
 
         Args:
             decode_video: must be True (fastvid decodes video clips).
@@ -876,6 +897,12 @@ class EncodedVideo:
             IsADirectoryError for a directory (PyTorchVideo's frame-folder videos are not supported);
             RuntimeError when the file cannot be opened as a video; TypeError for an unknown argument.
         """
+        if flags:
+            decode_video, decode_audio, decoder = _positional_flags(
+                "EncodedVideo.from_path", flags,
+                {"decode_video": decode_video, "decode_audio": decode_audio, "decoder": decoder},
+                release=("decode_audio", "decoder"), main=("decode_video", "decode_audio", "decoder"),
+            )
         if decoder not in _DECODERS:
             raise ValueError(f'EncodedVideo.from_path: decoder must be "pyav", got {decoder!r}')
         if not decode_video:

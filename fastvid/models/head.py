@@ -14,9 +14,11 @@ import torch.nn as nn
 
 __all__ = [
     "ResNetBasicHead",
+    "ResNetRoIHead",  # noqa: F822 - served lazily by __getattr__ below
     "SequencePool",
     "VisionTransformerBasicHead",
     "create_res_basic_head",
+    "create_res_roi_pooling_head",  # noqa: F822 - served lazily by __getattr__ below
     "create_vit_basic_head",
 ]
 

@@ -140,7 +140,15 @@ def _build(name: str, pretrained: bool, progress: bool, kwargs: dict[str, Any]) 
         kwargs = {k: v for k, v in kwargs.items() if not (v is None and k in settings)}
     model = builder(**{**settings, **kwargs})
     if pretrained:
-        load_pretrained(model, _local_checkpoint(CHECKPOINT_URLS[name], progress))
+        loaded = load_pretrained(model, _local_checkpoint(CHECKPOINT_URLS[name], progress))
+        if loaded.kept_at_init and not {"model_num_class", "head_num_classes"} & set(kwargs):
+            # the checkpoint's output layer does not fit a model at the hub's own class count: not a fine-tuning
+            # request, so a fresh head would be a silent surprise (PyTorchVideo's load_state_dict fails here)
+            raise ValueError(
+                f"{name}(pretrained=True): the checkpoint's output layer ({', '.join(loaded.kept_at_init)}) is for "
+                f"{loaded.checkpoint_classes} classes, not the model's; pass model_num_class / head_num_classes to "
+                "fine-tune with a fresh output layer"
+            )
     return model
 
 

@@ -574,7 +574,8 @@ def create_resnet_with_roi_head(
 
     ``head=None`` (the default) means :func:`~fastvid.models.roi_head.create_res_roi_pooling_head` (PyTorchVideo
     names it as the default; here it is imported on use, since it needs ``torchvision.ops``). As in PyTorchVideo
-    0.1.5, ``stem`` is accepted and ignored (the backbone uses :func:`create_res_basic_stem`).
+    0.1.5, ``stem`` and ``stage1_pool_kernel_size`` are accepted and ignored (the backbone uses
+    :func:`create_res_basic_stem` and a (2, 1, 1) ``stage1_pool`` kernel).
     """
     if model_depth not in _MODEL_STAGE_DEPTH:
         raise ValueError(
@@ -598,7 +599,7 @@ def create_resnet_with_roi_head(
         stem_pool_kernel_size=stem_pool_kernel_size,
         stem_pool_stride=stem_pool_stride,
         stage1_pool=stage1_pool,
-        stage1_pool_kernel_size=stage1_pool_kernel_size,
+        # stage1_pool_kernel_size is not passed on, as in PyTorchVideo 0.1.5 (the pool is (2, 1, 1))
         stage_conv_a_kernel_size=stage_conv_a_kernel_size,
         stage_conv_b_kernel_size=stage_conv_b_kernel_size,
         stage_conv_b_num_groups=stage_conv_b_num_groups,

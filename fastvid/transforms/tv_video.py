@@ -127,13 +127,18 @@ class RandomResizedCropVideo(ClipStep):
         self.generator = _checks.generator(name, generator)
         self.fusable = interpolation_mode == "bilinear"
 
-    def get_params(self, height: int, width: int) -> tuple[int, int, int, int]:
-        """The crop box (top, left, height, width) for a ``height`` x ``width`` frame, with torchvision's draws."""
-        g = self.generator
+    @staticmethod
+    def get_params(img: torch.Tensor, scale, ratio, *, generator: torch.Generator | None = None):
+        """torchvision's ``RandomResizedCrop.get_params(img, scale, ratio)``: the crop box (top, left, height,
+        width) for ``img``'s last two dims, with torchvision's draws."""
+        return RandomResizedCropVideo._box(int(img.shape[-2]), int(img.shape[-1]), scale, ratio, generator)
+
+    @staticmethod
+    def _box(height: int, width: int, scale, ratio, g) -> tuple[int, int, int, int]:
         area = height * width
-        log_ratio = torch.log(torch.tensor(self.ratio))
+        log_ratio = torch.log(torch.tensor(ratio))
         for _ in range(10):
-            target_area = area * torch.empty(1).uniform_(self.scale[0], self.scale[1], generator=g).item()
+            target_area = area * torch.empty(1).uniform_(scale[0], scale[1], generator=g).item()
             aspect_ratio = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=g)).item()
             w = int(round(math.sqrt(target_area * aspect_ratio)))
             h = int(round(math.sqrt(target_area / aspect_ratio)))
@@ -141,24 +146,26 @@ class RandomResizedCropVideo(ClipStep):
                 i = torch.randint(0, height - h + 1, size=(1,), generator=g).item()
                 j = torch.randint(0, width - w + 1, size=(1,), generator=g).item()
                 return int(i), int(j), h, w
+        if height == 0 or width == 0:
+            raise ValueError(f"RandomResizedCropVideo: the frame is empty ({height}x{width}): no box fits it")
         in_ratio = float(width) / float(height)  # no try fitted: a central crop
-        if in_ratio < min(self.ratio):
+        if in_ratio < min(ratio):
             w = width
-            h = int(round(w / min(self.ratio)))
-        elif in_ratio > max(self.ratio):
+            h = int(round(w / min(ratio)))
+        elif in_ratio > max(ratio):
             h = height
-            w = int(round(h * max(self.ratio)))
+            w = int(round(h * max(ratio)))
         else:
             w, h = width, height
         if h == 0 or w == 0:  # torchvision fails later, in F.interpolate, on the empty box
             raise ValueError(
-                f"RandomResizedCropVideo: no box of aspect ratio in ratio={self.ratio} fits the {height}x{width} frame "
+                f"RandomResizedCropVideo: no box of aspect ratio in ratio={tuple(ratio)} fits the {height}x{width} frame "
                 f"(the central crop it falls back to would be {h}x{w} pixels)"
             )
         return (height - h) // 2, (width - w) // 2, h, w
 
     def apply_to(self, state: ClipState) -> None:
-        i, j, h, w = self.get_params(state.h, state.w)
+        i, j, h, w = self._box(state.h, state.w, self.scale, self.ratio, self.generator)
         state.crop_window(i, j, h, w, "RandomResizedCropVideo")
         state.resize(self.size[0], self.size[1], False, "RandomResizedCropVideo")
 
@@ -166,7 +173,9 @@ class RandomResizedCropVideo(ClipStep):
         if self.fusable and kernel_takes(clip):
             return run_steps((self,), clip)
         _check_video_clip("RandomResizedCropVideo", clip)
-        i, j, h, w = self.get_params(int(clip.shape[-2]), int(clip.shape[-1]))
+        if clip.numel() == 0:
+            raise ValueError(f"RandomResizedCropVideo: the clip is empty (shape {tuple(clip.shape)})")
+        i, j, h, w = self.get_params(clip, self.scale, self.ratio, generator=self.generator)
         box = clip[..., i : i + h, j : j + w]
         if box.dtype == torch.uint8:  # taken as the float 0-255 clip, as everywhere in fastvid
             box = box.to(torch.float32)
