@@ -21,8 +21,9 @@ before the frames wanted (in MPEG-TS / MPEG-PS also be one of the packet index's
 decoded frame's pts one of the index's; these containers are always indexed whole, whatever their
 length). FFmpeg's timestamp seeks there can land a GOP late or on re-derived timestamps. A seek that
 does not verify, or that fails (an MP4 whose first packet is not a keyframe refuses seeks before that
-keyframe), is retried 1, 4 and 16 s further back, and failing that the clip is decoded from the start
-of the file (``container.seek(0)``: exact, slower; a RuntimeWarning says so once per container format).
+keyframe), is retried 1/4, 1/2, 1, 2, 4, ... s further back, down to the stream's start, and failing that the
+clip is decoded from the start of the file (``container.seek(0)``: exact, slower; a RuntimeWarning says so
+once per container format; ``last_decode_stats["from_start"]`` says so for each clip).
 So both ways give the frames a decode of the whole file from its start gives, also where PyTorchVideo's
 seek loses frames. H.264 / HEVC with B-frames in AVI, which stores no presentation times, come out in
 display order (see :meth:`EncodedVideoPyAV._decode_display_order`; PyTorchVideo gives decode order).
@@ -158,6 +159,48 @@ class VideoIndex:
         )
 
 
+def _nal_units(data: bytes, length_size: int):
+    """The NAL unit headers' first bytes in an H.264 / HEVC packet: Annex B (start codes, as in AVI and
+    MPEG-TS) when ``length_size`` is 0, else ``length_size``-byte big-endian lengths (MP4 / MKV's avcC /
+    hvcC)."""
+    if not length_size:
+        pos = data.find(b"\x00\x00\x01")
+        while pos >= 0 and pos + 3 < len(data):
+            yield data[pos + 3]
+            pos = data.find(b"\x00\x00\x01", pos + 3)
+        return
+    pos = 0
+    while pos + length_size < len(data):
+        size = int.from_bytes(data[pos : pos + length_size], "big")
+        if size == 0:
+            return
+        yield data[pos + length_size]
+        pos += length_size + size
+
+
+def _opens_gop(data: bytes, codec_context) -> bool:
+    """Whether a keyframe packet of H.264 / HEVC may be followed (in decode order) by frames that show before
+    it and refer to frames before it: an open GOP, whose leading frames a decoder started there drops. True
+    unless its first picture's slices are IDR (H.264 NAL type 5; HEVC 19 or 20); also when no slice is found
+    (the exact way is the safe one)."""
+    hevc = codec_context.name == "hevc"
+    extradata = codec_context.extradata or b""
+    length_size = 0  # Annex B, unless the extradata is an avcC / hvcC record (which starts with version 1)
+    if extradata[:1] == b"\x01":
+        at = 21 if hevc else 4
+        length_size = (extradata[at] & 3) + 1 if len(extradata) > at else 4
+    for header in _nal_units(data, length_size):
+        if hevc:
+            kind = (header >> 1) & 0x3F
+            if kind < 32:  # a slice (VCL NAL unit)
+                return kind not in (19, 20)
+        else:
+            kind = header & 0x1F
+            if kind in (1, 5):  # a slice of a non-IDR / IDR picture
+                return kind != 5
+    return True
+
+
 def _positional_flags(owner: str, flags: tuple, given: dict, *, release: tuple, main: tuple) -> tuple:
     """``given``'s values (in ``main``'s order) with the positional ``flags`` put in place: read in PyTorchVideo
     0.1.5's release order ``release`` unless the second flag is a bool or there are more flags than that order
@@ -220,7 +263,10 @@ class EncodedVideoPyAV:
         self._index: VideoIndex | None = None
         self._rotation: int | None = None
         self._reordered: bool | None = None
+        self._open_gop = ""  # why not to seek: a keyframe seen by _decode_display_order opens its GOP
         self.fallbacks = 0
+        #: what the last clip's decode did: frames_decoded, frames_converted, from_start (decoded from the
+        #: start of the file: a seek could not be used or verified), seek_retries (when a seek was retried), ...
         self.last_decode_stats: dict = {}
         src = os.fspath(file) if isinstance(file, (str, os.PathLike)) else file
         # what error messages name: the path (EncodedVideo.from_path sets it), else the file's name
@@ -364,7 +410,8 @@ class EncodedVideoPyAV:
         A backward seek to ``target`` must come to a keyframe that shows at or before ``limit`` and, in
         containers whose seeks are not trusted (MPEG-TS / PS), is one of ``index``'s keyframes. Packets before
         that keyframe (a seek that lands inside a GOP, as in MPEG-TS) are dropped. Otherwise the seek
-        is retried 1, 4 and 16 seconds before ``limit``, and failing that the file is rewound.
+        is retried 1/4, 1/2, 1, 2, 4, ... seconds before ``limit`` down to the stream's start, and failing that the
+        file is rewound (:meth:`_packets_from_start`). Sets ``last_decode_stats["from_start"]``.
 
         Returns:
             (packets, from_start): an iterator of the video stream's packets (decode order) and whether
@@ -378,10 +425,19 @@ class EncodedVideoPyAV:
         first_pts = self._video_start_pts
         targets = [int(target)]
         if limit != math.inf:
-            for k in (1, 4, 16):
-                t = int(limit) - k * second
+            # 1/4, 1/2, 1, 2, 4, ... s before ``limit``, down to the first one before the stream's start
+            # (where a seek lands as a rewind does: the loop below stops there). A seek in MPEG-TS lands a
+            # GOP late (a quarter second back lands on the GOP before in short-GOP videos), and one in
+            # MPEG-PS (a binary search) on consistent timestamps or not more or less by chance: worth many
+            # tries, each far cheaper than decoding from the start of a long video.
+            k = 0.25
+            while True:
+                t = int(limit - k * second)
                 if t < targets[-1]:
                     targets.append(t)
+                if t < first_pts:
+                    break
+                k *= 2
         problem = ""
         for t in targets:
             if t < first_pts and problem:
@@ -409,27 +465,36 @@ class EncodedVideoPyAV:
             if kp <= limit and (not check_keys or kp in index.key_pts):
                 if problem:
                     self.last_decode_stats["seek_retries"] = targets.index(t)
+                self.last_decode_stats["from_start"] = False
                 return itertools.chain((key,), packets), False
             if not problem:
                 problem = (f"a seek landed on a keyframe at pts {kp}" + (f" after {dropped} other packets" if dropped else "")
                            + (", not one of the packet index's keyframes" if check_keys and kp not in index.key_pts
                               else f", after the wanted pts {limit}"))
-        self._rewind()
         self.last_decode_stats["seek_retries"] = len(targets)
+        return self._packets_from_start(problem, limit), True
+
+    def _packets_from_start(self, problem: str, limit):
+        """Rewinds (exact) for a clip whose frames from pts ``limit`` on cannot come from a seek, because of
+        ``problem``, and says so: a RuntimeWarning once per container format, a log line each time.
+        Returns the video stream's packets from the start of the file."""
+        self._rewind()
+        self.last_decode_stats["from_start"] = True
         fmt = self._container.format.name
+        second = max(int(round(1 / self._video_time_base)), 1)
         # (not for windows in the first second: there a failed seek is usually one before the first
         # keyframe, e.g. of a stream-copy cut, and the start is where decoding has to begin anyway)
-        if fmt not in _WARNED_FORMATS and limit > first_pts + second:
+        if fmt not in _WARNED_FORMATS and limit > self._video_start_pts + second:
             _WARNED_FORMATS.add(fmt)
             warnings.warn(
                 f"fastvid: seeking in {self._describe()} (container {fmt}) is not exact ({problem}); clips that "
                 "need such a seek are decoded from the start of the video (exact, slower). Re-encoding the videos "
                 "(fastvid-prepare) avoids it. This is said once per container format.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         logger.info("%s: decoding from the start of the stream (%s)", self._describe(), problem)
-        return container.demux(vs), True
+        return self._container.demux(self._vstream)
 
     def _window_index(self, start_pts, end_pts) -> VideoIndex | None:
         """The index of the packets around [start_pts, end_pts): from a keyframe at or before start_pts
@@ -551,7 +616,7 @@ class EncodedVideoPyAV:
         not trusted (MPEG-TS / PS) every frame's pts must also be in the packet index, else the window
         is decoded again from the start of the file."""
         container, vs = self._container, self._vstream
-        self.last_decode_stats = {}
+        self.last_decode_stats = {"from_start": False}
         if start_pts == math.inf:
             self.last_decode_stats["frames_decoded"] = 0
             return []
@@ -569,6 +634,7 @@ class EncodedVideoPyAV:
             logger.info("%s: a frame's pts after a seek is not in the packet index; decoding from the start",
                         self._describe())
             self._rewind()
+            self.last_decode_stats["from_start"] = True
             frames, more, _ = self._collect_window(container.demux(vs), start_pts, end_pts, None)
             decoded += more
         self.last_decode_stats["frames_decoded"] = decoded
@@ -606,11 +672,27 @@ class EncodedVideoPyAV:
             return []
         keys = index.keyframes.tolist()
         k = bisect.bisect_right(keys, first) - 1
-        if self.perform_seek and k >= 0 and keys[k] > 0:
+        if self.perform_seek and k >= 0 and keys[k] > 0 and self._open_gop:
+            packets, from_start = self._packets_from_start(self._open_gop, pts[keys[k]]), True
+        elif self.perform_seek and k >= 0 and keys[k] > 0:
             packets, from_start = self._video_packets(pts[keys[k]], pts[keys[k]], None)
+            if not from_start:
+                # After a seek to a keyframe that does not close its GOP (H.264 without an IDR slice,
+                # HEVC CRA / BLA) the decoder drops the frames after it that show before it, so the count
+                # from its place would be off by their number, and no later keyframe need tell: decode
+                # from the start (and from then on for this video).
+                key = next(packets, None)
+                if key is not None and _opens_gop(bytes(key), vs.codec_context):
+                    self._open_gop = (f"the keyframe at pts {key.pts} opens its GOP (no IDR), and without "
+                                      "presentation times in AVI the frames a decoder drops after a seek there "
+                                      "cannot be counted")
+                    packets, from_start = self._packets_from_start(self._open_gop, pts[keys[k]]), True
+                else:
+                    packets = itertools.chain(() if key is None else (key,), packets)
         else:
             self._rewind()
             packets, from_start = container.demux(vs), True
+        self.last_decode_stats["from_start"] = from_start
         decoded = 0
         while True:
             frames, rank, ok = [], None, True
@@ -648,6 +730,7 @@ class EncodedVideoPyAV:
                 return frames
             self._rewind()
             packets, from_start = container.demux(vs), True
+            self.last_decode_stats["from_start"] = True
 
     @staticmethod
     def _collect_window(packets, start_pts, end_pts, known_pts) -> tuple[list, int, bool]:
@@ -771,7 +854,7 @@ class EncodedVideoPyAV:
         plan = plan_clip_frames(index.pts, index.keyframes, window, num_samples)
         first, count, seek = int(plan.first[0]), int(plan.count[0]), int(plan.seek[0])
         if count == 0:
-            self.last_decode_stats = {"frames_decoded": 0, "frames_converted": 0}
+            self.last_decode_stats = {"frames_decoded": 0, "frames_converted": 0, "from_start": False}
             return None, None
         if num_samples is None:
             kept = list(range(first, first + count))
@@ -801,6 +884,7 @@ class EncodedVideoPyAV:
         else:
             self._rewind()
             packets, from_start = container.demux(vs), True
+            self.last_decode_stats["from_start"] = True
         # where seeks are not trusted, every frame after one must be a frame of the index
         known = index.pts_set if self._seek_unreliable and not from_start else None
         buf = None
