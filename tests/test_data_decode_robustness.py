@@ -286,6 +286,23 @@ def test_from_path_takes_pytorchvideos_arguments_in_both_orders(tmp_path):
         LabeledVideoDataset([(path, {})], make_clip_sampler("random", 1), decode_video=False)
     with pytest.raises(TypeError, match="unexpected argument.*decode_frames"):
         EncodedVideo.from_path(path, decode_frames=True)
+    # a flag given by position and by keyword: Python's TypeError, whichever order the position is read in
+    for call, name in ((lambda: EncodedVideo.from_path(path, False, decode_audio=True), "decode_audio"),
+                       (lambda: EncodedVideo.from_path(path, False, "pyav", decoder="pyav"), "decoder"),
+                       (lambda: EncodedVideo.from_path(path, True, False, decode_video=True), "decode_video"),
+                       (lambda: EncodedVideoPyAV.from_path(path, True, decode_audio=False), "decode_audio"),
+                       (lambda: EncodedVideoPyAV(path, "a.mp4", True, decode_audio=True), "decode_audio"),
+                       (lambda: EncodedVideoPyAV(path, "a.mp4", True, True, False, perform_seek=False), "perform_seek")):
+        with pytest.raises(TypeError, match=f"got multiple values for argument '{name}'"):
+            call()
+    # the same flag by keyword alone, or other flags by keyword, are fine
+    with EncodedVideo.from_path(path, False, decode_video=True) as v:
+        assert not audio(v)
+    with EncodedVideoPyAV(path, "a.mp4", True, perform_seek=False) as v:
+        assert v._decode_audio is True and v.perform_seek is False
+    params = inspect.signature(EncodedVideoPyAV).parameters
+    assert [params[n].default for n in ("decode_video", "decode_audio", "perform_seek", "threads")] == [True, False,
+                                                                                                        True, None]
 
 
 def test_a_frame_folder_is_refused_with_a_clear_reason(tmp_path):

@@ -36,6 +36,7 @@ as in PyTorchVideo. :attr:`EncodedVideoPyAV.rotation` reports it (degrees) so a 
 from __future__ import annotations
 
 import bisect
+import inspect
 import io
 import itertools
 import logging
@@ -201,17 +202,50 @@ def _opens_gop(data: bytes, codec_context) -> bool:
     return True
 
 
-def _positional_flags(owner: str, flags: tuple, given: dict, *, release: tuple, main: tuple) -> tuple:
-    """``given``'s values (in ``main``'s order) with the positional ``flags`` put in place: read in PyTorchVideo
-    0.1.5's release order ``release`` unless the second flag is a bool or there are more flags than that order
-    has (then the main branch's order ``main``). One bool is the release's ``decode_audio`` (the main branch's
-    ``decode_video=False`` is not supported anyway)."""
+class _Unset:
+    """The default of a flag that may also come by position: told apart from the same value given by keyword."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
+def _public_defaults(**defaults):
+    """Shows ``defaults`` (the values an unset flag takes) in the decorated function's signature, in place
+    of its ``_UNSET`` defaults, so that ``inspect.signature`` and ``help`` tell the real defaults."""
+
+    def decorate(func):
+        sig = inspect.signature(func)
+        func.__signature__ = sig.replace(parameters=[
+            q.replace(default=defaults[q.name]) if q.name in defaults else q for q in sig.parameters.values()
+        ])
+        return func
+
+    return decorate
+
+
+def _positional_flags(owner: str, flags: tuple, given: dict, defaults: dict, *, release: tuple, main: tuple) -> tuple:
+    """``given``'s values (in ``main``'s order; ``_UNSET`` ones from ``defaults``) with the positional ``flags``
+    put in place: read in PyTorchVideo 0.1.5's release order ``release`` unless the second flag is a bool or
+    there are more flags than that order has (then the main branch's order ``main``). One bool is the
+    release's ``decode_audio`` (the main branch's ``decode_video=False`` is not supported anyway). A flag given
+    both by position and by keyword is a TypeError, as Python makes it."""
     if len(flags) > len(main):
         raise TypeError(f"{owner}: takes at most {len(main)} positional flags ({', '.join(main)}), got {len(flags)}")
     use_main = len(flags) > len(release) or (len(flags) >= 2 and isinstance(flags[1], bool))
     values = dict(given)
-    values.update(zip(main if use_main else release, flags))
-    return tuple(values[name] for name in main)
+    for name, value in zip(main if use_main else release, flags):
+        if values[name] is not _UNSET:
+            raise TypeError(
+                f"{owner}() got multiple values for argument '{name}' (positional flag {value!r} and "
+                f"{name}={values[name]!r})"
+            )
+        values[name] = value
+    return tuple(defaults[name] if values[name] is _UNSET else values[name] for name in main)
 
 
 class EncodedVideoPyAV:
@@ -229,7 +263,8 @@ class EncodedVideoPyAV:
 
     Raises:
         RuntimeError naming the video when it cannot be opened or has no video stream; ValueError for
-        decode_video=False.
+        decode_video=False; TypeError for a flag given both by position (in either of PyTorchVideo's
+        orders: ``decode_audio`` alone, or ``decode_video, decode_audio, perform_seek``) and by keyword.
     """
 
     #: Videos longer than this many seconds are not indexed whole on the first clip: each clip reads
@@ -237,22 +272,23 @@ class EncodedVideoPyAV:
     #: full index costs more than decoding a clip: about 20 ms for 5 minutes of 340x256 H.264).
     window_index_after_sec: float = 60.0
 
+    @_public_defaults(decode_video=True, decode_audio=False, perform_seek=True)
     def __init__(
         self,
         file: str | os.PathLike | BinaryIO,
         video_name: str | None = None,
         *flags,
-        decode_video: bool = True,
-        decode_audio: bool = False,
-        perform_seek: bool = True,
+        decode_video: bool = _UNSET,
+        decode_audio: bool = _UNSET,
+        perform_seek: bool = _UNSET,
         threads: int | None = None,
     ) -> None:
-        if flags:
-            decode_video, decode_audio, perform_seek = _positional_flags(
-                "EncodedVideoPyAV", flags, {"decode_video": decode_video, "decode_audio": decode_audio,
-                                            "perform_seek": perform_seek},
-                release=("decode_audio",), main=("decode_video", "decode_audio", "perform_seek"),
-            )
+        decode_video, decode_audio, perform_seek = _positional_flags(
+            "EncodedVideoPyAV", flags, {"decode_video": decode_video, "decode_audio": decode_audio,
+                                        "perform_seek": perform_seek},
+            {"decode_video": True, "decode_audio": False, "perform_seek": True},
+            release=("decode_audio",), main=("decode_video", "decode_audio", "perform_seek"),
+        )
         if not decode_video:
             raise ValueError("EncodedVideoPyAV: decode_video=False is not supported (fastvid decodes video clips)")
         self._video_name = video_name
@@ -953,13 +989,14 @@ class EncodedVideo:
     decoder="pyav", **other_args)``."""
 
     @classmethod
+    @_public_defaults(decode_video=True, decode_audio=True, decoder="pyav")
     def from_path(
         cls,
         file_path: str | os.PathLike,
         *flags,
-        decode_video: bool = True,
-        decode_audio: bool = True,
-        decoder: str = "pyav",
+        decode_video: bool = _UNSET,
+        decode_audio: bool = _UNSET,
+        decoder: str = _UNSET,
         read_to_memory: bool = False,
         **other_args,
     ) -> EncodedVideoPyAV:
@@ -967,7 +1004,8 @@ class EncodedVideo:
 
         Positional flags after the path are read in either PyTorchVideo order: the 0.1.5 release's
         ``(decode_audio, decoder)`` (one bool, or a bool and a decoder name) or the main branch's
-        ``(decode_video, decode_audio, decoder)`` (two bools, or two bools and a name).
+        ``(decode_video, decode_audio, decoder)`` (two bools, or two bools and a name). A flag given both by
+        position and by keyword is a TypeError (as Python makes it).
 
         Args:
             decode_video: must be True (fastvid decodes video clips).
@@ -979,14 +1017,15 @@ class EncodedVideo:
         Raises:
             ValueError for an unknown decoder or decode_video=False; FileNotFoundError for a missing path;
             IsADirectoryError for a directory (PyTorchVideo's frame-folder videos are not supported);
-            RuntimeError when the file cannot be opened as a video; TypeError for an unknown argument.
+            RuntimeError when the file cannot be opened as a video; TypeError for an unknown argument or one
+            given both by position and by keyword.
         """
-        if flags:
-            decode_video, decode_audio, decoder = _positional_flags(
-                "EncodedVideo.from_path", flags,
-                {"decode_video": decode_video, "decode_audio": decode_audio, "decoder": decoder},
-                release=("decode_audio", "decoder"), main=("decode_video", "decode_audio", "decoder"),
-            )
+        decode_video, decode_audio, decoder = _positional_flags(
+            "EncodedVideo.from_path", flags,
+            {"decode_video": decode_video, "decode_audio": decode_audio, "decoder": decoder},
+            {"decode_video": True, "decode_audio": True, "decoder": "pyav"},
+            release=("decode_audio", "decoder"), main=("decode_video", "decode_audio", "decoder"),
+        )
         if decoder not in _DECODERS:
             raise ValueError(f'EncodedVideo.from_path: decoder must be "pyav", got {decoder!r}')
         if not decode_video:
