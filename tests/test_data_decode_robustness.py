@@ -395,3 +395,32 @@ def test_open_gop_keyframes_are_told_from_idr_in_hevc(tmp_path, fmt):
             cc = c.streams.video[0].codec_context
             opens = [encoded_video._opens_gop(bytes(p), cc) for p in c.demux(video=0) if p.size and p.is_keyframe]
         assert len(opens) > 3 and opens == [False] + [open_gop] * (len(opens) - 1), (fmt, open_gop)
+
+
+# --------------------------------------------------------- 8. seek check against the first frame wanted
+def test_a_seek_to_a_keyframe_past_the_window_start_but_before_its_first_frame_is_not_retried(tmp_path):
+    # A variable frame rate MP4 with B-frames: a window that starts in the gap before a keyframe wants that
+    # keyframe first; the seek (by decode time) lands on it although its pts is after the window's start.
+    # With the packet index that is right (no frame shows in between): no retry, the reference's frames.
+    rng = np.random.default_rng(0)
+    times, t = [], 0.0
+    for _ in range(120):
+        times.append(t)
+        t += float(rng.choice([1 / 30, 1 / 30, 1 / 15, 1 / 60, 0.05]))
+    path = write_video(tmp_path / "vfr.mp4", num_frames=120, frame_times=times, gop=20, bframes=3)
+    decoded = decode_all_frames(path)
+    retried = 0
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        tb = v._vstream.time_base
+        index = v.index
+        keys = [index.pts_list[i] for i in index.keyframes.tolist()][1:]
+        assert len(keys) >= 4
+        for kp in keys:
+            for off in (1, 100, 1024, 2000):  # ticks before the keyframe
+                s = (kp - off) * tb
+                e = s + F(1)
+                got = v.get_clip(s, e)["video"]
+                assert torch.equal(got, reference_clip(path, s, e, None, decoded=decoded).float()), (kp, off)
+                retried += "seek_retries" in v.last_decode_stats
+                assert v.last_decode_stats["from_start"] is False
+    assert retried == 0

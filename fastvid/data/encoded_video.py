@@ -443,7 +443,8 @@ class EncodedVideoPyAV:
         """Seeks the video stream for decoding every frame that shows at or after pts ``limit`` exactly as
         a decode from the start of the stream gives it.
 
-        A backward seek to ``target`` must come to a keyframe that shows at or before ``limit`` and, in
+        A backward seek to ``target`` must come to a keyframe that shows at or before ``limit`` (or before
+        the first of ``index``'s frames at or after it, when an index is given) and, in
         containers whose seeks are not trusted (MPEG-TS / PS), is one of ``index``'s keyframes. Packets before
         that keyframe (a seek that lands inside a GOP, as in MPEG-TS) are dropped. Otherwise the seek
         is retried 1/4, 1/2, 1, 2, 4, ... seconds before ``limit`` down to the stream's start, and failing that the
@@ -457,6 +458,13 @@ class EncodedVideoPyAV:
         # Where seeks are trusted, a keyframe at or before ``limit`` is right even when it is not in a
         # window index (one that starts at a later keyframe); elsewhere it must be a known keyframe.
         check_keys = index is not None and self._seek_unreliable
+        # With the index, a keyframe up to the first frame at or after ``limit`` will do (no frame shows
+        # between them; in a variable frame rate or B-frame delayed stream the keyframe can be past ``limit``).
+        bound = limit
+        if index is not None and limit != math.inf:
+            i = bisect.bisect_left(index.pts_list, limit)
+            if i < len(index.pts_list):
+                bound = index.pts_list[i]
         second = max(int(round(1 / self._video_time_base)), 1)
         first_pts = self._video_start_pts
         targets = [int(target)]
@@ -498,7 +506,7 @@ class EncodedVideoPyAV:
                                       else "no video packet after the seek (past the end of the data?)")
                 continue
             kp = key.pts
-            if kp <= limit and (not check_keys or kp in index.key_pts):
+            if kp <= bound and (not check_keys or kp in index.key_pts):
                 if problem:
                     self.last_decode_stats["seek_retries"] = targets.index(t)
                 self.last_decode_stats["from_start"] = False
@@ -506,7 +514,7 @@ class EncodedVideoPyAV:
             if not problem:
                 problem = (f"a seek landed on a keyframe at pts {kp}" + (f" after {dropped} other packets" if dropped else "")
                            + (", not one of the packet index's keyframes" if check_keys and kp not in index.key_pts
-                              else f", after the wanted pts {limit}"))
+                              else f", after the wanted pts {bound}"))
         self.last_decode_stats["seek_retries"] = len(targets)
         return self._packets_from_start(problem, limit), True
 
