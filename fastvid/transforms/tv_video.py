@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from fastvid.transforms import _checks
 from fastvid.transforms._fusion import ClipState, ClipStep, kernel_takes, run_steps
+from fastvid.transforms.video import central_crop_box
 
 __all__ = ["RandomResizedCropVideo", "ToTensorVideo"]
 
@@ -148,21 +149,13 @@ class RandomResizedCropVideo(ClipStep):
                 return int(i), int(j), h, w
         if height == 0 or width == 0:
             raise ValueError(f"RandomResizedCropVideo: the frame is empty ({height}x{width}): no box fits it")
-        in_ratio = float(width) / float(height)  # no try fitted: a central crop
-        if in_ratio < min(ratio):
-            w = width
-            h = int(round(w / min(ratio)))
-        elif in_ratio > max(ratio):
-            h = height
-            w = int(round(h * max(ratio)))
-        else:
-            w, h = width, height
+        i, j, h, w = central_crop_box(height, width, min(ratio), max(ratio))  # no try fitted
         if h == 0 or w == 0:  # torchvision fails later, in F.interpolate, on the empty box
             raise ValueError(
                 f"RandomResizedCropVideo: no box of aspect ratio in ratio={tuple(ratio)} fits the {height}x{width} frame "
                 f"(the central crop it falls back to would be {h}x{w} pixels)"
             )
-        return (height - h) // 2, (width - w) // 2, h, w
+        return i, j, h, w
 
     def apply_to(self, state: ClipState) -> None:
         i, j, h, w = self._box(state.h, state.w, self.scale, self.ratio, self.generator)

@@ -254,13 +254,19 @@ def _spatial_crop_params(scale, ratio, height, width, log_uniform_ratio, num_tri
             i = _randint(0, height - h + 1, generator)
             j = _randint(0, width - w + 1, generator)
             return i, j, h, w
-    in_ratio = float(width) / float(height)  # fall back to a central crop
-    if in_ratio < lo_r:
+    return central_crop_box(height, width, lo_r, hi_r)
+
+
+def central_crop_box(height: int, width: int, lo_ratio: float, hi_ratio: float) -> tuple[int, int, int, int]:
+    """The Inception-style crop's fallback when no random box fitted (PyTorchVideo's and torchvision's): the
+    whole frame, narrowed to the nearest aspect ratio in [lo_ratio, hi_ratio], centred. (i, j, h, w)."""
+    in_ratio = float(width) / float(height)
+    if in_ratio < lo_ratio:
         w = width
-        h = int(round(w / lo_r))
-    elif in_ratio > hi_r:
+        h = int(round(w / lo_ratio))
+    elif in_ratio > hi_ratio:
         h = height
-        w = int(round(h * hi_r))
+        w = int(round(h * hi_ratio))
     else:
         w, h = width, height
     return (height - h) // 2, (width - w) // 2, h, w
