@@ -24,12 +24,9 @@ Differences on purpose:
 
 from __future__ import annotations
 
-import os
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-import torch
 import torch.nn as nn
 
 from fastvid.models.csn import create_csn
@@ -37,7 +34,7 @@ from fastvid.models.r2plus1d import create_r2plus1d
 from fastvid.models.resnet import create_resnet_with_roi_head
 from fastvid.models.slowfast import create_slowfast
 from fastvid.models.vision_transformers import MVIT_HUB_CONFIGS, create_multiscale_vision_transformers
-from fastvid.models.weights import PYTORCHVIDEO_CHECKPOINTS, load_pretrained
+from fastvid.models.weights import _ZOO, PYTORCHVIDEO_CHECKPOINTS, load_pretrained
 from fastvid.models.x3d import create_x3d
 from fastvid.models.zoo import PTV_HUB_MODELS, X3D_MODELS
 
@@ -64,7 +61,6 @@ __all__ = [
     "x3d_xs",
 ]
 
-_ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo"
 #: PyTorchVideo's published checkpoint of each hub model (Kinetics-400; AVA for the detectors, ImageNet-1k for
 #: mvit_base_16).
 CHECKPOINT_URLS = {
@@ -121,18 +117,6 @@ _HUB: dict[str, tuple[Callable, dict[str, Any]]] = {
 }
 
 
-def _local_checkpoint(url: str, progress: bool) -> str:
-    """An http(s) checkpoint downloaded once into torch.hub's checkpoint cache (as
-    ``torch.hub.load_state_dict_from_url`` keeps it), its local path; any other source as it is."""
-    if not url.startswith(("http://", "https://")):
-        return url
-    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urllib.parse.urlparse(url).path))
-    if not os.path.isfile(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        torch.hub.download_url_to_file(url, path, progress=bool(progress))
-    return path
-
-
 def _build(name: str, pretrained: bool, progress: bool, kwargs: dict[str, Any]) -> nn.Module:
     builder, settings = _HUB[name]
     if builder is create_multiscale_vision_transformers:
@@ -140,7 +124,7 @@ def _build(name: str, pretrained: bool, progress: bool, kwargs: dict[str, Any]) 
         kwargs = {k: v for k, v in kwargs.items() if not (v is None and k in settings)}
     model = builder(**{**settings, **kwargs})
     if pretrained:
-        loaded = load_pretrained(model, _local_checkpoint(CHECKPOINT_URLS[name], progress))
+        loaded = load_pretrained(model, CHECKPOINT_URLS[name], progress=progress)
         if loaded.kept_at_init and not {"model_num_class", "head_num_classes"} & set(kwargs):
             # the checkpoint's output layer does not fit a model at the hub's own class count: not a fine-tuning
             # request, so a fresh head would be a silent surprise (PyTorchVideo's load_state_dict fails here)

@@ -83,7 +83,8 @@ def _is_url(source: str) -> bool:
     return source.startswith(_URL_SCHEMES)
 
 
-def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool = True) -> dict[str, torch.Tensor]:
+def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool = True,
+                    progress: bool = True) -> dict[str, torch.Tensor]:
     """Reads the model weights held by a checkpoint file, a URL or an already loaded checkpoint.
 
     Unwraps ``{"model_state": ...}`` (PyTorchVideo / PySlowFast ``.pyth``), ``{"state_dict": ...}``
@@ -98,6 +99,7 @@ def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool =
             scripts save). Pass False only for a file from a source you trust.
         strip_prefixes: False keeps the keys as stored (:func:`load_pretrained` strips a prefix only when
             the model's own keys do not carry it).
+        progress: show a progress bar while an http(s) checkpoint downloads.
 
     Raises:
         FileNotFoundError: no file at the path.
@@ -108,7 +110,7 @@ def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool =
         checkpoint, name = source, "the given mapping"
     elif isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
-        checkpoint = _load_file(name, weights_only)
+        checkpoint = _load_file(name, weights_only, progress)
     else:
         raise TypeError(f"read_state_dict: source must be a path, a URL or a mapping, got {type(source).__name__}")
 
@@ -128,14 +130,14 @@ def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool =
     return fit_prefixes(state) if strip_prefixes else state
 
 
-def _load_file(name: str, weights_only: bool):
+def _load_file(name: str, weights_only: bool, progress: bool = True):
     """torch.load of a path or URL, with every failure turned into one clear exception."""
     try:
         if name.startswith("file://"):
             # read in place: torch.hub's cache keys files by name alone (every run's last.ckpt is one entry)
             name = urllib.request.url2pathname(urllib.parse.urlparse(name).path)
         if _is_url(name):
-            load = functools.partial(torch.hub.load_state_dict_from_url, name)
+            load = functools.partial(torch.hub.load_state_dict_from_url, name, progress=bool(progress))
         elif os.path.isfile(name):
             load = functools.partial(torch.load, name)
         else:
@@ -213,7 +215,7 @@ def _listing(items: list[str]) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > _LIST_AT_MOST else "")
 
 
-def load_pretrained(model: nn.Module, source, *, weights_only: bool = True) -> LoadedWeights:
+def load_pretrained(model: nn.Module, source, *, weights_only: bool = True, progress: bool = True) -> LoadedWeights:
     """Initializes ``model`` from a checkpoint for fine-tuning (in place; returns what it did).
 
     Every parameter and buffer of the model must be in the checkpoint with the same shape and the
@@ -226,7 +228,7 @@ def load_pretrained(model: nn.Module, source, *, weights_only: bool = True) -> L
         model: the model to fill (e.g. ``fastvid.models.create_model("slow_r50", num_classes=101)``).
         source: see :func:`read_state_dict` (a path, URL, state dict or checkpoint dict). PyTorchVideo's
             hub checkpoints for fastvid's model names are listed in :data:`PYTORCHVIDEO_CHECKPOINTS`.
-        weights_only: see :func:`read_state_dict`.
+        weights_only, progress: see :func:`read_state_dict`.
 
     Raises:
         ValueError: the checkpoint does not fit the model (missing, unexpected or differently shaped tensors
@@ -234,7 +236,7 @@ def load_pretrained(model: nn.Module, source, *, weights_only: bool = True) -> L
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"load_pretrained: model must be an nn.Module, got {type(model).__name__}")
-    state = read_state_dict(source, weights_only=weights_only, strip_prefixes=False)
+    state = read_state_dict(source, weights_only=weights_only, strip_prefixes=False, progress=progress)
     name = "the given mapping" if isinstance(source, Mapping) else os.fspath(source)
     own = model.state_dict()
     state = fit_prefixes(state, own)
