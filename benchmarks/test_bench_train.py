@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from fastvid.data import Kinetics, make_clip_sampler
 from fastvid.models import create_small_resnet
+from fastvid.train.callbacks import step_clock
 
 from _video_cache import bench_csv
 from test_bench_loader import StepByStep, fastvid_train_transform
@@ -42,38 +43,30 @@ class TrainEpochs:
 
     def __init__(self, loader, step, device: torch.device | str | None = None) -> None:
         self.loader, self.step = loader, step
-        self.cuda = device is not None and torch.device(device).type == "cuda"
-        self.device = torch.device(device) if self.cuda else None
+        self.device = torch.device(device if device is not None else "cpu")
+        self.clock = step_clock(self.device)  # fastvid-train's step timing (CUDA events on a GPU)
         self.totals: list[float] = []
         self.waits: list[float] = []
         self.clips: list[int] = []
 
-    def _mark(self):
-        if not self.cuda:
-            return time.perf_counter()
-        event = torch.cuda.Event(enable_timing=True)
-        event.record(torch.cuda.current_stream(self.device))
-        return event
-
-    def _seconds(self, a, b) -> float:
-        return a.elapsed_time(b) / 1e3 if self.cuda else b - a
+    def _synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def run(self) -> int:
         n, marks = 0, []
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
+        self._synchronize()
         start = time.perf_counter()
-        last = self._mark()
+        last = self.clock.mark()
         for batch in self.loader:
-            begin = self._mark()
+            begin = self.clock.mark()
             n += self.step(batch)
-            end = self._mark()
+            end = self.clock.mark()
             marks.append((last, begin))
             last = end
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
+        self._synchronize()
         self.totals.append(time.perf_counter() - start)
-        self.waits.append(sum(self._seconds(a, b) for a, b in marks))
+        self.waits.append(sum(self.clock.seconds(a, b) for a, b in marks))
         self.clips.append(n)
         return n
 

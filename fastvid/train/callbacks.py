@@ -9,7 +9,7 @@ import time
 import pytorch_lightning as pl
 import torch
 
-__all__ = ["ThroughputMonitor", "TimedProgressBar"]
+__all__ = ["ThroughputMonitor", "TimedProgressBar", "step_clock"]
 
 
 def _batch_size(batch) -> int:
@@ -63,6 +63,14 @@ class _CudaClock:
         return a.elapsed_time(b) / 1e3
 
 
+def step_clock(device: torch.device | str):
+    """The clock that times training steps on ``device`` without waiting for it: CUDA events on a CUDA
+    device, host times elsewhere. ``mark()`` records a mark, ``ready(mark)`` says whether it has completed,
+    ``wait(mark)`` waits until it has, ``seconds(a, b)`` is the time between two completed marks."""
+    device = torch.device(device)
+    return _CudaClock(device) if device.type == "cuda" else _HostClock()
+
+
 class ThroughputMonitor(pl.Callback):
     """Measures training throughput over the whole run, on every rank.
 
@@ -96,8 +104,7 @@ class ThroughputMonitor(pl.Callback):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if self._clock is None:
-            device = trainer.strategy.root_device
-            self._clock = _CudaClock(device) if device.type == "cuda" else _HostClock()
+            self._clock = step_clock(trainer.strategy.root_device)
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._pending.clear()
