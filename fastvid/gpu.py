@@ -91,6 +91,27 @@ def collate_clips(items: Sequence[Mapping], *, video_key: str = "video", pin_mem
     return batch
 
 
+def clip_shapes(owner: str, videos, *, expected: str = "a PackedClips") -> list[list[int]]:
+    """Each (C, T, H, W) clip's shape, read on the host: from a CTHW :class:`PackedClips`' descriptors (which
+    stay on the CPU when the buffer moves to a device) or a list of clips. ``expected`` names what ``owner``
+    takes, for the TypeError."""
+    if isinstance(videos, PackedClips):
+        if videos.layout != "CTHW":
+            raise ValueError(f"{owner}: clips must be CTHW, got a {videos.layout!r} PackedClips")
+        return videos.shapes.tolist()
+    if isinstance(videos, (list, tuple)) and all(isinstance(v, torch.Tensor) and v.dim() == 4 for v in videos):
+        return [list(v.shape) for v in videos]
+    raise TypeError(f"{owner}: expected {expected} or a list of (C, T, H, W) clips, got {type(videos).__name__}")
+
+
+def subsample_rows(shapes: Sequence[Sequence[int]], num_samples: int | None) -> torch.Tensor | None:
+    """UniformTemporalSubsample(num_samples)'s frame indices for each (C, T, H, W) clip shape, stacked
+    (B, num_samples); None when ``num_samples`` is None (every frame)."""
+    if num_samples is None:
+        return None
+    return torch.stack([reference.uniform_temporal_subsample_indices(int(s[1]), num_samples) for s in shapes])
+
+
 def _size_pair(name: str, value) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
@@ -233,21 +254,10 @@ class BatchClipTransform(torch.nn.Module):
         return self._transform(batch)
 
     def _transform(self, videos) -> torch.Tensor:
-        if isinstance(videos, PackedClips):
-            if videos.layout != "CTHW":
-                raise ValueError(f"BatchClipTransform: clips must be CTHW, got a {videos.layout!r} PackedClips")
-            shapes = videos.shapes.tolist()
-        elif isinstance(videos, (list, tuple)) and all(isinstance(v, torch.Tensor) and v.dim() == 4 for v in videos):
-            shapes = [list(v.shape) for v in videos]
-        else:
-            raise TypeError(
-                f"BatchClipTransform: expected a batch dict, a PackedClips or a list of (C, T, H, W) clips, got {type(videos).__name__}"
-            )
+        shapes = clip_shapes("BatchClipTransform", videos, expected="a batch dict, a PackedClips")
         if not shapes:
             raise ValueError("BatchClipTransform: the batch holds no clips")
-        frame_indices = None
-        if self.num_samples is not None:
-            frame_indices = torch.stack([reference.uniform_temporal_subsample_indices(s[1], self.num_samples) for s in shapes])
+        frame_indices = subsample_rows(shapes, self.num_samples)
         sizes, crops, flips = self.draw_params([(s[2], s[3]) for s in shapes])
         return ops.clip_transform_batch(
             videos,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from fastvid import ops, reference
-from fastvid.ops import PackedClips
+from fastvid.gpu import clip_shapes, subsample_rows
 from fastvid.reference import uniform_crop_box  # noqa: F401 - re-exported: the crop rule UniformCropVideo uses
 
 __all__ = ["UniformCropBatchTransform", "uniform_crop_box"]
@@ -86,13 +86,7 @@ class UniformCropBatchTransform(torch.nn.Module):
     def _read(self, batch) -> tuple[list, object]:
         if not isinstance(batch, Mapping) or self.video_key not in batch:
             raise TypeError(f"UniformCropBatchTransform: expects a batch dict with a {self.video_key!r} key, got {type(batch).__name__}")
-        videos = batch[self.video_key]
-        if isinstance(videos, PackedClips):
-            shapes = videos.shapes.tolist()  # descriptors stay on the host
-        elif isinstance(videos, (list, tuple)):
-            shapes = [list(v.shape) for v in videos]
-        else:
-            raise TypeError(f"UniformCropBatchTransform: {self.video_key!r} must be PackedClips or a list of clips, got {type(videos).__name__}")
+        shapes = clip_shapes("UniformCropBatchTransform", batch[self.video_key], expected=f"{self.video_key!r} to be a PackedClips")
         return shapes, batch.get(self.aug_index_key)
 
     def _plan(self, shapes: list, aug) -> "_ViewPlan":
@@ -104,10 +98,7 @@ class UniformCropBatchTransform(torch.nn.Module):
             nh, nw = reference.short_side_scale_size(h, w, self.short_side)
             sizes.append((nh, nw))
             crops.append(uniform_crop_box(nh, nw, self.crop_size, a))
-        frame_indices = None
-        if self.num_samples is not None:
-            frame_indices = torch.stack([reference.uniform_temporal_subsample_indices(s[1], self.num_samples) for s in shapes])
-        return _ViewPlan(frame_indices, torch.tensor(sizes), torch.tensor(crops))
+        return _ViewPlan(subsample_rows(shapes, self.num_samples), torch.tensor(sizes), torch.tensor(crops))
 
 
 # A private batch key: the plan travels with the batch from prepare() to forward(). _ViewPlan is not a tensor
