@@ -213,6 +213,10 @@ class _Unset:
 
 _UNSET = _Unset()
 
+# The defaults of the flags that may come by position (EncodedVideoPyAV's, EncodedVideo.from_path's).
+_PYAV_FLAGS = {"decode_video": True, "decode_audio": False, "perform_seek": True}
+_FROM_PATH_FLAGS = {"decode_video": True, "decode_audio": True, "decoder": "pyav"}
+
 
 def _public_defaults(**defaults):
     """Shows ``defaults`` (the values an unset flag takes) in the decorated function's signature, in place
@@ -272,7 +276,7 @@ class EncodedVideoPyAV:
     #: full index costs more than decoding a clip: about 20 ms for 5 minutes of 340x256 H.264).
     window_index_after_sec: float = 60.0
 
-    @_public_defaults(decode_video=True, decode_audio=False, perform_seek=True)
+    @_public_defaults(**_PYAV_FLAGS)
     def __init__(
         self,
         file: str | os.PathLike | BinaryIO,
@@ -286,7 +290,7 @@ class EncodedVideoPyAV:
         decode_video, decode_audio, perform_seek = _positional_flags(
             "EncodedVideoPyAV", flags, {"decode_video": decode_video, "decode_audio": decode_audio,
                                         "perform_seek": perform_seek},
-            {"decode_video": True, "decode_audio": False, "perform_seek": True},
+            _PYAV_FLAGS,
             release=("decode_audio",), main=("decode_video", "decode_audio", "perform_seek"),
         )
         if not decode_video:
@@ -423,6 +427,10 @@ class EncodedVideoPyAV:
                 self._rewind()
         return self._index
 
+    @property
+    def _pts_per_second(self) -> int:
+        return max(int(round(1 / self._video_time_base)), 1)
+
     def _describe(self) -> str:
         return str(self._source or self._video_name)
 
@@ -465,7 +473,7 @@ class EncodedVideoPyAV:
             i = bisect.bisect_left(index.pts_list, limit)
             if i < len(index.pts_list):
                 bound = index.pts_list[i]
-        second = max(int(round(1 / self._video_time_base)), 1)
+        second = self._pts_per_second
         first_pts = self._video_start_pts
         targets = [int(target)]
         if limit != math.inf:
@@ -525,7 +533,7 @@ class EncodedVideoPyAV:
         self._rewind()
         self.last_decode_stats["from_start"] = True
         fmt = self._container.format.name
-        second = max(int(round(1 / self._video_time_base)), 1)
+        second = self._pts_per_second
         # (not for windows in the first second: there a failed seek is usually one before the first
         # keyframe, e.g. of a stream-copy cut, and the start is where decoding has to begin anyway)
         if fmt not in _WARNED_FORMATS and limit > self._video_start_pts + second:
@@ -997,7 +1005,7 @@ class EncodedVideo:
     decoder="pyav", **other_args)``."""
 
     @classmethod
-    @_public_defaults(decode_video=True, decode_audio=True, decoder="pyav")
+    @_public_defaults(**_FROM_PATH_FLAGS)
     def from_path(
         cls,
         file_path: str | os.PathLike,
@@ -1031,7 +1039,7 @@ class EncodedVideo:
         decode_video, decode_audio, decoder = _positional_flags(
             "EncodedVideo.from_path", flags,
             {"decode_video": decode_video, "decode_audio": decode_audio, "decoder": decoder},
-            {"decode_video": True, "decode_audio": True, "decoder": "pyav"},
+            _FROM_PATH_FLAGS,
             release=("decode_audio", "decoder"), main=("decode_video", "decode_audio", "decoder"),
         )
         if decoder not in _DECODERS:

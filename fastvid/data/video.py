@@ -56,13 +56,11 @@ class VideoPathHandler:
             FileNotFoundError: nothing at ``filepath``.
             NotImplementedError: ``filepath`` is a directory of frames.
         """
-        path = os.fspath(filepath)
-        if os.path.isfile(path):
-            return EncodedVideo.from_path(path, decode_audio=decode_audio, decoder=decoder)
-        if os.path.isdir(path):
+        try:
+            return EncodedVideo.from_path(filepath, decode_audio=decode_audio, decoder=decoder)
+        except IsADirectoryError as e:  # PyTorchVideo's handler reads it as a FrameVideo
             raise NotImplementedError(
-                f"VideoPathHandler.video_from_path: {path} is a directory; fastvid reads encoded video files only "
-                "(PyTorchVideo's FrameVideo is not provided): encode the frames into a video file first, e.g. "
-                "ffmpeg -framerate 30 -i frames/%05d.jpg -c:v libx264 -g 16 video.mp4"
-            )
-        raise FileNotFoundError(f"VideoPathHandler.video_from_path: {path} not found")
+                f"VideoPathHandler.video_from_path: {os.fspath(filepath)} is a directory; fastvid reads encoded video "
+                "files only (PyTorchVideo's FrameVideo is not provided): encode the frames into a video file first, "
+                "e.g. ffmpeg -framerate 30 -i frames/%05d.jpg -c:v libx264 -g 16 video.mp4"
+            ) from e
