@@ -462,12 +462,13 @@ def main(argv: list[str] | None = None) -> int:
         val_path = args.val
     if args.eval_only:  # validation only: nothing is read from a training split
         if not args.demo and not args.val:
-            found = [p for p in (os.path.join(args.data or "", "val.csv"), os.path.join(args.data or "", "val"))
-                     if args.data and os.path.exists(p)]
-            if not found:
+            from fastvid.train.data import _resolve_split
+
+            # a --data root's val.csv / val/ (the data module's rule); --data itself is no validation split
+            val_path = _resolve_split(args.data, "val") if args.data else None
+            if val_path is None or val_path == os.fspath(args.data):
                 parser.error("argument --eval-only: no validation split to evaluate on: give --val, or a --data root "
                              "holding val.csv or val/")
-            val_path = found[0]
         train_path = None
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
