@@ -530,8 +530,6 @@ class EncodedVideoPyAV:
         """Rewinds (exact) for a clip whose frames from pts ``limit`` on cannot come from a seek, because of
         ``problem``, and says so: a RuntimeWarning once per container format, a log line each time.
         Returns the video stream's packets from the start of the file."""
-        self._rewind()
-        self.last_decode_stats["from_start"] = True
         fmt = self._container.format.name
         second = self._pts_per_second
         # (not for windows in the first second: there a failed seek is usually one before the first
@@ -546,6 +544,13 @@ class EncodedVideoPyAV:
                 stacklevel=4,
             )
         logger.info("%s: decoding from the start of the stream (%s)", self._describe(), problem)
+        return self._rewound_packets()
+
+    def _rewound_packets(self):
+        """The video stream's packets from the start of the file (a rewind); ``last_decode_stats`` records
+        that the clip was decoded from the start."""
+        self._rewind()
+        self.last_decode_stats["from_start"] = True
         return self._container.demux(self._vstream)
 
     def _window_index(self, start_pts, end_pts) -> VideoIndex | None:
@@ -685,9 +690,7 @@ class EncodedVideoPyAV:
         if not ok:
             logger.info("%s: a frame's pts after a seek is not in the packet index; decoding from the start",
                         self._describe())
-            self._rewind()
-            self.last_decode_stats["from_start"] = True
-            frames, more, _ = self._collect_window(container.demux(vs), start_pts, end_pts, None)
+            frames, more, _ = self._collect_window(self._rewound_packets(), start_pts, end_pts, None)
             decoded += more
         self.last_decode_stats["frames_decoded"] = decoded
         return frames
@@ -714,7 +717,7 @@ class EncodedVideoPyAV:
         pts must be the one it is given) and a failed check decodes from the start instead.
 
         Returns the frames in display order; their ``pts`` attribute is left as decoded."""
-        container, vs = self._container, self._vstream
+        vs = self._vstream
         index = self.index
         pts = index.pts_list
         n = len(pts)
@@ -742,8 +745,7 @@ class EncodedVideoPyAV:
                 else:
                     packets = itertools.chain(() if key is None else (key,), packets)
         else:
-            self._rewind()
-            packets, from_start = container.demux(vs), True
+            packets, from_start = self._rewound_packets(), True
         self.last_decode_stats["from_start"] = from_start
         decoded = 0
         while True:
@@ -780,9 +782,7 @@ class EncodedVideoPyAV:
             if ok:  # always so from the start, where nothing is checked
                 self.last_decode_stats["frames_decoded"] = decoded
                 return frames
-            self._rewind()
-            packets, from_start = container.demux(vs), True
-            self.last_decode_stats["from_start"] = True
+            packets, from_start = self._rewound_packets(), True
 
     @staticmethod
     def _collect_window(packets, start_pts, end_pts, known_pts) -> tuple[list, int, bool]:
@@ -924,7 +924,7 @@ class EncodedVideoPyAV:
         return buf, rel
 
     def _decode_selected(self, want_pts, window_pts, start_pts, end_pts, seek_pts, index):
-        container, vs = self._container, self._vstream
+        vs = self._vstream
         cc = vs.codec_context
         positions: dict[int, list[int]] = {}
         for pos, p in enumerate(want_pts):
@@ -934,9 +934,7 @@ class EncodedVideoPyAV:
         if seek_pts is not None:
             packets, from_start = self._video_packets(seek_pts, seek_pts, index)
         else:
-            self._rewind()
-            packets, from_start = container.demux(vs), True
-            self.last_decode_stats["from_start"] = True
+            packets, from_start = self._rewound_packets(), True
         # where seeks are not trusted, every frame after one must be a frame of the index
         known = index.pts_set if self._seek_unreliable and not from_start else None
         buf = None
