@@ -338,3 +338,254 @@ def test_worker_crash_is_reported_and_the_rest_done(dataset, tmp_path):
     for src, dst in jobs[:2] + jobs[3:]:
         assert results[src].status == "done", results[src]
         assert os.path.isfile(dst)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# outputs never collide, and an output is reused only for its own source
+
+
+def _frames_of(path):
+    return len(probe(str(path))[2])
+
+
+def _split_dataset(root):
+    """src/train/dog/v1.mp4 (30 frames) and src/val/dog/v1.mp4 (45 frames): the same name in two splits."""
+    make_video(str(root / "src/train/dog/v1.mp4"), 48, 32, 30)
+    make_video(str(root / "src/val/dog/v1.mp4"), 48, 32, 45)
+    (root / "train.csv").write_text("train/dog/v1.mp4 0\n")
+    (root / "val.csv").write_text("val/dog/v1.mp4 0\n")
+
+
+CLI_SMALL = ["--short-side", "32", "--gop", "8", "--preset", "ultrafast", "--workers", "1", "--quiet"]
+
+
+def test_splits_prepared_in_separate_runs_keep_their_own_videos(tmp_path, capsys):
+    _split_dataset(tmp_path)
+    out = tmp_path / "out"
+    common = ["--video-path-prefix", str(tmp_path / "src"), "-o", str(out)] + CLI_SMALL
+    assert main([str(tmp_path / "train.csv")] + common) == 0
+    assert "1 videos: 1 encoded, 0 already done" in capsys.readouterr().out
+    assert main([str(tmp_path / "val.csv")] + common) == 0
+    assert "1 videos: 1 encoded, 0 already done" in capsys.readouterr().out
+    # the relative CSV paths are mirrored under the output folder: the splits keep their folders
+    assert (out / "train.csv").read_text() == "train/dog/v1.mp4 0\n"
+    assert (out / "val.csv").read_text() == "val/dog/v1.mp4 0\n"
+    assert _frames_of(out / "train/dog/v1.mp4") == 30
+    assert _frames_of(out / "val/dog/v1.mp4") == 45
+    # the manifest says which source made which output
+    records = [json.loads(line) for line in (out / "prepare_manifest.jsonl").read_text().splitlines()]
+    assert {r["output"]: r["source"] for r in records} == {
+        "train/dog/v1.mp4": os.path.realpath(tmp_path / "src/train/dog/v1.mp4"),
+        "val/dog/v1.mp4": os.path.realpath(tmp_path / "src/val/dog/v1.mp4"),
+    }
+    # both again: nothing to do (a torn last manifest line, as a killed run leaves, is ignored)
+    with open(out / "prepare_manifest.jsonl", "a") as f:
+        f.write('{"output": "val/dog/v1.m')
+    assert main([str(tmp_path / "train.csv"), str(tmp_path / "val.csv")] + common) == 0
+    assert "2 videos: 0 encoded, 2 already done" in capsys.readouterr().out
+
+
+def test_an_output_made_from_another_source_is_refused_never_reused(tmp_path, capsys):
+    _split_dataset(tmp_path)
+    # absolute paths: each run mirrors its videos below their common folder, so both runs want out/v1.mp4
+    (tmp_path / "train.csv").write_text(f"{tmp_path / 'src/train/dog/v1.mp4'} 0\n")
+    (tmp_path / "val.csv").write_text(f"{tmp_path / 'src/val/dog/v1.mp4'} 0\n")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "train.csv"), "-o", str(out)] + CLI_SMALL) == 0
+    assert (out / "train.csv").read_text() == "v1.mp4 0\n"
+    capsys.readouterr()
+    before = _digest(out)
+    assert main([str(tmp_path / "val.csv"), "-o", str(out)] + CLI_SMALL) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "src/train/dog/v1.mp4") in err and str(tmp_path / "src/val/dog/v1.mp4") in err
+    assert "never reuses" in err and "one run" in err
+    assert _digest(out) == before  # refused before anything was written
+    assert not (out / "val.csv").exists()
+    # in one run, the two get distinct outputs
+    both = tmp_path / "both"
+    assert main([str(tmp_path / "train.csv"), str(tmp_path / "val.csv"), "-o", str(both)] + CLI_SMALL) == 0
+    assert (both / "train.csv").read_text() == "train/dog/v1.mp4 0\n"
+    assert (both / "val.csv").read_text() == "val/dog/v1.mp4 0\n"
+    assert _frames_of(both / "val/dog/v1.mp4") == 45
+
+
+def test_a_changed_source_is_made_again_and_an_unrecorded_output_refused(tmp_path, capsys):
+    _split_dataset(tmp_path)
+    out = tmp_path / "out"
+    args = [str(tmp_path / "train.csv"), "--video-path-prefix", str(tmp_path / "src"), "-o", str(out)] + CLI_SMALL
+    assert main(args) == 0
+    assert _frames_of(out / "train/dog/v1.mp4") == 30
+    src = tmp_path / "src/train/dog/v1.mp4"
+    make_video(str(src), 48, 32, 20)  # the source is replaced by another video at the same path
+    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
+    capsys.readouterr()
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "1 encoded, 0 already done" in text and "1 made again" in text
+    assert _frames_of(out / "train/dog/v1.mp4") == 20
+    # an output with no record of its source (an older fastvid-prepare's folder) is not reused
+    (out / "prepare_manifest.jsonl").unlink()
+    assert main(args) == 2
+    assert "does not say which video" in capsys.readouterr().err
+    assert _frames_of(out / "train/dog/v1.mp4") == 20
+
+
+def _killing_run(out, csv, prefix, kill_after):
+    # fastvid-prepare (one worker: the videos are made in its own process) SIGKILLed right after it has made the
+    # video `kill_after`, before it has taken note of it
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        import fastvid.train.prepare as P
+        real = P.prepare_video
+        def fn(src, dst, settings):
+            result = real(src, dst, settings)
+            if src.endswith({kill_after!r}):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        P.prepare_video = fn
+        sys.exit(P.main([{csv!r}, "--video-path-prefix", {prefix!r}, "-o", {out!r}] + {CLI_SMALL!r}))
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode
+
+
+def test_resumes_after_sigkill(tmp_path, capsys):
+    for name, n in [("a", 20), ("b", 25), ("c", 30)]:
+        make_video(str(tmp_path / f"src/k/{name}.mp4"), 48, 32, n)
+    (tmp_path / "l.csv").write_text("k/a.mp4 0\nk/b.mp4 0\nk/c.mp4 1\n")
+    out = tmp_path / "out"
+    rc = _killing_run(str(out), str(tmp_path / "l.csv"), str(tmp_path / "src"), "a.mp4")
+    assert rc == -9
+    assert (out / "k/a.mp4").is_file() and not (out / "k/b.mp4").exists()
+    a_mtime = (out / "k/a.mp4").stat().st_mtime_ns
+    assert main([str(tmp_path / "l.csv"), "--video-path-prefix", str(tmp_path / "src"), "-o", str(out)] + CLI_SMALL) == 0
+    assert "3 videos: 2 encoded, 1 already done" in capsys.readouterr().out
+    assert (out / "k/a.mp4").stat().st_mtime_ns == a_mtime
+    assert [_frames_of(out / f"k/{x}.mp4") for x in "abc"] == [20, 25, 30]
+    assert (out / "l.csv").read_text() == "k/a.mp4 0\nk/b.mp4 0\nk/c.mp4 1\n"
+
+
+def test_resumes_after_interrupt(tmp_path, monkeypatch):
+    import fastvid.train.prepare as P
+
+    for name, n in [("a", 20), ("b", 25)]:
+        make_video(str(tmp_path / f"src/k/{name}.mp4"), 48, 32, n)
+    (tmp_path / "l.csv").write_text("k/a.mp4 0\nk/b.mp4 0\n")
+    real = P.prepare_video
+
+    def interrupted(src, dst, settings):
+        if src.endswith("b.mp4"):
+            raise KeyboardInterrupt
+        return real(src, dst, settings)
+
+    run = dict(settings=EncodeSettings(**SMALL), video_path_prefix=str(tmp_path / "src"), workers=1, progress=False)
+    monkeypatch.setattr(P, "prepare_video", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prepare([str(tmp_path / "l.csv")], str(tmp_path / "out"), **run)
+    monkeypatch.setattr(P, "prepare_video", real)
+    s = prepare([str(tmp_path / "l.csv")], str(tmp_path / "out"), **run)
+    assert (s.done, s.skipped, s.failed) == (1, 1, [])
+
+
+def test_one_run_at_a_time_per_output_folder(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    _split_dataset(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".prepare.lock", "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(PrepareError, match="another fastvid-prepare is writing"):
+            prepare([str(tmp_path / "train.csv")], str(out), settings=EncodeSettings(**SMALL),
+                    video_path_prefix=str(tmp_path / "src"), workers=1, progress=False)
+
+
+def test_name_collisions_give_every_input_its_own_output(tmp_path, capsys):
+    k0 = tmp_path / "col/train/k0"
+    make_video(str(k0 / "x.mp4"), 48, 32, 30)
+    make_video(str(k0 / "x.avi"), 48, 32, 15, codec="mpeg4")
+    make_video(str(k0 / "x_avi.mp4"), 48, 32, 45)
+    make_video(str(k0 / "x.mkv"), 48, 32, 10, codec="mpeg4")
+    out = tmp_path / "colout"
+    assert main([str(tmp_path / "col/train"), "-o", str(out)] + CLI_SMALL) == 0
+    assert "4 videos: 4 encoded, 0 already done" in capsys.readouterr().out
+    lines = (out / "train.csv").read_text().splitlines()
+    paths = [line.rsplit(None, 1)[0] for line in lines]
+    assert len(set(paths)) == 4
+    names = {
+        "x.avi": "train/k0/x_avi_2.mp4",  # x_avi.mp4 is the name of another input
+        "x.mkv": "train/k0/x_mkv.mp4",
+        "x.mp4": "train/k0/x.mp4",
+        "x_avi.mp4": "train/k0/x_avi.mp4",
+    }
+    assert sorted(paths) == sorted(names.values())
+    for src, rel in names.items():
+        assert _frames_of(out / rel) == _frames_of(k0 / src), (src, rel)
+    # the same names on a second run, nothing redone
+    assert main([str(tmp_path / "col/train"), "-o", str(out)] + CLI_SMALL) == 0
+    assert "0 encoded, 4 already done" in capsys.readouterr().out
+    assert (out / "train.csv").read_text().splitlines() == lines
+
+
+# --------------------------------------------------------------------------------------------------------------
+# progress in logs, the failures report, special files
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(dataset, tmp_path, capsys, monkeypatch):
+    import fastvid.train.prepare as P
+
+    monkeypatch.setattr(P, "PROGRESS_EVERY_S", 0.0, raising=False)  # a line after every video
+    args = [str(dataset / "train"), "-o", str(tmp_path / "p"), "--short-side", "32", "--gop", "8", "--preset",
+            "ultrafast", "--workers", "1"]
+    assert main(args) == 0
+    err = capsys.readouterr().err  # (capsys's stderr is not a terminal)
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "fastvid-prepare: 5 videos to do (a progress line every 0 s)"
+    counts = [line.split()[1] for line in lines[1:]]
+    assert counts == ["1/5", "2/5", "3/5", "4/5", "5/5"], lines
+    assert all("failed," in line and "videos/s" in line and "ETA" in line for line in lines[1:])
+    assert "1 failed" in lines[-1] and "(100%)" in lines[-1]
+    assert main(args + ["--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_failures_of_other_runs_are_kept(tmp_path):
+    make_video(str(tmp_path / "d/train/c/ok.mp4"), 48, 32, 10)
+    (tmp_path / "d/train/c/bad.mp4").write_bytes(b"not a video")
+    (tmp_path / "val.csv").write_text("val/c/gone.mp4 0\nval/c/ok2.mp4 0\n")
+    make_video(str(tmp_path / "d/val/c/ok2.mp4"), 48, 32, 10)
+    out = tmp_path / "out"
+    run = dict(settings=EncodeSettings(**SMALL), video_path_prefix=str(tmp_path / "d"), workers=1, progress=False)
+
+    def failures():
+        return {line.split("\t")[0]: line.split("\t")[1] for line in (out / FAILURES_FILE).read_text().splitlines()}
+
+    bad, gone = str(tmp_path / "d/train/c/bad.mp4"), str(tmp_path / "d/val/c/gone.mp4")
+    prepare([str(tmp_path / "d/train")], str(out), **run)
+    assert set(failures()) == {bad}
+    prepare([str(tmp_path / "val.csv")], str(out), **run)
+    assert set(failures()) == {bad, gone}  # the train split's failure is still listed
+    assert "not found" in failures()[gone]
+    make_video(str(tmp_path / "d/val/c/gone.mp4"), 48, 32, 10)
+    prepare([str(tmp_path / "val.csv")], str(out), **run)
+    assert set(failures()) == {bad}  # gone.mp4 is there now
+
+
+def test_a_fifo_is_reported_as_not_a_regular_file(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    make_video(str(tmp_path / "d/train/c/ok.mp4"), 48, 32, 10)
+    os.mkfifo(tmp_path / "d/train/c/pipe.mp4")
+    os.mkdir(tmp_path / "d/train/c/dir.mp4")
+    (tmp_path / "l.csv").write_text("train/c/pipe.mp4 0\ntrain/c/dir.mp4 0\ntrain/c/ok.mp4 0\n")
+    out = tmp_path / "out"
+    s = prepare([str(tmp_path / "l.csv")], str(out), settings=EncodeSettings(**SMALL),
+                video_path_prefix=str(tmp_path / "d"), workers=1, progress=False)
+    errors = dict(s.failed)
+    assert errors[str(tmp_path / "d/train/c/pipe.mp4")] == "not a regular file (a FIFO (named pipe))"
+    assert errors[str(tmp_path / "d/train/c/dir.mp4")] == "not a regular file (a folder)"
+    assert s.done == 1
+    assert (out / "l.csv").read_text() == "train/c/ok.mp4 0\n"

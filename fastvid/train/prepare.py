@@ -29,9 +29,12 @@ unless ``--strict`` is given and some failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -45,6 +48,8 @@ from fastvid.reference import short_side_scale_size
 
 FAILURES_FILE = "prepare_failures.txt"
 SETTINGS_FILE = "prepare_settings.json"
+MANIFEST_FILE = "prepare_manifest.jsonl"
+LOCK_FILE = ".prepare.lock"
 TMP_SUFFIX = ".partial"
 
 
@@ -116,6 +121,7 @@ def output_size(width: int, height: int, short_side: int, upscale: bool = True) 
 class _Entry:
     src: str  # absolute, normalized path of the input video
     label: Optional[str]  # label token as written to the CSV (None: the line had no label)
+    key: Optional[str] = None  # its path below the output folder (before the .mp4 rename); None: no stable one
 
 
 @dataclasses.dataclass
@@ -134,10 +140,25 @@ def read_csv_list(csv_path: str, video_path_prefix: str = "") -> list[tuple[str,
         lines = read_path_label_lines(csv_path)
     except ValueError as e:
         raise PrepareError(str(e)) from None
+    return [(e.src, e.label) for e in _csv_entries(lines, video_path_prefix)]
+
+
+def _csv_entries(lines, video_path_prefix: str) -> list[_Entry]:
+    """The entries of parsed CSV lines, each with its output key: a relative path as written (normalized), an
+    absolute one below ``video_path_prefix`` relative to it; None for the others (absolute paths elsewhere, and
+    relative ones that climb out with ``..``)."""
+    prefix = os.path.abspath(video_path_prefix) if video_path_prefix else None
     out = []
     for _, path, label in lines:
-        full = path if os.path.isabs(path) else os.path.join(video_path_prefix, path)
-        out.append((os.path.abspath(full), None if label is None else str(label)))
+        full = os.path.abspath(path if os.path.isabs(path) else os.path.join(video_path_prefix, path))
+        key = None
+        if not os.path.isabs(path):
+            key = os.path.normpath(path)
+        elif prefix is not None and full.startswith(prefix.rstrip(os.sep) + os.sep):
+            key = os.path.relpath(full, prefix)
+        if key is not None and (key == os.curdir or key == os.pardir or key.startswith(os.pardir + os.sep)):
+            key = None
+        out.append(_Entry(full, None if label is None else str(label), key))
     return out
 
 
@@ -157,11 +178,17 @@ def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
         if os.path.isdir(ap):
             entries, classes = scan_class_folders(ap)
             name = os.path.basename(os.path.normpath(ap))
-            loaded.append(_Input(ap, "folder", name, [_Entry(s, l) for s, l in entries], classes))
+            parent = os.path.dirname(ap)
+            loaded.append(
+                _Input(ap, "folder", name, [_Entry(s, l, os.path.relpath(s, parent)) for s, l in entries], classes)
+            )
         elif os.path.isfile(ap):
-            entries = read_csv_list(ap, video_path_prefix)
+            try:
+                lines = read_path_label_lines(ap)
+            except ValueError as e:
+                raise PrepareError(str(e)) from None
             name = os.path.splitext(os.path.basename(ap))[0]
-            loaded.append(_Input(ap, "csv", name, [_Entry(s, l) for s, l in entries]))
+            loaded.append(_Input(ap, "csv", name, _csv_entries(lines, video_path_prefix)))
         else:
             raise PrepareError(f"input {p!r} is neither a CSV file nor a folder of class folders.")
     names = [i.name for i in loaded]
@@ -190,6 +217,50 @@ class Plan:
     root: str
 
 
+def _output_names(loaded: Sequence[_Input]) -> dict:
+    """``{source: output path relative to the output folder}``, one distinct name per source, decided by the set of
+    (source, key) pairs alone (so the same inputs always get the same names).
+
+    A source's key is its path below the folder an input is relative to (see :func:`_csv_entries`; a folder
+    input's videos: below the folder's parent, ``train/<class>/<video>``); sources without one (absolute paths
+    outside ``--video-path-prefix``) are keyed by their path below the common folder of all such sources of this
+    run. A source listed by several inputs takes the smallest of its keys. The name is the key with ``.mp4`` for
+    its extension; when several sources want the same name, the one whose key already is that name keeps it and
+    the others put their extension into it and then a number until the name is free of every name any source
+    wants: ``x.mp4``, ``x.avi`` and ``x_avi.mp4`` become ``x.mp4``, ``x_avi_2.mp4`` and ``x_avi.mp4``."""
+    keys: dict = {}
+    for inp in loaded:
+        for e in inp.entries:
+            keys.setdefault(e.src, set())
+            if e.key is not None:
+                keys[e.src].add(e.key)
+    loose = sorted(s for s, k in keys.items() if not k)
+    if loose:
+        base = os.path.commonpath([os.path.dirname(s) for s in loose])
+        for s in loose:
+            keys[s] = {os.path.relpath(s, base)}
+    key = {s: min(k) for s, k in keys.items()}
+    want: dict = {}
+    for s in sorted(key):
+        want.setdefault(os.path.splitext(key[s])[0] + ".mp4", []).append(s)
+    taken = set(want)
+    names = {}
+    for name, srcs in sorted(want.items()):
+        keeper = srcs[0] if len(srcs) == 1 else next((s for s in srcs if key[s] == name), None)
+        for s in srcs:
+            if s == keeper:
+                names[s] = name
+                continue
+            base, ext = os.path.splitext(key[s])
+            stem = base + ext.replace(".", "_")
+            candidate, n = stem + ".mp4", 2
+            while candidate in taken:
+                candidate, n = f"{stem}_{n}.mp4", n + 1
+            taken.add(candidate)
+            names[s] = candidate
+    return names
+
+
 def make_plan(inputs: Sequence[str], out_dir: str, *, video_path_prefix: str = "") -> Plan:
     """Read the inputs and decide every output path; raises :class:`PrepareError` for an unsafe output folder."""
     if not inputs:
@@ -200,8 +271,7 @@ def make_plan(inputs: Sequence[str], out_dir: str, *, video_path_prefix: str = "
     if not sources:
         raise PrepareError("the inputs list no videos.")
 
-    # the folder the output tree mirrors: the common folder of all videos (and of every folder input's parent, so
-    # that a folder input 'train' keeps its name: out/train/<class>/<video>)
+    # the common folder of all videos and of every folder input's parent: the output folder may not be it
     anchors = [os.path.dirname(s) for s in sources]
     anchors += [os.path.dirname(i.path) for i in loaded if i.kind == "folder"]
     root = os.path.commonpath(anchors)
@@ -219,16 +289,7 @@ def make_plan(inputs: Sequence[str], out_dir: str, *, video_path_prefix: str = "
                 "folder outside the inputs."
             )
 
-    # output names: the path below root, with .mp4; two inputs that would give the same name keep their extension
-    rel = {s: os.path.splitext(os.path.relpath(s, root))[0] + ".mp4" for s in sources}
-    taken: dict = {}
-    for s, r in rel.items():
-        taken.setdefault(r, []).append(s)
-    for r, srcs in taken.items():
-        if len(srcs) > 1:
-            for s in srcs:
-                base, ext = os.path.splitext(os.path.relpath(s, root))
-                rel[s] = base + ext.replace(".", "_") + ".mp4"
+    rel = _output_names(loaded)
 
     # nothing written may be an input
     input_files = {_real(s) for s in sources} | {_real(i.path) for i in loaded if i.kind == "csv"}
@@ -236,10 +297,21 @@ def make_plan(inputs: Sequence[str], out_dir: str, *, video_path_prefix: str = "
     written += [os.path.join(out_dir, r) + TMP_SUFFIX for r in rel.values()]
     written += [os.path.join(out_dir, i.name + ".csv") for i in loaded]
     written += [os.path.join(out_dir, i.name + "_classes.txt") for i in loaded if i.kind == "folder"]
-    written += [os.path.join(out_dir, FAILURES_FILE), os.path.join(out_dir, SETTINGS_FILE)]
+    written += [os.path.join(out_dir, f) for f in (FAILURES_FILE, SETTINGS_FILE, MANIFEST_FILE)]
+    written += [w + TMP_SUFFIX for w in written[2 * len(rel):]]  # (the other files are written atomically too)
+    written.append(os.path.join(out_dir, LOCK_FILE))
     for w in written:
         if _real(w) in input_files:
             raise PrepareError(f"writing {w} would overwrite an input; choose another output folder.")
+
+    # no output video goes next to an input video
+    input_dirs = {_real(os.path.dirname(s)) for s in sources}
+    for d in sorted({os.path.dirname(os.path.join(out_dir, r)) for r in rel.values()}):
+        if _real(d) in input_dirs:
+            raise PrepareError(
+                f"the output folder {out_dir} would put videos in {d}, a folder of input videos; choose an output "
+                "folder outside the inputs (fastvid-prepare never writes next to or over its inputs)."
+            )
     return Plan(out_dir, loaded, rel, root)
 
 
@@ -345,15 +417,36 @@ def encode_video(src: str, dst: str, settings: EncodeSettings) -> int:
     return frames
 
 
+def _not_a_file(path: str) -> str:
+    """Why ``path``, which is not a regular file, cannot be read as a video (it is never opened: a FIFO would
+    block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "file not found" if not os.path.islink(path) else "file not found (a broken symbolic link)"
+    except OSError as e:
+        return f"cannot be read: {e.strerror or e}"
+    kinds = [
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ]
+    kind = next((k for test, k in kinds if test(mode)), "a special file")
+    return f"not a regular file ({kind})"
+
+
 def prepare_video(src: str, dst: str, settings: EncodeSettings) -> VideoResult:
     """Make ``dst`` from ``src`` unless it is already complete; never raises (errors come back in the result)."""
     t0 = time.perf_counter()
     try:
-        in_bytes = os.path.getsize(src) if os.path.exists(src) else 0
+        in_bytes = os.path.getsize(src) if os.path.isfile(src) else 0
         if is_complete(dst):
             return VideoResult(src, "skipped", in_bytes=in_bytes, out_bytes=os.path.getsize(dst))
         if not os.path.isfile(src):
-            return VideoResult(src, "failed", "file not found", seconds=time.perf_counter() - t0)
+            why = _not_a_file(src)
+            return VideoResult(src, "failed", why, seconds=time.perf_counter() - t0)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         tmp = dst + TMP_SUFFIX
         try:
@@ -383,6 +476,7 @@ class Summary:
     out_bytes: int = 0
     seconds: float = 0.0
     csv_files: list = dataclasses.field(default_factory=list)
+    redone: int = 0  # outputs made again because their source video changed since they were made
 
     @property
     def total(self) -> int:
@@ -393,6 +487,8 @@ class Summary:
             f"fastvid-prepare: {self.total} videos: {self.done} encoded, {self.skipped} already done, "
             f"{len(self.failed)} failed, in {self.seconds:.1f} s",
         ]
+        if self.redone:
+            lines.append(f"  {self.redone} made again: their source video (or the settings) changed since they were made")
         if self.in_bytes:
             lines.append(
                 f"  size: {self.in_bytes / 1e6:.1f} MB in -> {self.out_bytes / 1e6:.1f} MB out "
@@ -420,6 +516,132 @@ def _check_settings_file(out_dir: str, settings: EncodeSettings) -> None:
                 f"{out_dir} was prepared with other settings ({', '.join(f'{k}: {a!r} then, {b!r} now' for k, (a, b) in diff.items())}); "
                 "use a new output folder or the same settings."
             )
+
+
+# The manifest, MANIFEST_FILE: one JSON object per line, {"output": path relative to the output folder, "source":
+# the real path of the video it is made from, "size" and "mtime_ns" of that video (null when it could not be
+# read), "settings": a digest of the settings}; the last line for an output wins. A run appends the lines of the
+# videos it is about to make before making any (so every output on disk has its line, whenever the run is killed),
+# and rewrites the file at the end with one line per output that exists (atomically: temporary file, then rename).
+# A torn last line (a run killed while appending) is ignored.
+
+
+def _settings_digest(settings: EncodeSettings) -> str:
+    return hashlib.sha256(json.dumps(settings.identity(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _source_record(src: str, rel: str, digest: str) -> dict:
+    try:
+        st = os.stat(src)
+        size, mtime = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (None, None)
+    except OSError:
+        size = mtime = None
+    return {"output": rel, "source": _real(src), "size": size, "mtime_ns": mtime, "settings": digest}
+
+
+def _read_manifest(out_dir: str) -> dict:
+    records: dict = {}
+    path = os.path.join(out_dir, MANIFEST_FILE)
+    if not os.path.exists(path):
+        return records
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+                records[rec["output"]] = rec
+            except (ValueError, KeyError, TypeError):
+                continue
+    return records
+
+
+def _append_manifest(out_dir: str, records: list) -> None:
+    if not records:
+        return
+    with open(os.path.join(out_dir, MANIFEST_FILE), "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _check_outputs(plan: "Plan", settings: EncodeSettings) -> tuple[list, list]:
+    """Compare the outputs already in the output folder with the manifest: returns (outputs to remove because they
+    were made from an earlier version of the same source or with other settings, manifest lines to append for the
+    outputs this run makes). Raises :class:`PrepareError`, before anything is written, for an output made from
+    another source (or with no record of its source): it is never reused nor overwritten."""
+    digest = _settings_digest(settings)
+    manifest = _read_manifest(plan.out_dir)
+    stale, append, other, unknown = [], [], [], []
+    for src, rel in sorted(plan.jobs.items()):
+        dst = os.path.join(plan.out_dir, rel)
+        now = _source_record(src, rel, digest)
+        before = manifest.get(rel)
+        if not os.path.lexists(dst):
+            if before != now and now["size"] is not None:
+                append.append(now)
+        elif before is None:
+            unknown.append(dst)
+        elif before.get("source") != now["source"]:
+            other.append((dst, before.get("source"), src))
+        elif before.get("settings") != digest or (
+            now["size"] is not None and (before.get("size"), before.get("mtime_ns")) != (now["size"], now["mtime_ns"])
+        ):
+            stale.append(dst)  # the same path, but the video (or the settings) changed since: made again
+            append.append(now)
+    if other:
+        dst, was, new = other[0]
+        more = f" (and {len(other) - 1} more)" if len(other) > 1 else ""
+        raise PrepareError(
+            f"{dst} was made from {was}, but this run would make it from {new}{more}; fastvid-prepare never reuses "
+            "or overwrites a video made from another source. Prepare all inputs in one run (fastvid-prepare "
+            "train.csv val.csv ...), give CSV paths relative to --video-path-prefix so that each keeps its own "
+            "folder, or use another output folder."
+        )
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise PrepareError(
+            f"{unknown[0]} exists{more} but {os.path.join(plan.out_dir, MANIFEST_FILE)} does not say which video it "
+            "was made from (it was made by an older fastvid-prepare, or not by fastvid-prepare); use a new output "
+            "folder, or remove those files."
+        )
+    return stale, append
+
+
+@contextlib.contextmanager
+def _locked(out_dir: str):
+    """Hold a lock on ``out_dir`` for the run (released by the system when the process dies): two runs writing one
+    output folder at once would each rewrite its manifest."""
+    try:
+        import fcntl
+    except ImportError:  # (not POSIX: no lock)
+        yield
+        return
+    with open(os.path.join(out_dir, LOCK_FILE), "a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise PrepareError(
+                f"another fastvid-prepare is writing to {out_dir}; wait for it to end (one run at a time per output "
+                "folder)."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _write_failures(out_dir: str, sources, failed: list) -> None:
+    """The failures file lists this run's failures and keeps the lines of videos that were not part of this run
+    (another split prepared before, say); a video of this run that now succeeds leaves it."""
+    path = os.path.join(out_dir, FAILURES_FILE)
+    keep = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                src = line.rstrip("\n").split("\t", 1)[0]
+                if line.strip() and src not in sources:
+                    keep.append(line.rstrip("\n") + "\n")
+    lines = keep + [f"{src}\t{err}\n" for src, err in failed]
+    _write_atomic(path, "".join(sorted(lines)))
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -463,18 +685,93 @@ def _pool_results(jobs, fn, settings, workers, ctx, on_crash):
             pool.shutdown(wait=True)
 
 
-def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress: bool, fn=None) -> Iterable[VideoResult]:
-    from tqdm import tqdm
+PROGRESS_EVERY_S = 30.0  # seconds between two progress lines when stderr is not a terminal
 
+
+def _hms(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class _LineProgress:
+    """Progress for logs (stderr not a terminal: nohup, SLURM, ``2> log``): a plain line at the start, then every
+    :data:`PROGRESS_EVERY_S` seconds, and at the end: done/total, failures so far, rate, elapsed time, ETA."""
+
+    def __init__(self, total: int, every: Optional[float] = None):
+        self.total, self.n, self.failed = total, 0, 0
+        self.every = PROGRESS_EVERY_S if every is None else every
+        self.t0 = self.last = time.monotonic()
+        print(f"fastvid-prepare: {total} videos to do (a progress line every {self.every:g} s)", file=sys.stderr,
+              flush=True)
+
+    def update(self, failed: bool) -> None:
+        self.n += 1
+        self.failed += failed
+        now = time.monotonic()
+        if now - self.last >= self.every and self.n < self.total:
+            self._line(now)
+
+    def close(self) -> None:
+        self._line(time.monotonic())
+
+    def _line(self, now: float) -> None:
+        self.last = now
+        elapsed = now - self.t0
+        rate = self.n / elapsed if elapsed > 0 else 0.0
+        eta = _hms((self.total - self.n) / rate) if rate > 0 else "?"
+        pct = 100 * self.n / max(self.total, 1)
+        print(
+            f"fastvid-prepare: {self.n}/{self.total} videos ({pct:.0f}%), {self.failed} failed, {rate:.2f} videos/s, "
+            f"elapsed {_hms(elapsed)}, ETA {eta}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+class _BarProgress:
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self.failed = 0
+        self.bar = tqdm(total=total, unit="video", dynamic_ncols=True, desc="fastvid-prepare")
+
+    def update(self, failed: bool) -> None:
+        self.failed += failed
+        self.bar.update(1)
+        self.bar.set_postfix(failed=self.failed, refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _NoProgress:
+    def update(self, failed: bool) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(kind, total: int):
+    """``kind``: False/None (none), "bar" (tqdm), "lines" (:class:`_LineProgress`), True (a bar when stderr is a
+    terminal, else lines)."""
+    if kind is True:
+        kind = "bar" if sys.stderr.isatty() else "lines"
+    if not kind:
+        return _NoProgress()
+    if kind == "bar":
+        return _BarProgress(total)
+    if kind == "lines":
+        return _LineProgress(total)
+    raise ValueError(f"progress must be True, False, 'bar' or 'lines', got {kind!r}.")
+
+
+def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress, fn=None) -> Iterable[VideoResult]:
     fn = fn or prepare_video
-    bar = tqdm(total=len(jobs), unit="video", disable=not progress, dynamic_ncols=True, desc="fastvid-prepare")
-    failed = 0
+    bar = _progress(progress, len(jobs))
 
     def tick(r):
-        nonlocal failed
-        failed += r.status == "failed"
-        bar.update(1)
-        bar.set_postfix(failed=failed, refresh=False)
+        bar.update(r.status == "failed")
         return r
 
     try:
@@ -515,9 +812,15 @@ def prepare(
     video_path_prefix: str = "",
     absolute_paths: bool = False,
     workers: Optional[int] = None,
-    progress: bool = True,
+    progress=True,
 ) -> Summary:
-    """Re-encode the videos of ``inputs`` into ``out_dir`` and write the new CSVs; see the module docstring."""
+    """Re-encode the videos of ``inputs`` into ``out_dir`` and write the new CSVs; see the module docstring.
+
+    ``progress``: True (a bar when stderr is a terminal, else a line every :data:`PROGRESS_EVERY_S` seconds),
+    "bar", "lines", or False.
+    """
+    if progress not in (True, False, None, "bar", "lines"):
+        raise ValueError(f"progress must be True, False, 'bar' or 'lines', got {progress!r}.")
     settings = settings or EncodeSettings()
     if workers is None:
         workers = os.cpu_count() or 1
@@ -530,13 +833,22 @@ def prepare(
 
     plan = make_plan(inputs, out_dir, video_path_prefix=video_path_prefix)
     os.makedirs(plan.out_dir, exist_ok=True)
+    with _locked(plan.out_dir):
+        return _prepare_locked(plan, settings, absolute_paths, workers, progress)
+
+
+def _prepare_locked(plan: Plan, settings: EncodeSettings, absolute_paths: bool, workers: int, progress) -> Summary:
     _check_settings_file(plan.out_dir, settings)
+    stale, records = _check_outputs(plan, settings)  # (refuses before anything is written)
     _write_atomic(os.path.join(plan.out_dir, SETTINGS_FILE), json.dumps(settings.identity(), indent=2) + "\n")
+    for dst in stale:  # removed before their new lines are appended: a kill in between leaves no stale output
+        os.remove(dst)
+    _append_manifest(plan.out_dir, records)
     if settings.threads == 0:
         settings = dataclasses.replace(settings, threads=max(1, (os.cpu_count() or 1) // workers))
 
     t0 = time.perf_counter()
-    summary = Summary(plan.out_dir)
+    summary = Summary(plan.out_dir, redone=len(stale))
     jobs = [(s, os.path.join(plan.out_dir, r)) for s, r in sorted(plan.jobs.items())]
     ok = set()
     for r in _run_jobs(jobs, settings, min(workers, len(jobs)), progress):
@@ -565,9 +877,11 @@ def prepare(
         summary.csv_files.append(csv_path)
         if inp.kind == "folder":
             _write_atomic(os.path.join(plan.out_dir, inp.name + "_classes.txt"), "".join(c + "\n" for c in inp.classes))
-    _write_atomic(
-        os.path.join(plan.out_dir, FAILURES_FILE), "".join(f"{src}\t{err}\n" for src, err in summary.failed)
-    )
+    _write_failures(plan.out_dir, set(plan.jobs), summary.failed)
+    # the manifest, compacted: one line per output that exists
+    manifest = _read_manifest(plan.out_dir)
+    kept = [manifest[r] for r in sorted(manifest) if os.path.lexists(os.path.join(plan.out_dir, r))]
+    _write_atomic(os.path.join(plan.out_dir, MANIFEST_FILE), "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
     return summary
 
 
@@ -600,7 +914,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="codec threads per worker (default: cores / workers)")
     p.add_argument("--absolute-paths", action="store_true", help="write absolute paths into the new CSVs")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when any video could not be read")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress (otherwise a bar on a terminal, else a line every 30 s on stderr)")
     return p
 
 
@@ -628,7 +942,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             video_path_prefix=args.video_path_prefix,
             absolute_paths=args.absolute_paths,
             workers=args.workers,
-            progress=not args.quiet and sys.stderr.isatty(),
+            progress=not args.quiet,
         )
     except (PrepareError, ValueError, OSError) as e:
         print(f"fastvid-prepare: error: {e}", file=sys.stderr)
