@@ -181,6 +181,28 @@ def test_class_folders(tmp_path):
     assert got == [("a_cls/z.mkv", 0), ("b_cls/1.avi", 1), ("b_cls/2.mp4", 1)]
 
 
+def test_class_folders_leave_out_hidden_entries_and_do_not_loop(tmp_path):
+    for rel in ["a/1.mp4", "a/.hidden.mp4", "a/._1.mp4", "a/.ipynb_checkpoints/1-checkpoint.mp4", "b/2.mp4",
+                ".ipynb_checkpoints/a/3.mp4", "c/sub/4.mp4"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    (tmp_path / "a" / "loop").symlink_to("..")  # back up to the root: os.walk would list b's video as class a
+    (tmp_path / "c" / "sub" / "again").symlink_to("..")  # a cycle inside the class
+    (tmp_path / "c" / "link_b").symlink_to(tmp_path / "b")  # a link elsewhere is followed, once
+    paths = LabeledVideoPaths.from_directory(tmp_path)
+    got = [(os.path.relpath(p, tmp_path), info["label"]) for p, info in (paths[i] for i in range(len(paths)))]
+    assert got == [("a/1.mp4", 0), ("b/2.mp4", 1), ("c/link_b/2.mp4", 2), ("c/sub/4.mp4", 2)]
+
+
+def test_csv_with_a_byte_order_mark_or_not_utf8(tmp_path):
+    f = tmp_path / "excel.csv"
+    f.write_bytes("\ufeffa/x.mp4 3\nb/y.mp4 0\n".encode("utf-8"))  # Excel's "CSV UTF-8"
+    assert LabeledVideoPaths.from_csv(f)[0] == ("a/x.mp4", {"label": 3})
+    f.write_bytes("a/x.mp4 3\nb/caf\u00e9.mp4 0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"excel.csv, line 2: not UTF-8 text \(byte 0xe9"):
+        LabeledVideoPaths.from_csv(f)
+
+
 # ------------------------------------------------------------------------------------- sharding
 class _FakeWorker:
     def __init__(self, id, num_workers):

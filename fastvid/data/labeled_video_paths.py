@@ -14,17 +14,27 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".m
 def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, int | None]]:
     """The lines of a ``<path> <integer label>`` file (PyTorchVideo's Kinetics CSV) as ``(line number, path,
     label or None)``: each line splits at its last run of white space (a path may hold spaces); a line of
-    one token is a path without a label (a test split). Blank lines at the end are ignored.
+    one token is a path without a label (a test split). Blank lines at the end are ignored. The file is
+    read as UTF-8 (a leading byte-order mark is dropped).
 
     Raises:
-        ValueError naming the file and line for a blank line before the end, a label that is not an
-        integer, a ``path,label`` line (comma-separated, where the label must follow white space), and for
+        ValueError naming the file and line for text that is not UTF-8, a blank line before the end, a
+        label that is not an integer, a ``path,label`` line (comma-separated, where the label must follow white space), and for
         Kinetics' official annotation CSV (``label,youtube_id,time_start,time_end,split``), which names
         YouTube videos to download, not video files.
     """
     file_path = os.fspath(file_path)
-    with open(file_path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    with open(file_path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")  # (a byte-order mark, as Excel writes, is not part of the first path)
+    except UnicodeDecodeError as e:
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(
+            f"{file_path}, line {lineno}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); save the "
+            "file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+    lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if lines and "youtube_id" in lines[0] and "," in lines[0]:
@@ -69,8 +79,9 @@ def _is_int(token: str) -> bool:
 
 
 def class_folder_names(root: str | os.PathLike) -> list[str]:
-    """The class names of a class-folder tree: its sub-folders, sorted (label k is the k-th)."""
-    return sorted(p.name for p in pathlib.Path(root).iterdir() if p.is_dir())
+    """The class names of a class-folder tree: its sub-folders, sorted (label k is the k-th); hidden folders
+    (``.name``, e.g. ``.ipynb_checkpoints``) are not classes."""
+    return sorted(p.name for p in pathlib.Path(root).iterdir() if p.is_dir() and not _hidden(p.name))
 
 
 def scan_class_folders(
@@ -79,17 +90,44 @@ def scan_class_folders(
     """``([(video path, label), ...], class names)`` of ``root/<class_name>/<video>.<ext>``: the classes are
     the sorted sub-folder names, labelled 0..K-1; each class folder is walked recursively (links followed),
     its folders in the sorted order of their paths and the files of each sorted (PyTorchVideo's order, from
-    torchvision's ``make_dataset``); extensions match without regard to case."""
+    torchvision's ``make_dataset``); extensions match without regard to case. Unlike ``make_dataset``,
+    hidden files and folders (names starting with ``.``) are left out and no real folder is walked twice
+    (links that loop back up are not entered)."""
     root = pathlib.Path(root)
     classes = class_folder_names(root)
     exts = tuple(e.lower() for e in extensions)
     items = []
     for label, name in enumerate(classes):
-        for dirpath, _, files in sorted(os.walk(root / name, followlinks=True)):
+        for dirpath, files in _walk_class_folder(root / name):
             for fname in sorted(files):
                 if fname.lower().endswith(exts):
                     items.append((os.path.join(dirpath, fname), label))
     return items, classes
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk_class_folder(top: pathlib.Path) -> list[tuple[str, list[str]]]:
+    """``(folder, file names)`` of every folder below ``top`` (``top`` included), in the sorted order of
+    their paths, links followed; hidden entries (``.name``: ``.ipynb_checkpoints``, macOS ``._x.mp4``) left
+    out, and each real folder walked once: a link back to a folder above (``loop -> ..``) or to one already
+    walked is not entered (os.walk, which torchvision's make_dataset uses, loops through such links, listing
+    the same videos again, other classes' included)."""
+    start = os.path.realpath(top)
+    seen: set[str] = set()
+    out = []
+    for dirpath, dirnames, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(dirpath)
+        above = real != start and start.startswith(real.rstrip(os.sep) + os.sep)
+        if real in seen or above:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
+        out.append((dirpath, [f for f in files if not _hidden(f)]))
+    return sorted(out)
 
 
 class LabeledVideoPaths:
