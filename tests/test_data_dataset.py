@@ -338,6 +338,71 @@ def test_map_style_with_distributed_sampler_gives_full_batches(good_videos, bad_
     assert {f.video_index for f in ds.failures} == bad_set
 
 
+def _cluster(good_videos, tmp_path, n_bad):
+    """good videos around a run of n_bad zero-byte files (an interrupted download)."""
+    bad = []
+    for i in range(n_bad):
+        (tmp_path / f"broken_{i:02d}.mp4").write_bytes(b"")
+        bad.append(str(tmp_path / f"broken_{i:02d}.mp4"))
+    videos = good_videos[:3] + bad + good_videos[3:]
+    return videos, set(range(3, 3 + n_bad))
+
+
+def test_map_style_replaces_a_failed_item_by_a_random_readable_video_and_survives_a_cluster(good_videos, tmp_path):
+    # 12 broken files in a row: every index is visited each epoch, so replacing a failed item by the next
+    # video used to fail 10 times in a row on the first of them (and weighted the video after the cluster)
+    videos, bad = _cluster(good_videos, tmp_path, 12)
+    ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("random", 0.5), transform=tutorial_transform(),
+                                max_consecutive_failures=10)
+    torch.manual_seed(0)
+    got = [ds[i]["video_index"] for i in range(len(ds))]
+    assert not bad & set(got)
+    assert set(got[:3]) | set(got[15:]) == set(range(3)) | set(range(15, 20))  # good items give themselves
+    replacements = got[3:15]
+    assert len(set(replacements)) > 2  # drawn at random, not all the video after the cluster
+    assert sorted(f.video_index for f in ds.failures) == sorted(bad)  # each bad file listed once
+    # a second pass neither opens nor logs the known failures again
+    assert [ds[i]["video_index"] for i in range(3)] == [0, 1, 2]
+    for i in range(3, 15):
+        ds[i]
+    assert sorted(f.video_index for f in ds.failures) == sorted(bad)
+    # the same seed, the same replacements
+    ds2 = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("random", 0.5), transform=tutorial_transform())
+    torch.manual_seed(0)
+    assert [ds2[i]["video_index"] for i in range(len(ds2))] == got
+
+
+def test_map_style_still_stops_when_no_video_can_be_read(bad_videos, tmp_path):
+    ds = LabeledVideoMapDataset(_paths(bad_videos * 3), make_clip_sampler("random", 0.5), max_consecutive_failures=4)
+    with pytest.raises(RuntimeError, match=r"Failed to load 4 videos in a row|none of the 15 videos could be opened"):
+        ds[0]
+    ds = LabeledVideoMapDataset(_paths(bad_videos), make_clip_sampler("constant_clips_per_video", 0.5, 2),
+                                max_consecutive_failures=3, on_failure="skip")
+    with pytest.raises(RuntimeError, match="Failed to load 3 videos in a row"):
+        [ds[i] for i in range(len(ds))]
+
+
+def test_map_style_skip_leaves_failed_videos_out_once_each(good_videos, tmp_path):
+    from fastvid.data import skip_none
+
+    videos, bad = _cluster(good_videos, tmp_path, 12)
+    ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 2, 3),
+                                transform=tutorial_transform(), on_failure="skip", max_consecutive_failures=10)
+    items = [ds[i] for i in range(len(ds))]
+    assert [i for i, x in enumerate(items) if x is None] == [i for v in sorted(bad) for i in range(6 * v, 6 * v + 6)]
+    kept = [x["video_index"] for x in items if x is not None]
+    assert kept == [v for v in range(len(videos)) if v not in bad for _ in range(6)]  # no video counted twice
+    assert sorted(f.video_index for f in ds.failures) == sorted(bad)
+    with pytest.raises(ValueError, match="on_failure"):
+        LabeledVideoMapDataset(_paths(videos), make_clip_sampler("random", 0.5), on_failure="retry")
+    # the collate function leaves the None items out, and a batch of failures is None
+    loader = DataLoader(ds, batch_size=6, num_workers=2, collate_fn=skip_none())
+    batches = list(loader)
+    assert sum(b is None for b in batches) == len(bad)
+    assert [b["video_index"].tolist() for b in batches if b is not None] == [[v] * 6 for v in range(len(videos)) if v not in bad]
+    assert repr(skip_none()).startswith("skip_none(")
+
+
 def test_rss_stays_flat_over_thousands_of_clips(good_videos):
     psutil = pytest.importorskip("psutil")
     proc = psutil.Process()

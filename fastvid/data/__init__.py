@@ -43,7 +43,7 @@ from fastvid.data.labeled_video_dataset import (
 )
 from fastvid.data.labeled_video_paths import LabeledVideoPaths
 from fastvid.data.splits import hmdb51_split_csvs, ucf101_split_csvs
-from fastvid.data.utils import MultiProcessSampler
+from fastvid.data.utils import MultiProcessSampler, skip_none
 
 __all__ = [
     "Kinetics",
@@ -73,4 +73,5 @@ __all__ = [
     "plan_clip_frames",
     "uniform_subsample_indices",
     "MultiProcessSampler",
+    "skip_none",
 ]

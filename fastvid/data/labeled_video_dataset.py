@@ -181,8 +181,9 @@ class _FailureMixin:
 
     @property
     def failures(self) -> list[VideoFailure]:
-        """Every video or clip skipped so far, by this process and its DataLoader workers."""
-        return self._failure_log.read()
+        """Every video or clip skipped so far, by this process and its DataLoader workers, each once (in
+        the order first recorded: a failure that several workers or epochs met is listed once)."""
+        return list(dict.fromkeys(self._failure_log.read()))
 
     @property
     def num_failures(self) -> int:
@@ -197,13 +198,19 @@ class _FailureMixin:
         self._failure_log.add(failure)
         self._recent.append(failure)
         self._consecutive += 1
-        if self._consecutive >= self._max_consecutive_failures:
+        if self._consecutive >= self._max_consecutive_failures and not self._others_readable():
             self._consecutive = 0
             recent = "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
             raise RuntimeError(
                 f"Failed to load {self._max_consecutive_failures} videos in a row; the last ones were: {recent}. "
                 "Check the paths and files (dataset.failures lists every skipped video)."
             )
+
+    def _others_readable(self) -> bool:
+        """Whether the videos beyond a run of failures still open (so the run is a cluster of bad files,
+        not a wrong path or a lost disk): resets the run when they do. Here: no look beyond (the run itself
+        is the sign; the iterable dataset meets its videos in the video sampler's order)."""
+        return False
 
 
 class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
@@ -394,6 +401,14 @@ def _first(v):
     return v[0] if isinstance(v, list) else v
 
 
+class _Unreadable(Exception):
+    """A video that could not be opened (as opposed to a clip window that could not be decoded)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
     """Map-style twin of :class:`LabeledVideoDataset`: ``len(dataset)`` is the number of clips, so
     DataLoader batching, ``drop_last`` and Lightning's automatic DistributedSampler work as for any
@@ -406,9 +421,19 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
       * UniformClipSampler: the clips of each video's duration, read from the headers when the dataset
         is built (pass ``durations`` to skip that).
 
-    Arguments as :class:`LabeledVideoDataset`. A failed item is logged and recorded in :attr:`failures`,
-    and the same clip slot of the next video
-    is given instead (after ``max_consecutive_failures`` failures in a row, RuntimeError).
+    Arguments as :class:`LabeledVideoDataset`, and ``on_failure``: what an item whose video cannot be
+    read (or whose clip window has no frames) gives. Every failure is logged once and recorded in
+    :attr:`failures`; a video that cannot be opened is not tried again by that process.
+
+      * ``"replace"`` (the default, for training: full batches): the same clip slot of another video,
+        drawn at random (``torch.randint``, so seeded runs repeat) among those not known to fail;
+      * ``"skip"`` (for evaluation: no video is counted twice): None. A DataLoader needs a collate
+        function that leaves None out, e.g. ``fastvid.data.skip_none(torch.utils.data.default_collate)``
+        (which gives None for a batch of failures only).
+
+    After ``max_consecutive_failures`` failures in a row, RuntimeError, unless a few other videos drawn
+    at random still open (then the run was a cluster of bad files, e.g. a download that stopped: the
+    count starts again).
     """
 
     def __init__(
@@ -424,11 +449,16 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         max_consecutive_failures: int = 10,
         use_frame_plan: bool = True,
         frame_plan=None,
+        on_failure: str = "replace",
     ) -> None:
         if not isinstance(clip_sampler, ClipSampler):
             raise TypeError(
                 f"LabeledVideoMapDataset: clip_sampler must be a ClipSampler, got {type(clip_sampler).__name__}"
             )
+        if on_failure not in ("replace", "skip"):
+            raise ValueError(f"LabeledVideoMapDataset: on_failure must be 'replace' or 'skip', got {on_failure!r}")
+        self._on_failure = on_failure
+        self._unreadable: set[int] = set()  # videos this process could not open: not tried again
         self._init_failures(max_consecutive_failures)
         self._labeled_videos = labeled_video_paths
         self._clip_sampler = clip_sampler
@@ -474,6 +504,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             except Exception as e:
                 self._failure_log.add(VideoFailure(i, path, _reason(e)))
                 logger.warning("Skipping video %s (index %d): %s", path, i, _reason(e))
+                self._unreadable.add(i)
                 return None
 
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
@@ -510,24 +541,61 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             raise IndexError(f"LabeledVideoMapDataset: index {index} out of range for {len(self)} clips")
         index %= len(self)
         video_index, slot = self._locate(index)
-        num_videos = len(self._labeled_videos)
-        for _ in range(self._max_consecutive_failures + 1):
+        while True:
             path, info = self._labeled_videos[video_index]
-            try:
-                sample = self._load(video_index, slot, path, info)
-            except Exception as e:
-                sample, reason = None, _reason(e)
-            else:
-                reason = "no frames in the clip window"
-            if sample is not None:
-                self._consecutive = 0
-                if self._transform is not None:
-                    sample = self._transform(sample)
-                return sample
-            self._record_failure(video_index, path, reason)
-            video_index = (video_index + 1) % num_videos
+            reason = None
+            if video_index not in self._unreadable:  # (a known failure: not opened, logged or counted again)
+                try:
+                    sample = self._load(video_index, slot, path, info)
+                except _Unreadable as e:
+                    self._unreadable.add(video_index)
+                    sample, reason = None, e.reason
+                except Exception as e:
+                    sample, reason = None, _reason(e)
+                else:
+                    reason = "no frames in the clip window"
+                if sample is not None:
+                    self._consecutive = 0
+                    if self._transform is not None:
+                        sample = self._transform(sample)
+                    return sample
+                self._record_failure(video_index, path, reason)  # raises after too many in a row
+            if self._on_failure == "skip":
+                return None
+            video_index = self._draw_readable()
             slot = min(slot, max(self._per_video[video_index] - 1, 0))
-        raise RuntimeError("unreachable")  # _record_failure raises first
+
+    def _draw_readable(self) -> int:
+        """A video index drawn uniformly among those this process has not failed to open."""
+        n = len(self._labeled_videos)
+        if len(self._unreadable) >= n:
+            recent = "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
+            raise RuntimeError(f"LabeledVideoMapDataset: none of the {n} videos could be opened; the last ones were: "
+                               f"{recent}. Check the paths and files (dataset.failures lists them).")
+        while True:
+            i = int(torch.randint(n, ()))
+            if i not in self._unreadable:
+                return i
+
+    def _others_readable(self) -> bool:
+        """Opens up to ``max_consecutive_failures`` other videos drawn at random (not known to fail): when
+        one opens, the run of failures was a cluster of bad files, and the count starts again."""
+        n = len(self._labeled_videos)
+        for _ in range(min(self._max_consecutive_failures, n)):
+            if len(self._unreadable) >= n:
+                return False
+            i = self._draw_readable()
+            path, _ = self._labeled_videos[i]
+            try:
+                self._decoder.open(path).close()
+            except Exception as e:
+                self._unreadable.add(i)
+                self._failure_log.add(VideoFailure(i, path, _reason(e)))
+                logger.warning("Skipping video %s (index %d): %s", path, i, _reason(e))
+                continue
+            self._consecutive = 0
+            return True
+        return False
 
     def _video(self, video_index: int, path: str):
         """The open video for ``video_index``: the last one is kept open, since consecutive items (the
@@ -561,7 +629,10 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
 
     def _load(self, video_index: int, slot: int, path: str, info: dict) -> dict | None:
         try:
-            video = self._video(video_index, path)
+            try:
+                video = self._video(video_index, path)
+            except Exception as e:
+                raise _Unreadable(_reason(e)) from e
             clip_info = self._clip_info(video_index, slot, video.duration)
             if clip_info is None:
                 return None

@@ -12,7 +12,7 @@ import torch.utils.data
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["thwc_to_cthw", "secs_to_pts", "pts_to_secs", "MultiProcessSampler"]
+__all__ = ["thwc_to_cthw", "secs_to_pts", "pts_to_secs", "MultiProcessSampler", "skip_none"]
 
 
 def thwc_to_cthw(data: torch.Tensor) -> torch.Tensor:
@@ -72,3 +72,22 @@ class MultiProcessSampler(torch.utils.data.Sampler):
             )
             return iter(())
         return itertools.islice(iter(self._sampler), start, stop)
+
+
+class _SkipNone:
+    def __init__(self, collate_fn) -> None:
+        self.collate_fn = collate_fn
+
+    def __call__(self, items):
+        kept = [item for item in items if item is not None]
+        return self.collate_fn(kept) if kept else None
+
+    def __repr__(self) -> str:
+        return f"skip_none({self.collate_fn!r})"
+
+
+def skip_none(collate_fn=None):
+    """A collate function that leaves out the None items (the failed items of a dataset built with
+    ``on_failure="skip"``) and collates the rest with ``collate_fn`` (default: torch's
+    ``default_collate``); a batch of None items only gives None. Picklable (DataLoader workers)."""
+    return _SkipNone(torch.utils.data.default_collate if collate_fn is None else collate_fn)
