@@ -957,3 +957,82 @@ def test_cli_too_few_batches_to_time_and_fraction_limit(tiny_root, tmp_path, mon
     assert summary["train_clips_per_s"] is None and summary["train_data_wait_frac"] is None
     throughput = [line for line in out.splitlines() if line.strip().startswith("throughput")]
     assert len(throughput) == 1 and "n/a" in throughput[0] and "0.0" not in throughput[0], out
+
+
+# -- messy data: failed videos, class folders, labels, earlier runs --------------------------------------------
+
+
+def _small_run(root_args, tmp_path, *extra):
+    return [*root_args, "--model", "resnet_small", "--batch-size", "2", "--workers", "0", "--clip-duration", "0.5",
+            "--frames", "4", "--crop-size", "32", "--min-short-side", "32", "--max-short-side", "40",
+            "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1", "--output-dir",
+            str(tmp_path / "runs"), "--run-name", "m", "--no-progress", "--no-plot", "--epochs", "1", "--lr", "0.01",
+            *extra]
+
+
+def test_cli_leaves_a_failed_validation_video_out_and_reports_every_failure(tiny_root, tmp_path, capsys):
+    from fastvid.train.cli import main
+
+    (tmp_path / "broken.mp4").write_bytes(b"")
+    (tmp_path / "gone.mp4").write_text("not a video")
+    val = tmp_path / "val.csv"
+    lines = (tiny_root / "val.csv").read_text().splitlines()
+    val.write_text("\n".join([lines[0], f"{tmp_path / 'broken.mp4'} 1", *lines[1:], f"{tmp_path / 'gone.mp4'} 2"]) + "\n")
+    train = tmp_path / "train.csv"
+    train.write_text((tiny_root / "train.csv").read_text() + f"{tmp_path / 'broken.mp4'} 0\n")
+    assert main(_small_run(["--train", str(train), "--val", str(val)], tmp_path)) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "runs" / "m" / "summary.json").read_text())
+    failed = summary["failed_videos"]
+    assert [row[:2] for row in failed["val"]] == [[1, str(tmp_path / "broken.mp4")], [5, str(tmp_path / "gone.mp4")]]
+    assert [row[:2] for row in failed["train"]] == [[8, str(tmp_path / "broken.mp4")]]
+    assert "failed videos  3 skipped (train 1, val 2)" in out, out
+    metrics = open(summary["metrics_csv"]).read().splitlines()
+    col = metrics[0].split(",").index("val_videos")
+    assert [r.split(",")[col] for r in metrics[1:] if r.split(",")[col]] == ["4.0"]  # the 4 readable videos, once each
+
+
+def test_class_count_is_the_number_of_class_folders_with_an_empty_last_one(tmp_path):
+    from fastvid.data.synthetic import write_video
+
+    for split, classes in (("train", ("a", "b")), ("val", ("a", "b", "z_empty"))):
+        for c in classes:
+            (tmp_path / split / c).mkdir(parents=True)
+            if split == "val" or c != "z_empty":
+                write_video(tmp_path / split / c / "v.mp4", num_frames=10, height=32, width=32)
+    (tmp_path / "train" / "z_empty").mkdir()
+    dm = _tiny_dm(tmp_path)
+    assert dm.num_classes == 3  # z_empty is a class whose video is only in val
+
+
+def test_cli_label_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsys, no_training):
+    lines = (tiny_root / "val.csv").read_text().splitlines()
+    high = tmp_path / "val_high.csv"
+    high.write_text("\n".join([*lines[:-1], lines[-1].rsplit(" ", 1)[0] + " 9"]) + "\n")
+    last = _main_error(_small_run(["--train", str(tiny_root / "train.csv"), "--val", str(high)], tmp_path), capsys)
+    assert "val_high.csv" in last and "go up to 9" in last and "4 classes" in last and "--num-classes" in last, last
+    neg = tmp_path / "train_neg.csv"
+    neg.write_text("\n".join([*lines[:2], lines[2].rsplit(" ", 1)[0] + " -1"]) + "\n")
+    last = _main_error(_small_run(["--train", str(neg), "--val", str(tiny_root / "val.csv")], tmp_path), capsys)
+    assert "train_neg.csv, line 3" in last and "negative label -1" in last, last
+
+
+def test_cli_refuses_to_train_over_an_earlier_run_unless_told(tiny_root, tmp_path, capsys, no_training):
+    from fastvid.train.cli import main
+
+    run = tmp_path / "runs" / "m"
+    (run / "checkpoints").mkdir(parents=True)
+    for name in ("epoch000.ckpt", "last.ckpt"):
+        (run / "checkpoints" / name).write_text("x")
+    (run / "summary.json").write_text("{}")
+    (run / "checkpoints" / "notes.txt").write_text("mine")
+    argv = _small_run(["--data", str(tiny_root)], tmp_path)
+    last = _main_error(argv, capsys)
+    assert str(run) in last and "checkpoints/epoch000.ckpt and 1 more" in last and "summary.json" in last, last
+    assert "--resume last" in last and "--run-name" in last and "--overwrite" in last
+    assert (run / "summary.json").is_file()
+    with pytest.raises(no_training):  # with --overwrite it goes on to train (stopped at the data here) ...
+        main(argv + ["--overwrite"])
+    # ... after deleting the earlier run's checkpoints and summary (other files stay)
+    assert sorted(p.name for p in run.rglob("*") if p.is_file() and "logs" not in p.parts) == ["notes.txt"]
+    capsys.readouterr()

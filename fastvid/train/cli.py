@@ -35,7 +35,7 @@ RUN_DEFAULTS = dict(
 )
 DEMO_DEFAULTS = dict(
     model="resnet_small", epochs=12, batch_size=8, workers=2, clip_duration=1.0, frames=8, crop_size=64,
-    min_short_side=64, max_short_side=80, val_short_side=64, val_clips_per_video=2, val_crops=3,
+    min_short_side=64, max_short_side=80, val_short_side=None, val_clips_per_video=2, val_crops=3,
     warmup_epochs=1.0, weight_decay=1e-4, hflip=0.5, dropout=None, lr=0.02, accelerator="cpu", devices=1,
     precision="32-true", output_dir="runs",
 )
@@ -68,12 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--train", help="training split: CSV of '<path> <label>' or a class-folder tree")
     d.add_argument("--val", help="validation split (CSV or class folders)")
     d.add_argument("--video-path-prefix", default="", help="prepended to the paths in the CSVs")
-    d.add_argument("--num-classes", type=int, help="default: 1 + the largest training label")
+    d.add_argument("--num-classes", type=int, help="default: the training split's number of class folders, or 1 + the "
+                   "largest label of its CSV")
     d.add_argument("--clip-duration", type=float, help="seconds per clip (run: 2.0, demo: 1.0)")
     d.add_argument("--frames", type=int, help="frames kept per clip, uniformly (8)")
     d.add_argument("--crop-size", type=int, help="training/validation crop (run: 224, demo: 64)")
-    d.add_argument("--min-short-side", type=int, help="random short-side scale, low end (run: 256)")
-    d.add_argument("--max-short-side", type=int, help="random short-side scale, high end (run: 320)")
+    d.add_argument("--min-short-side", type=int, help="random short-side scale, low end (run: 256, demo: 64)")
+    d.add_argument("--max-short-side", type=int, help="random short-side scale, high end (run: 320, demo: 80)")
     d.add_argument("--val-short-side", type=int, help="validation short side (default: --min-short-side)")
     d.add_argument("--hflip", type=float, help="horizontal flip probability (0.5)")
     d.add_argument("--val-clips-per-video", type=int, help="validation clips per video (run: 10, demo: 2)")
@@ -91,13 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--eval-only", action="store_true",
                    help="validate the --weights model once (clip and video level) and stop: no training; on --val "
                    "(alone), a --data root's val split, or with no data the demo's; the class count is the checkpoint's; results in "
-                   "OUTPUT_DIR/RUN_NAME/eval_summary.json (RUN_NAME default: the model name + '-eval')")
+                   "OUTPUT_DIR/RUN_NAME/eval_summary.json (RUN_NAME default: the model name + '-eval'; demo-eval on the demo set)")
     m.add_argument("--dropout", type=float, help="head dropout (model default)")
     m.add_argument("--epochs", type=int, help="training epochs (run: 30, demo: 12)")
     m.add_argument("--lr", type=float, help="peak learning rate (default: 0.1 x global batch / 64; demo: 0.02)")
     m.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="SGD (Nesterov) or AdamW")
     m.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    m.add_argument("--weight-decay", type=float, help="on conv/linear weights (1e-4)")
+    m.add_argument("--weight-decay", type=float, help="on every weight of 2 or more dimensions (conv/linear weights, a transformer's position "
+                   "embeddings), none on norms and biases (1e-4)")
     m.add_argument("--warmup-epochs", type=float, help="linear warmup before the cosine decay (run: 2, demo: 1)")
     m.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     m.add_argument("--mixup", action="store_true", help="MixUp/CutMix (fastvid.transforms.MixVideo) on training batches")
@@ -106,9 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--devices", help="number of devices, or 'auto'")
     t.add_argument("--num-nodes", type=int, default=1, help="machines (Lightning's num_nodes)")
     t.add_argument("--strategy", default="auto", help="auto|ddp|ddp_spawn|...")
-    t.add_argument("--precision", help="default: bf16-mixed on GPU, 32-true on CPU")
+    t.add_argument("--precision", help="default: bf16-mixed on GPU, 32-true on CPU (demo: 32-true)")
     t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, Python and the workers")
     t.add_argument("--resume", help="checkpoint to resume from, or 'last' (this run's last.ckpt)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="train in a RUN_DIR that holds an earlier run: delete its checkpoints, summary.json and "
+                   "curves.png first (its logs stay, beside the new version); without it such a RUN_DIR is refused "
+                   "unless --resume (the demo always overwrites runs/demo)")
     t.add_argument("--output-dir", help="runs are written to OUTPUT_DIR/RUN_NAME (runs)")
     t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name ('-eval' added for --eval-only)")
     t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
@@ -386,6 +392,8 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
         "val_acc5_video": metrics.get("val_video_acc5"),
         "chance": chance,
         "metrics_csv": str(Path(csv_logger.log_dir) / "metrics.csv"),
+        # the videos left out of the evaluation (they could not be read), as [index, path, reason]
+        "failed_videos": _failed_videos(datamodule),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "eval_summary.json").write_text(json.dumps(summary, indent=1))
@@ -395,8 +403,48 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
           f"videos x {summary['views_per_video']} views")
     print(f"  val accuracy   video top-1 {_pct(summary['val_acc_video'])} (top-5 {_pct(summary['val_acc5_video'])}), "
           f"clip top-1 {_pct(summary['val_acc_clip'])} (top-5 {_pct(summary['val_acc5_clip'])}); chance {_pct(chance)}")
+    _say_failed(summary["failed_videos"], run_dir / "eval_summary.json", trainer.world_size)
     print(f"  summary        {run_dir / 'eval_summary.json'}")
     return 0
+
+
+# What a training run writes into RUN_DIR besides its logs (which Lightning versions: logs/version_N).
+_RUN_OUTPUTS = ("checkpoints", "summary.json", "curves.png")
+
+
+def _earlier_run(run_dir: Path) -> list[str]:
+    """The outputs of an earlier training run in ``run_dir``: its checkpoint files, summary and plot."""
+    found = [name for name in _RUN_OUTPUTS[1:] if (run_dir / name).is_file()]
+    ckpts = sorted((run_dir / "checkpoints").glob("*.ckpt")) if (run_dir / "checkpoints").is_dir() else []
+    return ([f"checkpoints/{ckpts[0].name}" + (f" and {len(ckpts) - 1} more" if len(ckpts) > 1 else "")] if ckpts
+            else []) + found
+
+
+def _remove_earlier_run(run_dir: Path) -> None:
+    """Deletes what :func:`_earlier_run` lists (the checkpoint files only, not other files in checkpoints/)."""
+    ckpt_dir = run_dir / "checkpoints"
+    if ckpt_dir.is_dir():
+        for f in ckpt_dir.glob("*.ckpt"):
+            f.unlink()
+    for name in _RUN_OUTPUTS[1:]:
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def _failed_videos(datamodule) -> dict[str, list]:
+    """The videos (and clips) each split's dataset skipped, as ``[index, path, reason]`` rows."""
+    out = {}
+    for split, dataset in (("train", datamodule.train_dataset), ("val", datamodule.val_dataset)):
+        failures = getattr(dataset, "failures", None) if dataset is not None else None
+        if failures:
+            out[split] = [list(f) for f in failures]
+    return out
+
+
+def _say_failed(failed: dict[str, list], path: Path, world: int) -> None:
+    if failed:
+        counts = ", ".join(f"{split} {len(rows)}" for split, rows in failed.items())
+        where = " (rank 0's)" if world > 1 else ""
+        print(f"  failed videos  {sum(map(len, failed.values()))}{where} skipped ({counts}): listed in {path}")
 
 
 def _pct(v) -> str:
@@ -446,6 +494,10 @@ def main(argv: list[str] | None = None) -> int:
         ckpt_path = str(ckpt_dir / "last.ckpt") if args.resume == "last" else args.resume
         if not os.path.isfile(ckpt_path):
             parser.error(f"argument --resume: no checkpoint at {ckpt_path}")
+    earlier = [] if args.eval_only or args.resume else _earlier_run(run_dir)
+    if earlier and not (args.overwrite or args.demo):
+        parser.error(f"{run_dir} holds an earlier run ({', '.join(earlier)}); continue it with --resume last, start "
+                     "another with --run-name NAME, or replace it with --overwrite")
 
     chance = None
     if args.demo:
@@ -521,6 +573,14 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"argument --num-classes: {args.num_classes} is too few: the training labels go up to "
                              f"{labels_num_classes - 1}")
             num_classes = args.num_classes or labels_num_classes
+            if datamodule.val_path is not None:
+                from fastvid.train.data import max_label
+
+                label_max = max_label(datamodule.val_path)
+                if label_max >= num_classes:
+                    parser.error(f"the labels of {datamodule.val_path} (validation) go up to {label_max}, but the training data "
+                                 f"has {num_classes} classes" + ("" if args.num_classes else
+                                                                " (--num-classes sets more)"))
     except (ValueError, FileNotFoundError) as e:  # a CSV line without an integer label, an empty split, ...
         parser.error(str(e))
     if chance is None:
@@ -609,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s), lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+    if earlier and rank == 0:
+        say(f"fastvid-train: replacing the earlier run in {run_dir} ({', '.join(earlier)})")
+        _remove_earlier_run(run_dir)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
 
     if trainer.global_rank != 0:
@@ -645,6 +708,8 @@ def main(argv: list[str] | None = None) -> int:
         "metrics_csv": str(metrics_csv),
         "tensorboard": str(Path(loggers[-1].log_dir)) if len(loggers) > 1 else None,
         "plot": str(plot_path) if plot_path else None,
+        # every video (or clip window) a split's dataset skipped, as [index, path, reason] (rank 0's under DDP)
+        "failed_videos": _failed_videos(datamodule),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
@@ -662,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  logs           {summary['metrics_csv']}" + (f", tensorboard: {summary['tensorboard']}" if summary["tensorboard"] else ""))
     if plot_path:
         print(f"  curves         {plot_path}")
+    _say_failed(summary["failed_videos"], run_dir / "summary.json", trainer.world_size)
     print(f"  summary        {run_dir / 'summary.json'}")
     return 0
 

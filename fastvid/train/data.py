@@ -10,7 +10,8 @@ What it does differently from the PyTorchVideo tutorial's ``KineticsDataModule``
   RandomCropVideo(224) -> RandomHorizontalFlipVideo;
 * validation with the multi-view protocol: ``constant_clips_per_video`` clips x 3 UniformCropVideo
   crops per video (ShortSideScale(256) first), each view an item carrying ``video_index`` and
-  ``aug_index``; the views are split over ranks without padding (no view is counted twice);
+  ``aug_index``; the views are split over ranks without padding (no view is counted twice); a video that
+  cannot be read is left out of the evaluation (listed in the dataset's ``failures``);
 * ``gpu_augment=True``: the workers only decode (uint8 clips of the kept frames, packed by
   :func:`fastvid.gpu.collate_clips`); :attr:`train_gpu_transform` (a :class:`fastvid.gpu.BatchClipTransform`)
   does scale/crop/flip/normalize on the device in one launch, and :attr:`val_gpu_transform` the validation
@@ -27,7 +28,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
-from fastvid.data import LabeledVideoPaths, labeled_video_dataset, make_clip_sampler
+from fastvid.data import LabeledVideoPaths, labeled_video_dataset, make_clip_sampler, skip_none
 from fastvid.transforms import (
     ApplyTransformToKey,
     CenterCropVideo,
@@ -110,13 +111,37 @@ def max_label(split: str | os.PathLike) -> int:
     """The largest label of a split (a CSV of ``<path> <label>`` lines or a class-folder tree).
 
     Raises:
-        ValueError: the split holds no videos, or a video without a label.
+        ValueError: the split holds no videos, a video without a label or one with a negative label.
     """
-    paths = LabeledVideoPaths.from_path(split)
-    labels = [paths[i][1]["label"] for i in range(len(paths))]
-    if not labels or min(labels) < 0:
-        raise ValueError(f"KineticsDataModule: {os.fspath(split)} has no videos, or videos without a label")
+    split = os.fspath(split)
+    if os.path.isfile(split):
+        from fastvid.data.labeled_video_paths import read_path_label_lines
+
+        lines = read_path_label_lines(split)
+        for lineno, video, label in lines:
+            if label is None or label < 0:
+                what = "has no label" if label is None else f"has the negative label {label}"
+                raise ValueError(f"KineticsDataModule: {split}, line {lineno}: {video} {what} (training and "
+                                 "validation need a label from 0 up on every line)")
+        labels = [label for _, _, label in lines]
+    else:
+        paths = LabeledVideoPaths.from_path(split)
+        labels = [paths[i][1]["label"] for i in range(len(paths))]
+    if not labels:
+        raise ValueError(f"KineticsDataModule: {split} has no videos")
     return max(labels)
+
+
+def num_classes_of(split: str | os.PathLike) -> int:
+    """The class count a split asks for: its number of class folders (empty ones too: they are classes
+    the data has no video of yet) for a class-folder tree, 1 + its largest label for a CSV."""
+    split = os.fspath(split)
+    if os.path.isdir(split):
+        from fastvid.data.labeled_video_paths import class_folder_names
+
+        max_label(split)  # (no videos at all: the same error as for a CSV)
+        return len(class_folder_names(split))
+    return max_label(split) + 1
 
 
 def _check_same_class_folders(train_path: str | None, val_path: str | None) -> None:
@@ -242,12 +267,12 @@ class KineticsDataModule(pl.LightningDataModule):
 
     @property
     def num_classes(self) -> int:
-        """1 + the largest label of the training data (read from the CSV or folder names)."""
+        """The training data's class count: its number of class folders, or 1 + its largest CSV label."""
         if self.train_path is None:
             raise ValueError("KineticsDataModule: no training split, so no class count to read from it (validation "
                              "only: take the class count from the model)")
         if self._num_classes is None:
-            self._num_classes = max_label(self.train_path) + 1
+            self._num_classes = num_classes_of(self.train_path)
         return self._num_classes
 
     @property
@@ -313,11 +338,14 @@ class KineticsDataModule(pl.LightningDataModule):
                 **kwargs,
             )
         if stage in (None, "fit", "validate") and self.val_dataset is None and self.val_path is not None:
+            # A video that fails is left out of the evaluation (its views are None, dropped by the collate
+            # function), not replaced by another video's views, which would count that one twice.
             self.val_dataset = labeled_video_dataset(
                 self.val_path,
                 make_clip_sampler("constant_clips_per_video", self.clip_duration, self.val_clips_per_video, self.val_crops),
                 transform=self._val_transform(),
                 video_path_prefix=self.video_path_prefix,
+                on_failure="skip",
                 **kwargs,
             )
 
@@ -373,8 +401,9 @@ class KineticsDataModule(pl.LightningDataModule):
             from fastvid.gpu import collate_clips
 
             collate_fn = collate_clips
+        # (a batch whose videos all failed is None: VideoClassificationModule skips it)
         return self._loader(self.val_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=False,
-                            collate_fn=collate_fn)
+                            collate_fn=skip_none(collate_fn))
 
     def views_per_video(self) -> int:
         return self.val_clips_per_video * self.val_crops

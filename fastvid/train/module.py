@@ -182,11 +182,11 @@ class VideoClassificationModule(pl.LightningModule):
 
     def on_before_batch_transfer(self, batch, dataloader_idx: int):
         prepare = getattr(self._gpu_transform(), "prepare", None)
-        return prepare(batch) if prepare is not None else batch
+        return prepare(batch) if prepare is not None and batch is not None else batch
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         transform = self._gpu_transform()
-        return transform(batch) if transform is not None else batch
+        return transform(batch) if transform is not None and batch is not None else batch
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -217,6 +217,8 @@ class VideoClassificationModule(pl.LightningModule):
         self._pending_views.clear()
 
     def validation_step(self, batch, batch_idx: int):
+        if batch is None:  # every video of the batch failed to load (KineticsDataModule leaves them out)
+            return None
         video, label = batch["video"], batch["label"]
         logits = self(video).float()
         loss = F.cross_entropy(logits, label)
