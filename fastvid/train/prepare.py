@@ -12,18 +12,42 @@ Inputs (one or more, mixed):
 * a folder of class folders (``train/abseiling/x.mp4``), labelled by the index of the class in sorted order, as
   PyTorchVideo does.
 
-Outputs, under the output folder: the videos, in the folder structure of the inputs below their common folder
-(``train/abseiling/x.mp4``), always with the ``.mp4`` extension; one CSV per input, with the input's name
-(``train.csv`` for ``train.csv`` or for a folder ``train``), paths relative to the output folder (pass it as
-``video_path_prefix``) or absolute with ``--absolute-paths``; ``<name>_classes.txt`` for folder inputs;
-``prepare_failures.txt`` (``path<TAB>error`` per line) and ``prepare_settings.json``.
+Outputs, under the output folder (``-o``):
+
+* the videos, always with the ``.mp4`` extension, at the path each input gives them: a relative CSV path as
+  written (``train/abseiling/x.mp4``; an absolute one below ``--video-path-prefix``: its path below the prefix),
+  a folder input's videos below the folder's parent (``train/abseiling/x.mp4`` for the folder ``train``), and the
+  other videos (absolute paths elsewhere, relative ones that climb out with ``..``) below the common folder of
+  all such videos of the run. So splits listed with relative paths keep their own folders, whether prepared in
+  one run or in several. Names that would collide (``x.mp4`` and ``x.avi``) are told apart deterministically:
+  the one already named so (``x.mp4``) keeps the name, the others take their extension and then a number into
+  it (``x_avi.mp4``, ``x_avi_2.mp4``), never a name another input wants;
+* one CSV per input, with the input's name (``train.csv`` for ``train.csv`` or for a folder ``train``), paths
+  relative to the output folder (pass it as ``video_path_prefix``) or absolute with ``--absolute-paths``;
+  ``<name>_classes.txt`` for folder inputs;
+* ``prepare_failures.txt`` (``path<TAB>error`` per line): the videos that could not be read, in the latest run
+  that had them (the lines of videos not part of a run are kept, so preparing ``val.csv`` after ``train.csv``
+  keeps the training split's failures; a video that succeeds later leaves the file);
+* ``prepare_settings.json`` (the settings) and ``prepare_manifest.jsonl`` (per output: the real path, size and
+  modification time of the video it was made from, and the settings).
 
 Safety and resuming: inputs are never written. The tool refuses an output folder that is the inputs' folder,
-lies inside a folder input or contains one, and any plan where a file it writes is an input. Each video is
-written under a temporary name and renamed when complete, so a video that exists is finished: a second run skips
-it (and checks it still opens) and only does what is left. Rerunning into a folder prepared with other settings
-is refused. Unreadable videos are listed in the failures file and left out of the CSVs; the exit code is 0
+lies inside a folder input or contains one, and any plan where a file it writes is an input or a video it
+writes goes into a folder of input videos. Each video is written under a temporary name and renamed when
+complete, and the manifest names its source before it is made, so a video that exists is finished and known: a
+second run (after Ctrl-C or a kill) skips it (and checks it still opens) and only does what is left. An output
+is reused only when the manifest says it was made from the same source (same real path, size and modification
+time) with the same settings: one made from an earlier version of the source is made again; one made from
+another source (two runs whose inputs give the same name, e.g. CSVs of absolute paths prepared in separate runs)
+or with no record of its source (a folder made by an older fastvid-prepare) is refused with an error before
+anything is written, never reused nor overwritten. Rerunning into a folder prepared with other settings is
+refused, and so is a second run into a folder while one is writing to it. Unreadable videos (and paths that are
+missing or not regular files) are listed in the failures file and left out of the CSVs; the exit code is 0
 unless ``--strict`` is given and some failed.
+
+Progress goes to stderr: a bar on a terminal; otherwise (nohup, SLURM, ``2> log``) a plain line at the start,
+every 30 s (:data:`PROGRESS_EVERY_S`) and at the end, with done/total, failures, rate and ETA; none with
+``--quiet``.
 """
 
 from __future__ import annotations
@@ -893,11 +917,24 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fastvid-prepare",
         description="Re-encode a Kinetics-style dataset (CSV of 'path label' lines or class folders) into a copy "
-        "that is fast to decode for training: short side 256/320, a keyframe every few frames, H.264 yuv420p.",
+        "that is fast to decode for training: short side 256/320, a keyframe every few frames, H.264 yuv420p. "
+        "Rerunning resumes; an existing output is reused only if it was made from the same video with the same "
+        "settings (prepare_manifest.jsonl), and one made from another video is refused, never reused.",
     )
     p.add_argument("inputs", nargs="+", help="CSV files ('path label' per line) and/or folders of class folders")
-    p.add_argument("-o", "--output", required=True, help="output folder (must not be or contain the inputs)")
-    p.add_argument("--video-path-prefix", default="", help="folder that relative CSV paths are relative to (default: .)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder (must not be or contain the inputs); relative CSV paths are mirrored under it "
+        "(train/dog/v1.avi -> OUTPUT/train/dog/v1.mp4), a folder input's videos go to OUTPUT/<folder name>/",
+    )
+    p.add_argument(
+        "--video-path-prefix",
+        default="",
+        help="folder that relative CSV paths are relative to (default: .); absolute paths below it are mirrored "
+        "under OUTPUT as relative ones",
+    )
     p.add_argument("--short-side", type=int, default=256, help="short side of the output in pixels (default 256)")
     p.add_argument("--no-upscale", action="store_true", help="keep videos already smaller than --short-side as they are")
     p.add_argument("--gop", type=int, default=16, help="frames between keyframes (default 16)")
