@@ -275,6 +275,11 @@ def test_refuses_to_write_over_or_into_inputs(dataset, tmp_path):
     with pytest.raises(PrepareError, match="overwrite"):
         # the videos' folder is dataset/train/archery, so the output root may be `other`: writes other/train.csv
         make_plan([str(other / "train.csv")], str(other))
+    # relative CSV paths are mirrored under the output folder: the prefix itself as output folder would put
+    # train/bowling/b2.mp4 beside train/bowling/b2.mkv
+    (other / "mkv.csv").write_text("train/bowling/b2.mkv 1\n")
+    with pytest.raises(PrepareError, match="a folder of input videos"):
+        make_plan([str(other / "mkv.csv")], str(dataset), video_path_prefix=str(dataset))
     assert _digest(dataset) == before
     assert (other / "train.csv").read_text() == f"{dataset / 'train/archery/a1.mp4'} 0\n"
 
@@ -585,7 +590,7 @@ def test_a_fifo_is_reported_as_not_a_regular_file(tmp_path):
     s = prepare([str(tmp_path / "l.csv")], str(out), settings=EncodeSettings(**SMALL),
                 video_path_prefix=str(tmp_path / "d"), workers=1, progress=False)
     errors = dict(s.failed)
-    assert errors[str(tmp_path / "d/train/c/pipe.mp4")] == "not a regular file (a FIFO (named pipe))"
-    assert errors[str(tmp_path / "d/train/c/dir.mp4")] == "not a regular file (a folder)"
+    assert errors[str(tmp_path / "d/train/c/pipe.mp4")] == "not a regular file: a FIFO (named pipe)"
+    assert errors[str(tmp_path / "d/train/c/dir.mp4")] == "not a regular file: a folder"
     assert s.done == 1
     assert (out / "l.csv").read_text() == "train/c/ok.mp4 0\n"

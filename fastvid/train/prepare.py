@@ -458,7 +458,7 @@ def _not_a_file(path: str) -> str:
         (stat.S_ISBLK, "a block device"),
     ]
     kind = next((k for test, k in kinds if test(mode)), "a special file")
-    return f"not a regular file ({kind})"
+    return f"not a regular file: {kind}"
 
 
 def prepare_video(src: str, dst: str, settings: EncodeSettings) -> VideoResult:
