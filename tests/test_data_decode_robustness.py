@@ -424,3 +424,54 @@ def test_a_seek_to_a_keyframe_past_the_window_start_but_before_its_first_frame_i
                 retried += "seek_retries" in v.last_decode_stats
                 assert v.last_decode_stats["from_start"] is False
     assert retried == 0
+
+
+# ------------------------------------------------------------------------------ streams and sizes
+def _write_streams(path, streams, fmt=None):
+    """One file holding several video streams: ``streams`` is a list of (codec, pix_fmt, frames, height,
+    width, pts offset); each stream gets its own frames at 15 fps."""
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", format=fmt) as out:
+        outs = []
+        for codec, pix_fmt, n, h, w, offset in streams:
+            st = out.add_stream(codec, rate=15)
+            st.width, st.height, st.pix_fmt = w, h, pix_fmt
+            outs.append((st, n, h, w, offset))
+        for st, n, h, w, offset in outs:
+            for i in range(n):
+                frame = av.VideoFrame.from_ndarray(_frame_rgb(i, h, w, rng), format="rgb24")
+                frame.pts = i + offset
+                for p in st.encode(frame):
+                    out.mux(p)
+            for p in st.encode(None):
+                out.mux(p)
+    return str(path)
+
+
+def test_a_cover_picture_stream_before_the_video_is_passed_over(tmp_path):
+    # A one-frame MJPEG picture as the first stream (a cover), the H.264 video second: PyTorchVideo's
+    # streams.video[0] gives 8 copies of the picture; FFmpeg's best stream is the video.
+    path = _write_streams(tmp_path / "cover.mkv", [("mjpeg", "yuvj420p", 1, 48, 64, 0),
+                                                   ("libx264", "yuv420p", 30, 48, 64, 0)])
+    with av.open(path) as c:
+        assert [s.codec_context.name for s in c.streams.video] == ["mjpeg", "h264"]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.duration > 1.5
+        clip = v.get_clip_frames(0, 1.5, 8)["video"]
+        assert clip.shape == (3, 8, 48, 64) and not torch.equal(clip[:, 0], clip[:, -1])
+    _assert_clips_match_reference(path, windows=WINDOWS[:3])  # the reference reads the same stream
+
+
+def test_a_size_change_inside_a_clip_is_a_runtime_error_naming_the_video(tmp_path):
+    # Two MPEG-TS parts, 64x48 then 96x72, their timestamps continuing (a concatenated recording).
+    a = _write_streams(tmp_path / "a.ts", [("libx264", "yuv420p", 30, 48, 64, 0)], fmt="mpegts")
+    b = _write_streams(tmp_path / "b.ts", [("libx264", "yuv420p", 30, 72, 96, 30)], fmt="mpegts")
+    path = tmp_path / "both.ts"
+    path.write_bytes(open(a, "rb").read() + open(b, "rb").read())
+    with EncodedVideo.from_path(str(path), decode_audio=False) as v:
+        assert v.get_clip_frames(0.2, 1.2, 8)["video"].shape == (3, 8, 48, 64)  # inside the first part
+        for read in (lambda: v.get_clip_frames(1.5, 2.5, 8), lambda: v.get_clip(1.5, 2.5),
+                     lambda: v.get_clip_frames(1.5, 2.5, None)):
+            with pytest.raises(RuntimeError, match=r"frame size changed inside the clip of both.ts \(at .* s\): "
+                                                   r"64x48 then 96x72"):
+                read()

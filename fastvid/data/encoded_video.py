@@ -56,7 +56,7 @@ from fastvid.data.utils import pts_to_secs, secs_to_pts, thwc_to_cthw
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EncodedVideo", "EncodedVideoPyAV", "VideoIndex", "default_decoder_threads"]
+__all__ = ["EncodedVideo", "EncodedVideoPyAV", "VideoIndex", "default_decoder_threads", "video_stream"]
 
 _DECODERS = ("pyav",)
 
@@ -76,6 +76,17 @@ _WARNED_FORMATS: set = set()
 # child must neither close nor free them: their decoder threads exist only in the parent (joining them
 # would hang) and their file offset is shared with it. They are kept here, unused, for the child's life.
 _INHERITED_CONTAINERS: list = []
+
+
+def video_stream(container):
+    """The video stream a clip is read from: FFmpeg's best video stream (``av_find_best_stream``, the one
+    the ffmpeg tool and torchcodec pick), which passes over a cover picture (an MP4's ``attached_pic``, a
+    one-frame MJPEG stream before the video in an MKV); None when the file has no video stream.
+    (PyTorchVideo reads the first video stream, the same stream in a file with one.)"""
+    if not container.streams.video:
+        return None
+    best = container.streams.best("video")
+    return best if best is not None else container.streams.video[0]
 
 
 def default_decoder_threads() -> int | None:
@@ -323,9 +334,9 @@ class EncodedVideoPyAV:
 
     def _init_streams(self, threads: int | None) -> None:
         container = self._container
-        if len(container.streams.video) == 0:
+        vs = video_stream(container)
+        if vs is None:
             raise RuntimeError(f"Video stream not found in {self._video_name}")
-        vs = container.streams.video[0]
         self._vstream = vs
         if threads is None:
             threads = default_decoder_threads()
@@ -805,13 +816,16 @@ class EncodedVideoPyAV:
             pass
         return [frames[p] for p in sorted(frames)], decoded, True
 
-    @staticmethod
-    def _frames_to_uint8(frames: list) -> np.ndarray:
+    def _frames_to_uint8(self, frames: list) -> np.ndarray:
         first = frames[0].to_ndarray(format="rgb24")
         buf = np.empty((len(frames),) + first.shape, dtype=np.uint8)
         buf[0] = first
         for i in range(1, len(frames)):
-            buf[i] = frames[i].to_ndarray(format="rgb24")
+            arr = frames[i].to_ndarray(format="rgb24")
+            if arr.shape != first.shape:
+                raise RuntimeError(f"frame size changed inside the clip of {self._video_name} (at {frames[i].time} s): "
+                                   f"{first.shape[1]}x{first.shape[0]} then {arr.shape[1]}x{arr.shape[0]}")
+            buf[i] = arr
         return buf
 
     def _get_audio(self, start_sec, end_sec):
@@ -961,8 +975,8 @@ class EncodedVideoPyAV:
                             buf = np.empty((len(want_pts),) + arr.shape, dtype=np.uint8)
                         elif arr.shape != buf.shape[1:]:
                             raise RuntimeError(
-                                f"frame size changed inside the clip of {self._video_name}: "
-                                f"{buf.shape[1:]} then {arr.shape}"
+                                f"frame size changed inside the clip of {self._video_name} (at {frame.time} s): "
+                                f"{buf.shape[2]}x{buf.shape[1]} then {arr.shape[1]}x{arr.shape[0]}"
                             )
                         for q in pos:
                             buf[q] = arr

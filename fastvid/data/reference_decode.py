@@ -13,20 +13,21 @@ import av
 import numpy as np
 import torch
 
+from fastvid.data.encoded_video import video_stream
 from fastvid.data.utils import secs_to_pts
 
 __all__ = ["decode_all_frames", "reference_clip"]
 
 
 def decode_all_frames(path: str | os.PathLike) -> tuple[list[int], np.ndarray]:
-    """Every frame of the first video stream: (pts in presentation order, uint8 (F, H, W, 3)).
+    """Every frame of the video stream (:func:`fastvid.data.encoded_video.video_stream`): (pts in presentation order, uint8 (F, H, W, 3)).
 
     Each frame keeps its pts (the last frame wins on a repeated pts), except in an AVI file whose
     packet pts increase in decode order while the decoder reorders frames (H.264 with B-frames: AVI
     stores no presentation times, the pts FFmpeg gives are decode times): there the decoder's output
     order is the display order, and the k-th frame output is given the k-th smallest pts."""
     with av.open(os.fspath(path)) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         decode_times = False
         if container.format.name == "avi":
             packet_pts = [p.pts for p in container.demux(stream) if p.size]
@@ -50,7 +51,7 @@ def reference_clip(
     seconds -> pts), subsampled with clamp(torch.linspace(0, T-1, n), 0, T-1).long(); None if empty.
     ``decoded``: the result of :func:`decode_all_frames` for ``path``, to decode it only once."""
     with av.open(os.fspath(path)) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         tb = stream.time_base
         start_pts = stream.start_time if stream.start_time is not None else 0.0
     pts, frames = decoded if decoded is not None else decode_all_frames(path)
