@@ -722,6 +722,27 @@ def test_scales_take_integral_float_sizes():
     assert torch.equal(a(x), want)
 
 
+def test_crops_take_integral_float_sizes_as_torchvisions_do():
+    x = clip(t=3, h=24, w=32)
+    rrc = lambda h, w: T.RandomResizedCrop(h, w, (0.5, 1.0), (0.75, 1.33))  # noqa: E731
+    for make, floats, ints in [
+        (T.RandomCropVideo, (16.0,), (16,)), (T.RandomCropVideo, ((16.0, 12.0),), ((16, 12),)),
+        (T.CenterCropVideo, (16.0,), (16,)), (T.CenterCropVideo, ((16.0, 12.0),), ((16, 12),)),
+        (T.RandomResizedCropVideo, (16.0,), (16,)), (T.RandomCrop, (16.0,), (16,)), (T.CenterCrop, (16.0,), (16,)),
+        (rrc, (16.0, 12.0), (16, 12)),
+    ]:
+        torch.manual_seed(0)
+        random.seed(0)
+        want = make(*ints)(x)
+        torch.manual_seed(0)
+        random.seed(0)
+        assert torch.equal(make(*floats)(x), want), (make, floats)
+    assert T.UniformCropVideo(16.0)({"video": x, "aug_index": 1})["video"].shape == (3, 3, 16, 16)
+    for bad in (16.5, float("nan"), "16"):
+        with pytest.raises(TypeError, match="size"):
+            T.RandomCropVideo(bad)
+
+
 def test_dict_transforms_are_modules_as_in_pytorchvideo():
     # PyTorchVideo's RemoveKey and UniformCropVideo are nn.Modules: they go into nn.Sequential
     x = clip(h=20, w=30)

@@ -47,12 +47,13 @@ def positive_size(owner: str, name: str, value) -> int:
 
 
 def size_pair(owner: str, name: str, value) -> tuple[int, int]:
-    """An int (square) or a (height, width) pair of positive ints, as torchvision's crops take."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        v = positive_int(owner, name, value)
+    """An int (square) or a (height, width) pair of positive ints, as torchvision's crops take (floats with
+    an integral value too, as :func:`positive_size`)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        v = positive_size(owner, name, value)
         return v, v
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) in (1, 2):
-        items = [positive_int(owner, name, v) for v in value]
+        items = [positive_size(owner, name, v) for v in value]
         return (items[0], items[0]) if len(items) == 1 else (items[0], items[1])
     raise TypeError(f"{owner}: {name} must be an int or a (height, width) pair of ints, got {value!r}")
 

@@ -125,7 +125,7 @@ class UniformCropVideo(torch.nn.Module):
 
     def __init__(self, size: int, video_key: str = "video", aug_index_key: str = "aug_index"):
         super().__init__()
-        self._size = _checks.positive_int("UniformCropVideo", "size", size)
+        self._size = _checks.positive_size("UniformCropVideo", "size", size)
         self._video_key = video_key
         self._aug_index_key = aug_index_key
 

@@ -240,8 +240,8 @@ def random_resized_crop(
     ``generator`` (keyword-only) draws from a CPU torch.Generator instead of torch's global one."""
     owner = "random_resized_crop"
     _clip(owner, "frames", frames)
-    target_height = _checks.positive_int(owner, "target_height", target_height)
-    target_width = _checks.positive_int(owner, "target_width", target_width)
+    target_height = _checks.positive_size(owner, "target_height", target_height)
+    target_width = _checks.positive_size(owner, "target_width", target_width)
     scale = _checks.float_range(owner, "scale", scale, positive=True)
     aspect_ratio = _checks.float_range(owner, "aspect_ratio", aspect_ratio, positive=True)
     shift = _flag(owner, "shift", shift)

@@ -296,8 +296,8 @@ class RandomResizedCrop(ClipStep):
     ):
         super().__init__()
         name = "RandomResizedCrop"
-        self._target_height = _checks.positive_int(name, "target_height", target_height)
-        self._target_width = _checks.positive_int(name, "target_width", target_width)
+        self._target_height = _checks.positive_size(name, "target_height", target_height)
+        self._target_width = _checks.positive_size(name, "target_width", target_width)
         self._scale = _checks.float_range(name, "scale", scale, positive=True)
         self._aspect_ratio = _checks.float_range(name, "aspect_ratio", aspect_ratio, positive=True)
         self._shift = bool(shift)
