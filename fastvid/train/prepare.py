@@ -67,6 +67,7 @@ from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
 from fastvid.data import labeled_video_paths
+from fastvid.data.encoded_video import video_stream
 from fastvid.data.labeled_video_paths import read_path_label_lines
 from fastvid.reference import short_side_scale_size
 
@@ -363,7 +364,8 @@ def is_complete(path: str) -> bool:
         return False
     try:
         with av.open(path) as c:
-            return bool(c.streams.video) and (c.streams.video[0].frames > 0 or (c.duration or 0) > 0)
+            v = video_stream(c)
+            return v is not None and (v.frames > 0 or (c.duration or 0) > 0)
     except Exception:
         return False
 
@@ -376,9 +378,9 @@ def encode_video(src: str, dst: str, settings: EncodeSettings) -> int:
     import av
 
     with av.open(src, metadata_errors="ignore") as inp:
-        if not inp.streams.video:
+        vin = video_stream(inp)  # the stream the dataset reads (a cover picture is passed over)
+        if vin is None:
             raise ValueError("no video stream")
-        vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
         if settings.threads:
             vin.codec_context.thread_count = settings.threads
