@@ -154,7 +154,11 @@ def _load_file(name: str, weights_only: bool, progress: bool = True):
         text = _ANSI.sub("", str(e))
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
         if found is None:  # not a refused object: a damaged or foreign file
-            raise ValueError(f"read_state_dict: {name} is not a readable PyTorch checkpoint ({_first_line(text)})") from None
+            # (torch's message opens with advice to retry with weights_only=False, which cannot help here; the
+            # unpickler's own finding follows "WeightsUnpickler error:")
+            detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+            detail = f"unpickler: {detail.group(1).strip()}" if detail else _first_line(text)
+            raise ValueError(f"read_state_dict: {name} is not a readable PyTorch checkpoint ({detail})") from None
         what = f"it pickles {found.group(1)}"
         raise ValueError(
             f"read_state_dict: {name} holds Python objects besides tensors, which weights_only=True refuses "

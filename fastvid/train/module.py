@@ -4,7 +4,7 @@ What it does differently from the PyTorchVideo tutorial's ``VideoClassificationL
 
 * SGD with momentum 0.9, weight decay 1e-4 (not on norms and biases), and a per-step learning-rate
   schedule: linear warmup, then cosine decay to ``final_lr_ratio * lr`` (the tutorial: Adam at lr 0.1);
-* top-1 and top-5 accuracy with torchmetrics, for training and validation, synchronized across ranks;
+* accuracy with torchmetrics, synchronized across ranks: top-1 for training, top-1 and top-5 for validation;
 * validation at two levels: clip level (every view on its own) and video level, the standard
   multi-view protocol: softmax scores of all the views of a video (``constant_clips_per_video`` clips x
   3 ``UniformCropVideo`` crops) are averaged and the video counts as one prediction. Views of one video

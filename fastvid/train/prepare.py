@@ -919,7 +919,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fastvid-prepare",
         description="Re-encode a Kinetics-style dataset (CSV of 'path label' lines or class folders) into a copy "
-        "that is fast to decode for training: short side 256/320, a keyframe every few frames, H.264 yuv420p. "
+        "that is fast to decode for training: short side 256 (--short-side), a keyframe every few frames, H.264 yuv420p. "
         "Rerunning resumes; an existing output is reused only if it was made from the same video with the same "
         "settings (prepare_manifest.jsonl), and one made from another video is refused, never reused.",
     )
@@ -938,7 +938,7 @@ def _parser() -> argparse.ArgumentParser:
         "under OUTPUT as relative ones",
     )
     p.add_argument("--short-side", type=int, default=256, help="short side of the output in pixels (default 256)")
-    p.add_argument("--no-upscale", action="store_true", help="keep videos already smaller than --short-side as they are")
+    p.add_argument("--no-upscale", action="store_true", help="keep the size of videos whose short side is at most --short-side (they are still re-encoded)")
     p.add_argument("--gop", type=int, default=16, help="frames between keyframes (default 16)")
     p.add_argument("--crf", type=int, default=23, help="libx264 constant rate factor, lower is better (default 23)")
     p.add_argument("--preset", default="veryfast", help="libx264 preset (default veryfast)")
