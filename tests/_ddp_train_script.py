@@ -1,7 +1,8 @@
 """Run by tests/test_train_ddp.py: two CPU processes (gloo) through Lightning's DDP.
 
-Usage: python _ddp_train_script.py DATA_ROOT OUT_DIR. Lightning's subprocess launcher starts rank 1
-by running this same command again. Each rank writes OUT_DIR/rank<r>.json with what it saw.
+Usage: python _ddp_train_script.py DATA_ROOT OUT_DIR [VAL_CSV]. Lightning's subprocess launcher starts rank 1
+by running this same command again. Each rank writes OUT_DIR/rank<r>.json with what it saw. VAL_CSV
+replaces the root's validation split.
 """
 
 import json
@@ -22,6 +23,8 @@ class Recorder(pl.Callback):
         self.train += batch["video_index"].tolist()
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if batch is None:  # every video of the batch failed to load
+            return
         with torch.no_grad():
             preds = pl_module(batch["video"]).argmax(dim=1).tolist()
         for v, c, a, p, y in zip(batch["video_index"].tolist(), batch["clip_index"].tolist(),
@@ -31,8 +34,9 @@ class Recorder(pl.Callback):
 
 def main():
     root, out = sys.argv[1], sys.argv[2]
+    val = sys.argv[3] if len(sys.argv) > 3 else None
     pl.seed_everything(0, workers=True, verbose=False)
-    dm = KineticsDataModule(root, clip_duration=0.5, num_frames=4, batch_size=2, num_workers=0, crop_size=32,
+    dm = KineticsDataModule(os.path.join(root, "train.csv") if val else root, val, clip_duration=0.5, num_frames=4, batch_size=2, num_workers=0, crop_size=32,
                             min_short_side=32, max_short_side=40, val_clips_per_video=1, val_crops=3)
     module = VideoClassificationModule("resnet_small", num_classes=dm.num_classes, num_frames=4, crop_size=32, lr=0.01)
     rec = Recorder()
@@ -43,7 +47,8 @@ def main():
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     with open(os.path.join(out, f"rank{trainer.global_rank}.json"), "w") as f:
         json.dump({"rank": trainer.global_rank, "world": trainer.world_size, "train": rec.train, "val": rec.val,
-                   "metrics": metrics, "num_train_videos": len(dm.train_dataset) , "num_val_items": len(dm.val_dataset)}, f)
+                   "metrics": metrics, "num_train_videos": len(dm.train_dataset) , "num_val_items": len(dm.val_dataset),
+                   "val_failures": [list(f) for f in dm.val_dataset.failures]}, f)
     # Tear the process group down here, not in interpreter shutdown, where gloo's threads can still be
     # running when the C++ runtime exits ("terminate called without an active exception", seen once).
     if torch.distributed.is_initialized():

@@ -52,3 +52,24 @@ def test_ddp_two_ranks_disjoint_shards_and_synced_metrics(tiny_root, tmp_path):
     clip_acc = sum(p == y for *_, p, y in union) / len(union)
     assert m0["val_acc"] == pytest.approx(clip_acc, abs=1e-6)
     assert m0["val_videos"] == 4  # each rank saw only some videos; the video metric covers all of them
+
+
+def test_ddp_validation_when_every_video_of_one_rank_fails(tiny_root, tmp_path):
+    # The views are split in contiguous parts: rank 1 gets those of the two missing videos only, so every batch
+    # it loads is None. It must still take part in the metric reductions (it used to wait forever in them).
+    lines = (tiny_root / "val.csv").read_text().splitlines()[:2]
+    val = tmp_path / "val.csv"
+    val.write_text("\n".join([*lines, f"{tmp_path / 'gone1.mp4'} 2", f"{tmp_path / 'gone2.mp4'} 3"]) + "\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path), str(val)], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[1]["val"] == [] and len(ranks[0]["val"]) == 2 * 3
+    assert sorted(f[0] for f in ranks[1]["val_failures"]) == [2, 3]
+    m0, m1 = ranks[0]["metrics"], ranks[1]["metrics"]
+    for key in ("val_acc", "val_acc5", "val_video_acc", "val_loss", "val_videos"):
+        assert m0[key] == pytest.approx(m1[key], abs=1e-6), key
+    assert m0["val_videos"] == 2
+    assert m0["val_acc"] == pytest.approx(sum(p == y for *_, p, y in ranks[0]["val"]) / 6, abs=1e-6)

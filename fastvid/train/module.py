@@ -215,6 +215,12 @@ class VideoClassificationModule(pl.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._video_scores, self._video_counts, self._video_labels = {}, {}, {}
         self._pending_views.clear()
+        # Clip-level sums, logged at the epoch's end by every rank (a rank whose batches all failed to load, or
+        # that got none, still takes part in the reductions: under DDP the others would wait for it).
+        self._val_loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self._val_clips = torch.zeros((), dtype=torch.float64, device=self.device)
+        self.val_acc.reset()
+        self.val_acc5.reset()
 
     def validation_step(self, batch, batch_idx: int):
         if batch is None:  # every video of the batch failed to load (KineticsDataModule leaves them out)
@@ -223,11 +229,10 @@ class VideoClassificationModule(pl.LightningModule):
         logits = self(video).float()
         loss = F.cross_entropy(logits, label)
         batch_size = video.shape[0]
-        self.val_acc(logits, label)
-        self.val_acc5(logits, label)
-        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=batch_size, sync_dist=True)
-        self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True, batch_size=batch_size)
-        self.log("val_acc5", self.val_acc5, on_epoch=True, batch_size=batch_size)
+        self.val_acc.update(logits, label)
+        self.val_acc5.update(logits, label)
+        self._val_loss_sum += loss.detach().double() * batch_size
+        self._val_clips += batch_size
         if self.hparams.video_level_val and "video_index" in batch:
             # To the host without waiting: read once the copy has landed (a later step, or the epoch's end).
             self._pending_views.append(_HostCopy(logits.detach().softmax(dim=-1), batch["video_index"], label))
@@ -275,6 +280,18 @@ class VideoClassificationModule(pl.LightningModule):
         return (sums[seen] / counts[seen].unsqueeze(1)).float(), labels[seen], counts[seen]
 
     def on_validation_epoch_end(self) -> None:
+        totals = torch.stack([self._val_loss_sum, self._val_clips])
+        if _distributed():
+            torch.distributed.all_reduce(totals)
+        if float(totals[1]) == 0:  # (one host read per validation)
+            raise RuntimeError(
+                "VideoClassificationModule: this validation scored no clip: every validation video it read failed to "
+                "load (the data module's val_dataset.failures lists them), or a batch limit kept only failed ones"
+            )
+        # The same values on every rank (reduced above; torchmetrics reduces its states in compute()).
+        self.log("val_loss", (totals[0] / totals[1]).float(), prog_bar=True, sync_dist=True)
+        self.log("val_acc", self.val_acc.compute(), prog_bar=True, sync_dist=True)
+        self.log("val_acc5", self.val_acc5.compute(), sync_dist=True)
         if not self.hparams.video_level_val:
             return
         scores, labels, counts = self.video_level_scores()
