@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
 
 import fastvid.transforms as T
 from fastvid.data import (
+    EncodedVideo,
     Kinetics,
     LabeledVideoDataset,
     LabeledVideoMapDataset,
@@ -380,6 +381,53 @@ def test_map_style_still_stops_when_no_video_can_be_read(bad_videos, tmp_path):
                                 max_consecutive_failures=3, on_failure="skip")
     with pytest.raises(RuntimeError, match="Failed to load 3 videos in a row"):
         [ds[i] for i in range(len(ds))]
+
+
+def _headers_only(tmp_path, n):
+    """MP4s cut right after their header (moov first): they open, and no clip window decodes."""
+    paths = []
+    for i in range(n):
+        path = str(tmp_path / f"cut{i}.mp4")
+        with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            st = out.add_stream("libx264", rate=15)
+            st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+            for k in range(30):
+                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (8 * k + i) % 255, np.uint8), format="rgb24")
+                for p in st.encode(frame):
+                    out.mux(p)
+            for p in st.encode(None):
+                out.mux(p)
+        data = open(path, "rb").read()
+        mdat = data.index(b"mdat") - 4
+        assert data.index(b"moov") < mdat
+        open(path, "wb").write(data[: mdat + 16])
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("on_failure", ["replace", "skip"])
+def test_map_style_stops_when_videos_open_but_no_clip_decodes(tmp_path, on_failure):
+    # Opening them works, so a look at other videos must read a clip, not only open them: this used to
+    # loop for ever (replace) or give None for ever (skip).
+    videos = _headers_only(tmp_path, 4)
+    with EncodedVideo.from_path(videos[0], decode_audio=False) as v:
+        assert v.duration > 0.5
+    ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("random", 0.5), on_failure=on_failure,
+                                max_consecutive_failures=3)
+    with pytest.raises(RuntimeError, match="Failed to load 3 videos in a row|none of the 4 videos"):
+        for _ in range(20):
+            for i in range(len(ds)):
+                ds[i]
+
+
+def test_map_style_gives_up_on_a_video_after_three_failed_windows(good_videos, tmp_path):
+    cut = _headers_only(tmp_path, 1)
+    ds = LabeledVideoMapDataset(_paths(good_videos[:3] + cut), make_clip_sampler("random", 0.5), on_failure="skip")
+    for _ in range(10):
+        assert ds[3] is None
+    rows = ds.failures
+    assert len(rows) == 3 and {r.video_index for r in rows} == {3}
+    assert "3 clip windows of this video failed: it is not read again" in rows[-1].reason
 
 
 def test_map_style_skip_leaves_failed_videos_out_once_each(good_videos, tmp_path):

@@ -401,6 +401,10 @@ def _first(v):
     return v[0] if isinstance(v, list) else v
 
 
+# Clip windows of one video that may fail (each logged) before a process stops reading that video.
+_WINDOW_FAILURES_PER_VIDEO = 3
+
+
 class _Unreadable(Exception):
     """A video that could not be opened (as opposed to a clip window that could not be decoded)."""
 
@@ -423,7 +427,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
 
     Arguments as :class:`LabeledVideoDataset`, and ``on_failure``: what an item whose video cannot be
     read (or whose clip window has no frames) gives. Every failure is logged once and recorded in
-    :attr:`failures`; a video that cannot be opened is not tried again by that process.
+    :attr:`failures`; a video that cannot be opened, or whose clip windows failed 3 times, is not tried
+    again by that process.
 
       * ``"replace"`` (the default, for training: full batches): the same clip slot of another video,
         drawn at random (``torch.randint``, so seeded runs repeat) among those not known to fail;
@@ -431,9 +436,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         function that leaves None out, e.g. ``fastvid.data.skip_none(torch.utils.data.default_collate)``
         (which gives None for a batch of failures only).
 
-    After ``max_consecutive_failures`` failures in a row, RuntimeError, unless a few other videos drawn
-    at random still open (then the run was a cluster of bad files, e.g. a download that stopped: the
-    count starts again).
+    After ``max_consecutive_failures`` failures in a row, RuntimeError, unless a clip of one of a few
+    other videos drawn at random still loads (then the run was a cluster of bad files, e.g. downloads
+    that stopped: the count starts again).
     """
 
     def __init__(
@@ -458,7 +463,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         if on_failure not in ("replace", "skip"):
             raise ValueError(f"LabeledVideoMapDataset: on_failure must be 'replace' or 'skip', got {on_failure!r}")
         self._on_failure = on_failure
-        self._unreadable: set[int] = set()  # videos this process could not open: not tried again
+        self._unreadable: set[int] = set()  # videos this process gave up on: not tried again
+        self._window_failures: dict[int, int] = {}  # clip windows that failed, per video that opened
         self._init_failures(max_consecutive_failures)
         self._labeled_videos = labeled_video_paths
         self._clip_sampler = clip_sampler
@@ -559,6 +565,12 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                     if self._transform is not None:
                         sample = self._transform(sample)
                     return sample
+                if video_index not in self._unreadable:  # it opened, but this clip window failed
+                    n = self._window_failures.get(video_index, 0) + 1
+                    self._window_failures[video_index] = n
+                    if n >= _WINDOW_FAILURES_PER_VIDEO:
+                        self._unreadable.add(video_index)
+                        reason += f" ({n} clip windows of this video failed: it is not read again)"
                 self._record_failure(video_index, path, reason)  # raises after too many in a row
             if self._on_failure == "skip":
                 return None
@@ -578,20 +590,24 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 return i
 
     def _others_readable(self) -> bool:
-        """Opens up to ``max_consecutive_failures`` other videos drawn at random (not known to fail): when
-        one opens, the run of failures was a cluster of bad files, and the count starts again."""
+        """Reads a clip of up to ``max_consecutive_failures`` other videos drawn at random (not known to fail):
+        when one gives a clip, the run of failures was a cluster of bad files, and the count starts again."""
         n = len(self._labeled_videos)
         for _ in range(min(self._max_consecutive_failures, n)):
             if len(self._unreadable) >= n:
                 return False
             i = self._draw_readable()
-            path, _ = self._labeled_videos[i]
+            path, info = self._labeled_videos[i]
             try:
-                self._decoder.open(path).close()
-            except Exception as e:
+                sample = self._load(i, 0, path, info)
+            except _Unreadable as e:
                 self._unreadable.add(i)
-                self._failure_log.add(VideoFailure(i, path, _reason(e)))
-                logger.warning("Skipping video %s (index %d): %s", path, i, _reason(e))
+                self._failure_log.add(VideoFailure(i, path, e.reason))
+                logger.warning("Skipping video %s (index %d): %s", path, i, e.reason)
+                continue
+            except Exception:
+                continue  # (a window that failed: that video is tried again when its own items come)
+            if sample is None:
                 continue
             self._consecutive = 0
             return True
