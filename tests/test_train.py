@@ -1036,3 +1036,23 @@ def test_cli_refuses_to_train_over_an_earlier_run_unless_told(tiny_root, tmp_pat
     # ... after deleting the earlier run's checkpoints and summary (other files stay)
     assert sorted(p.name for p in run.rglob("*") if p.is_file() and "logs" not in p.parts) == ["notes.txt"]
     capsys.readouterr()
+
+
+def test_cli_validation_that_scores_no_clip_is_a_clear_error(tiny_root, tmp_path):
+    from fastvid.train.cli import main
+
+    val = tmp_path / "val.csv"
+    val.write_text(f"{tmp_path / 'gone1.mp4'} 0\n{tmp_path / 'gone2.mp4'} 1\n")
+    (tmp_path / "gone1.mp4").write_bytes(b"")
+    (tmp_path / "gone2.mp4").write_text("text")
+    with pytest.raises(RuntimeError, match="this validation scored no clip: every validation video it read failed"):
+        main(_small_run(["--train", str(tiny_root / "train.csv"), "--val", str(val)], tmp_path))
+
+
+def test_the_demo_replaces_only_its_own_run(tmp_path, capsys, no_training):
+    run = tmp_path / "runs" / "myexp"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "epoch029.ckpt").write_text("x")
+    last = _main_error(["--demo", "--output-dir", str(tmp_path / "runs"), "--run-name", "myexp"], capsys)
+    assert "holds an earlier run" in last and "--overwrite" in last
+    assert (run / "checkpoints" / "epoch029.ckpt").is_file()

@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true",
                    help="train in a RUN_DIR that holds an earlier run: delete its checkpoints, summary.json and "
                    "curves.png first (its logs stay, beside the new version); without it such a RUN_DIR is refused "
-                   "unless --resume (the demo always overwrites runs/demo)")
+                   "unless --resume (the demo replaces its own runs/demo without it)")
     t.add_argument("--output-dir", help="runs are written to OUTPUT_DIR/RUN_NAME (runs)")
     t.add_argument("--run-name", help="default: 'demo' for the demo, else the model name ('-eval' added for --eval-only)")
     t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
@@ -441,10 +441,12 @@ def _failed_videos(datamodule) -> dict[str, list]:
 
 
 def _say_failed(failed: dict[str, list], path: Path, world: int) -> None:
+    """One line: how many videos each split skipped (a video may be listed once per failed clip window)."""
     if failed:
-        counts = ", ".join(f"{split} {len(rows)}" for split, rows in failed.items())
+        videos = {split: len({row[0] for row in rows}) for split, rows in failed.items()}
+        counts = ", ".join(f"{split} {n}" for split, n in videos.items())
         where = " (rank 0's)" if world > 1 else ""
-        print(f"  failed videos  {sum(map(len, failed.values()))}{where} skipped ({counts}): listed in {path}")
+        print(f"  failed videos  {sum(videos.values())}{where} skipped ({counts}): listed in {path}")
 
 
 def _pct(v) -> str:
@@ -495,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(ckpt_path):
             parser.error(f"argument --resume: no checkpoint at {ckpt_path}")
     earlier = [] if args.eval_only or args.resume else _earlier_run(run_dir)
-    if earlier and not (args.overwrite or args.demo):
+    if earlier and not (args.overwrite or args.demo and args.run_name is None):  # (the demo replaces runs/demo)
         parser.error(f"{run_dir} holds an earlier run ({', '.join(earlier)}); continue it with --resume last, start "
                      "another with --run-name NAME, or replace it with --overwrite")
 
@@ -570,8 +572,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             labels_num_classes = datamodule.num_classes
             if args.num_classes is not None and args.num_classes < labels_num_classes:
-                parser.error(f"argument --num-classes: {args.num_classes} is too few: the training labels go up to "
-                             f"{labels_num_classes - 1}")
+                what = (f"the training split has {labels_num_classes} class folders" if os.path.isdir(datamodule.train_path)
+                        else f"the training labels go up to {labels_num_classes - 1}")
+                parser.error(f"argument --num-classes: {args.num_classes} is too few: {what}")
             num_classes = args.num_classes or labels_num_classes
             if datamodule.val_path is not None:
                 from fastvid.train.data import max_label
