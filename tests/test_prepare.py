@@ -428,11 +428,52 @@ def test_a_changed_source_is_made_again_and_an_unrecorded_output_refused(tmp_pat
     text = capsys.readouterr().out
     assert "1 encoded, 0 already done" in text and "1 made again" in text
     assert _frames_of(out / "train/dog/v1.mp4") == 20
-    # an output with no record of its source (an older fastvid-prepare's folder) is not reused
-    (out / "prepare_manifest.jsonl").unlink()
+    # an output with no record of its source is not reused
+    (out / "prepare_manifest.jsonl").write_text("")
     assert main(args) == 2
     assert "does not say which video" in capsys.readouterr().err
     assert _frames_of(out / "train/dog/v1.mp4") == 20
+    # a folder with settings and no manifest is an older fastvid-prepare's (its layout differed: refused even
+    # where no name coincides, instead of making second copies beside the old ones)
+    (out / "prepare_manifest.jsonl").unlink()
+    other = [str(tmp_path / "train.csv"), "--video-path-prefix", str(tmp_path / "src"), "-o", str(out)] + CLI_SMALL
+    assert main(other) == 2
+    assert "written by an older fastvid-prepare" in capsys.readouterr().err
+
+
+def test_a_torn_manifest_line_does_not_swallow_the_next_record(tmp_path, capsys):
+    from fastvid.train.prepare import main
+
+    make_video(str(tmp_path / "src/train/dog/v1.mp4"), 48, 32, 30)
+    make_video(str(tmp_path / "src/train/cat/v2.mp4"), 48, 32, 30)
+    (tmp_path / "train.csv").write_text("train/dog/v1.mp4 0\n")
+    out = tmp_path / "out"
+    args = [str(tmp_path / "train.csv"), "--video-path-prefix", str(tmp_path / "src"), "-o", str(out)] + CLI_SMALL
+    assert main(args) == 0
+    with open(out / "prepare_manifest.jsonl", "a") as f:
+        f.write('{"mtime_ns": 1, "output": "train/x')  # a run killed while appending
+    (tmp_path / "train.csv").write_text("train/dog/v1.mp4 0\ntrain/cat/v2.mp4 1\n")
+    assert main(args) == 0  # appends v2's record after the torn line, on a line of its own
+    capsys.readouterr()
+    assert main(args) == 0 and "0 encoded, 2 already done" in capsys.readouterr().out
+
+
+def test_a_file_system_without_locks_runs_with_a_warning(tmp_path, capsys, monkeypatch):
+    import errno
+    import fcntl
+
+    from fastvid.train.prepare import main
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    make_video(str(tmp_path / "src/train/dog/v1.mp4"), 48, 32, 30)
+    (tmp_path / "train.csv").write_text("train/dog/v1.mp4 0\n")
+    args = [str(tmp_path / "train.csv"), "--video-path-prefix", str(tmp_path / "src"), "-o", str(tmp_path / "out")]
+    assert main(args + CLI_SMALL) == 0
+    captured = capsys.readouterr()
+    assert "cannot lock" in captured.err and "No locks available" in captured.err and "1 encoded" in captured.out
 
 
 def _killing_run(out, csv, prefix, kill_after):

@@ -583,8 +583,14 @@ def _read_manifest(out_dir: str) -> dict:
 def _append_manifest(out_dir: str, records: list) -> None:
     if not records:
         return
-    with open(os.path.join(out_dir, MANIFEST_FILE), "a", encoding="utf-8") as f:
-        f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    path = os.path.join(out_dir, MANIFEST_FILE)
+    torn = False
+    if os.path.exists(path) and os.path.getsize(path):
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b"\n"  # (a run killed while appending: end that line so ours stay whole)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(("\n" if torn else "") + "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
         f.flush()
         os.fsync(f.fileno())
 
@@ -595,6 +601,13 @@ def _check_outputs(plan: "Plan", settings: EncodeSettings) -> tuple[list, list]:
     outputs this run makes). Raises :class:`PrepareError`, before anything is written, for an output made from
     another source (or with no record of its source): it is never reused nor overwritten."""
     digest = _settings_digest(settings)
+    if os.path.exists(os.path.join(plan.out_dir, SETTINGS_FILE)) and not os.path.exists(
+            os.path.join(plan.out_dir, MANIFEST_FILE)):
+        raise PrepareError(
+            f"{plan.out_dir} was written by an older fastvid-prepare (it has {SETTINGS_FILE} but no {MANIFEST_FILE}, "
+            "and its videos are laid out differently: this run would not find them and would make a second copy); "
+            "use a new output folder, or delete that one."
+        )
     manifest = _read_manifest(plan.out_dir)
     stale, append, other, unknown = [], [], [], []
     for src, rel in sorted(plan.jobs.items()):
@@ -644,11 +657,16 @@ def _locked(out_dir: str):
     with open(os.path.join(out_dir, LOCK_FILE), "a") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # (EWOULDBLOCK: held by another process)
             raise PrepareError(
                 f"another fastvid-prepare is writing to {out_dir}; wait for it to end (one run at a time per output "
                 "folder)."
             ) from None
+        except OSError as e:  # a file system without locks (ENOLCK, ENOSYS, EOPNOTSUPP: some NFS, Lustre, FUSE)
+            print(f"fastvid-prepare: warning: cannot lock {out_dir} ({e.strerror or e}); running without the lock: "
+                  "start no second run into this folder until this one ends", file=sys.stderr)
+            yield
+            return
         try:
             yield
         finally:
@@ -866,6 +884,8 @@ def prepare(
 def _prepare_locked(plan: Plan, settings: EncodeSettings, absolute_paths: bool, workers: int, progress) -> Summary:
     _check_settings_file(plan.out_dir, settings)
     stale, records = _check_outputs(plan, settings)  # (refuses before anything is written)
+    # the manifest exists before the settings file does (a folder with settings and no manifest is an old one's)
+    open(os.path.join(plan.out_dir, MANIFEST_FILE), "a").close()
     _write_atomic(os.path.join(plan.out_dir, SETTINGS_FILE), json.dumps(settings.identity(), indent=2) + "\n")
     for dst in stale:  # removed before their new lines are appended: a kill in between leaves no stale output
         os.remove(dst)
