@@ -6,6 +6,7 @@ Every op has a pure-PyTorch twin in :mod:`fastvid.reference` with the same argum
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -82,15 +83,66 @@ def _frame_tensor(frame_indices) -> torch.Tensor | None:
     return torch.tensor(values, dtype=torch.long)
 
 
-def _scale_value(scale) -> float | None:
+def _scale_value(scale, op: str = "clip_transform") -> float | None:
     if scale is None:
         return None
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) and not hasattr(scale, "__float__"):
-        raise TypeError(f"clip_transform: scale must be a number or None, got {scale!r}")
+    if isinstance(scale, (bool, str, bytes)) or not isinstance(scale, (int, float)) and not hasattr(scale, "__float__"):
+        raise TypeError(f"{op}: scale must be a number or None, got {scale!r}")
     try:
         return float(scale)
+    except OverflowError:
+        raise ValueError(f"{op}: scale must be a finite number, got {scale!r}") from None
     except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"clip_transform: scale must be a number or None, got {scale!r}") from None
+        raise TypeError(f"{op}: scale must be a number or None, got {scale!r}") from None
+
+
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _check_normalization(op: str, scale: float | None, mean: list[float] | None, std: list[float] | None) -> None:
+    """The kernels compute ``v * (scale / std) - mean / std`` in float32: both factors must be finite there
+    (a std near 0, e.g. 1e-40, would make them infinite and every output -inf or NaN)."""
+    if std is None:
+        return
+    s = 1.0 if scale is None else scale
+    for c, sd in enumerate(std):
+        m = mean[c] if mean and c < len(mean) else 0.0
+        if sd == 0 or not all(math.isfinite(v) for v in (s, m, sd)):
+            continue  # (the op's own checks name a zero or non-finite value, and a wrong count)
+        for value in (s / sd, m / sd):
+            if not abs(value) <= _FLOAT32_MAX:
+                raise ValueError(f"{op}: std[{c}] = {sd!r} is too close to 0: scale / std or mean / std is not finite "
+                                 f"in float32 ({value!r})")
+
+
+def _flag(op: str, name: str, value) -> bool:
+    """A bool argument: bools, ints, NumPy bools and one-element tensors; not strings (``"no"`` is True)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _check_video(op: str, name: str, video: torch.Tensor) -> torch.Tensor:
+    if video.layout != torch.strided or video.is_quantized:
+        raise TypeError(f"{op}: {name} must be a dense (strided) tensor, got a {video.layout} "
+                        f"{'quantized ' if video.is_quantized else ''}{video.dtype} tensor")
+    if video.dtype == torch.float32 and video.device.type == "cpu" and video.data_ptr() % 4:
+        video = video.clone()  # (a view at an odd byte offset of a buffer: the kernels read whole floats)
+    return video
+
+
+def _no_stray_meta(op: str, primary: torch.Tensor, *others) -> None:
+    """A fake kernel also runs when one argument is a meta tensor and the clip a real one (the dispatcher
+    picks the meta kernel): refuse that instead of returning an uninitialized real tensor."""
+    if primary.device.type == "meta":
+        return
+    flat = []
+    for o in others:
+        flat.extend(o if isinstance(o, (list, tuple)) else [o])
+    for t in flat:
+        if isinstance(t, torch.Tensor) and t.device.type == "meta":
+            raise ValueError(f"{op}: an argument is a meta tensor (no data) while the clip is on {primary.device}: "
+                             "give every tensor argument real values")
 
 
 def clip_transform(
@@ -139,17 +191,20 @@ def clip_transform(
     if not isinstance(out_dtype, torch.dtype):
         raise TypeError(f"clip_transform: out_dtype must be a torch.dtype, got {out_dtype!r}")
     _refuse_grad("clip_transform", (video,))
+    video = _check_video("clip_transform", "video", video)
+    scale, mean, std = _scale_value(scale), _float_list("mean", mean), _float_list("std", std)
+    _check_normalization("clip_transform", scale, mean, std)
     return torch.ops.fastvid.clip_transform(
         video,
         layout,
         _frame_tensor(frame_indices),
         _int_tuple("size", size, 2),
         _int_tuple("crop", crop, 4),
-        bool(flip),
-        _scale_value(scale),
-        _float_list("mean", mean),
-        _float_list("std", std),
-        bool(antialias),
+        _flag("clip_transform", "flip", flip),
+        scale,
+        mean,
+        std,
+        _flag("clip_transform", "antialias", antialias),
         out_dtype,
     )
 
@@ -172,6 +227,7 @@ if has_ops():
 
     @torch.library.register_fake("fastvid::clip_transform")
     def _clip_transform_fake(video, layout, frame_indices, size, crop, flip, scale, mean, std, antialias, out_dtype):
+        _no_stray_meta("clip_transform", video, frame_indices)
         shape = _clip_transform_out_shape(video, layout, frame_indices, size, crop)
         return video.new_empty(shape, dtype=out_dtype)
 
@@ -213,6 +269,8 @@ class PackedClips:
                 f"PackedClips: offsets, shapes and strides must describe the same number of clips, got "
                 f"{offsets.shape[0]}, {shapes.shape[0]} and {strides.shape[0]}"
             )
+        if shapes.device.type == "cpu" and shapes.numel() and bool((shapes < 0).any()):
+            raise ValueError(f"PackedClips: shapes must not be negative, got {shapes.tolist()}"[:300])
         self.buffer = buffer
         self.offsets = offsets
         self.shapes = shapes
@@ -229,6 +287,8 @@ class PackedClips:
         """
         if layout not in _LAYOUTS:
             raise ValueError(f'PackedClips.pack: layout must be "CTHW" or "THWC", got {layout!r}')
+        if isinstance(align, bool) or not isinstance(align, int) or align < 1:
+            raise ValueError(f"PackedClips.pack: align must be a positive int (elements), got {align!r}")
         videos = list(videos)
         if not videos:
             raise ValueError("PackedClips.pack: videos must hold at least one clip, got none")
@@ -313,7 +373,7 @@ def _per_clip_rows(name: str, value, batch: int, width: int) -> torch.Tensor | N
         return None
     if isinstance(value, torch.Tensor):
         t = value
-        if t.dtype.is_floating_point or t.dtype.is_complex:
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool and width:
             raise TypeError(f"{op}: {name} must hold ints, got {_describe(t)}")
     else:
         try:
@@ -323,7 +383,7 @@ def _per_clip_rows(name: str, value, batch: int, width: int) -> torch.Tensor | N
                 t = torch.as_tensor(value)
         except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"{op}: {name} must be a tensor or a (nested) sequence of ints, got {_describe(value)}") from None
-        if t.dtype.is_floating_point or t.dtype.is_complex:
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool and width:
             raise TypeError(f"{op}: {name} must hold ints, got {_describe(value)}")
     shared_dim, per_clip_dim = (0, 1) if width == 0 else (1, 2)
     if t.dim() == shared_dim and (width == 0 or t.shape[0] == width):
@@ -345,8 +405,17 @@ def _frame_rows(frame_indices, batch: int) -> torch.Tensor | None:
     if isinstance(frame_indices, torch.Tensor):
         t = frame_indices
     else:
-        items = list(frame_indices)
-        if items and all(isinstance(x, (torch.Tensor, Sequence)) for x in items):
+        try:
+            if isinstance(frame_indices, (str, bytes)):
+                raise TypeError
+            items = list(frame_indices)
+        except TypeError:
+            raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got "
+                            f"{_describe(frame_indices)}") from None
+        if any(isinstance(x, (str, bytes)) for x in items):
+            raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got "
+                            f"{_describe(frame_indices)}")
+        if items and all(isinstance(x, Sequence) or isinstance(x, torch.Tensor) and x.dim() for x in items):
             lengths = {len(x) for x in items}
             if len(lengths) != 1:
                 raise ValueError(f"{op}: frame_indices must keep the same number of frames from every clip, got lengths {sorted(lengths)}")
@@ -401,8 +470,15 @@ def _batch_args(videos, layout, frame_indices, sizes, crops, flips):
     fi = _frame_rows(frame_indices, batch)
     size_rows = _per_clip_rows("sizes", sizes, batch, 2)
     crop_rows = _per_clip_rows("crops", crops, batch, 4)
-    if flips is None or isinstance(flips, bool):
-        flip_rows = None if not flips else torch.ones(batch, dtype=torch.bool)
+    for name, rows, what in (("sizes", size_rows, "(height, width)"), ("crops", crop_rows, "(top, left, height, width)")):
+        if rows is not None and rows.device.type == "cpu" and rows.numel():
+            hw = rows[:, -2:]
+            if bool((hw <= 0).any()):
+                b = int((hw <= 0).any(dim=1).nonzero()[0])
+                raise ValueError(f"{op}: clip {b}: {name[:-1]} must be positive in height and width {what}, got "
+                                 f"{rows[b].tolist()} ({name})")
+    if flips is None or isinstance(flips, (bool, str, bytes)):
+        flip_rows = None if not _flag(op, "flips", flips is not None and flips) else torch.ones(batch, dtype=torch.bool)
     else:
         flip_rows = _per_clip_rows("flips", flips, batch, 0)
         flip_rows = flip_rows.to(torch.bool)
@@ -463,12 +539,15 @@ def clip_transform_batch(
         raise TypeError(f"clip_transform_batch: out_dtype must be a torch.dtype, got {out_dtype!r}")
     clips, packed, fi, size_rows, offsets, crop_size, flip_rows = _batch_args(videos, layout, frame_indices, sizes, crops, flips)
     _refuse_grad("clip_transform_batch", clips if packed is None else (packed.buffer,))
-    scale = None if scale is None else float(scale)
+    scale = _scale_value(scale, "clip_transform_batch")
     mean = _float_list("mean", mean)
     std = _float_list("std", std)
+    _check_normalization("clip_transform_batch", scale, mean, std)
+    antialias = _flag("clip_transform_batch", "antialias", antialias)
     if packed is None:
+        clips = [_check_video("clip_transform_batch", f"videos[{b}]", v) for b, v in enumerate(clips)]
         return torch.ops.fastvid.clip_transform_batch(
-            clips, layout, fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, bool(antialias), out_dtype
+            clips, layout, fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, antialias, out_dtype
         )
     cdim, tdim = (3, 0) if layout == "THWC" else (0, 1)
     if fi is None:
@@ -480,7 +559,7 @@ def clip_transform_batch(
         fi = torch.arange(int(lengths[0])).expand(len(packed), -1).contiguous()
     return torch.ops.fastvid.clip_transform_batch_packed(
         packed.buffer, packed.offsets, packed.shapes, packed.strides, layout, int(packed.shapes[0, cdim]),
-        fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, bool(antialias), out_dtype,
+        fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, antialias, out_dtype,
     )
 
 
@@ -489,6 +568,7 @@ if has_ops():
     @torch.library.register_fake("fastvid::clip_transform_batch")
     def _clip_transform_batch_fake(videos, layout, frame_indices, sizes, crop_offsets, crop_size, flips, scale, mean, std, antialias, out_dtype):
         v = videos[0]
+        _no_stray_meta("clip_transform_batch", v, videos, frame_indices, sizes, crop_offsets, flips)
         c, t = (v.shape[3], v.shape[0]) if layout == "THWC" else (v.shape[0], v.shape[1])
         if frame_indices is not None:
             t = frame_indices.shape[1]
@@ -496,4 +576,16 @@ if has_ops():
 
     @torch.library.register_fake("fastvid::clip_transform_batch_packed")
     def _clip_transform_batch_packed_fake(buffer, offsets, shapes, strides, layout, channels, frame_indices, sizes, crop_offsets, crop_size, flips, scale, mean, std, antialias, out_dtype):
+        _no_stray_meta("clip_transform_batch", buffer, offsets, shapes, strides, frame_indices, sizes, crop_offsets, flips)
         return buffer.new_empty((offsets.shape[0], channels, frame_indices.shape[1], crop_size[0], crop_size[1]), dtype=out_dtype)
+
+
+if has_ops():
+
+    @torch.library.register_fake("fastvid::plan_clip_frames")
+    def _plan_clip_frames_fake(frame_pts, keyframes, windows, num_samples, linspace_fma):
+        _no_stray_meta("plan_clip_frames", frame_pts, keyframes, windows)
+        n = windows.shape[0]
+        width = num_samples if num_samples > 0 else 0
+        mk = lambda *shape: frame_pts.new_empty(shape, dtype=torch.long)  # noqa: E731
+        return mk(n), mk(n), mk(n, width), mk(n)

@@ -260,3 +260,76 @@ def test_a_clip_that_needs_a_gradient_is_refused_not_silently_cut_off():
     assert not out.requires_grad
     torch.testing.assert_close(out, reference.clip_transform(x.detach(), size=(8, 8)), atol=1e-4, rtol=0)
     assert not ops.clip_transform(x.detach(), size=(8, 8)).requires_grad
+
+
+# --- found by fuzzing: arguments that used to give garbage, a hang or an unhelpful error --------------------------
+
+
+def test_a_meta_argument_beside_a_real_clip_is_refused_not_answered_with_garbage():
+    v = torch.randint(0, 256, (3, 4, 10, 12), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="meta tensor"):
+        ops.clip_transform(v, frame_indices=torch.tensor([0, 1], device="meta"))
+    with pytest.raises(ValueError, match="meta tensor"):
+        ops.clip_transform_batch([v, v], sizes=(6, 6), flips=torch.tensor([1, 0], device="meta").bool())
+    meta = torch.empty(3, 4, 10, 12, dtype=torch.uint8, device="meta")  # all on meta: shapes only, as before
+    assert ops.clip_transform(meta, frame_indices=torch.tensor([0, 1], device="meta")).shape == (3, 2, 10, 12)
+
+
+def test_normalization_factors_must_be_finite_in_float32():
+    v = torch.randint(0, 256, (3, 2, 8, 8), dtype=torch.uint8)
+    for std in ([1e-40] * 3, [1e-300] * 3):
+        with pytest.raises(ValueError, match=r"std\[0\] .* too close to 0"):
+            ops.clip_transform(v, std=std)
+        with pytest.raises(ValueError, match=r"std\[0\] .* too close to 0"):
+            ops.clip_transform_batch([v], std=std)
+    ops.clip_transform(v, std=[1e-30] * 3)  # large but finite factors are fine
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(sizes=[[5, -5], [5, -5]]), ValueError, r"clip 0: size must be positive .* \(sizes\)"),
+    (dict(sizes=torch.ones(2, 2, dtype=torch.bool)), TypeError, "sizes must hold ints"),
+    (dict(frame_indices=3), TypeError, "frame_indices must be ints"),
+    (dict(frame_indices=["ab", "cd"]), TypeError, "frame_indices must be ints"),
+    (dict(scale="x"), TypeError, "scale must be a number"),
+    (dict(scale=True), TypeError, "scale must be a number"),
+    (dict(scale=10**400), ValueError, "scale must be a finite number"),
+    (dict(flips="no"), TypeError, "flips must be a bool"),
+    (dict(antialias="no"), TypeError, "antialias must be a bool"),
+])
+def test_batch_argument_errors_name_the_argument(kwargs, exc, match):
+    v = torch.zeros(3, 2, 8, 8, dtype=torch.uint8)
+    with pytest.raises(exc, match=match):
+        ops.clip_transform_batch([v, v], **kwargs)
+
+
+def test_single_clip_argument_types():
+    v = torch.zeros(3, 2, 8, 8, dtype=torch.uint8)
+    with pytest.raises(TypeError, match="flip must be a bool"):
+        ops.clip_transform(v, flip="no")
+    with pytest.raises(ValueError, match="scale must be a finite number"):
+        ops.clip_transform(v, scale=10**400)
+    with pytest.raises(TypeError, match="dense"):
+        ops.clip_transform(v.float().to_sparse())
+    # 0-d tensors in a frame list are ints
+    ref = ops.clip_transform_batch([v, v], frame_indices=[1, 0])
+    assert torch.equal(ops.clip_transform_batch([v, v], frame_indices=[torch.tensor(1), torch.tensor(0)]), ref)
+
+
+def test_a_float_clip_at_an_odd_byte_offset_is_read_correctly():
+    raw = bytearray(4 * 210 + 8)
+    src = torch.rand(210) * 255
+    torch.frombuffer(raw, dtype=torch.uint8)[1:1 + 840].copy_(src.view(torch.uint8))
+    v = torch.frombuffer(raw, dtype=torch.float32, offset=1, count=210).view(3, 2, 5, 7)
+    assert v.data_ptr() % 4 != 0
+    torch.testing.assert_close(ops.clip_transform(v, size=(4, 6)), reference.clip_transform(src.view(3, 2, 5, 7), size=(4, 6)),
+                               atol=1e-4, rtol=0)
+
+
+def test_packed_clips_refuse_bad_alignment_and_negative_shapes():
+    v = torch.zeros(3, 2, 8, 8, dtype=torch.uint8)
+    for align in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="align must be a positive int"):
+            ops.PackedClips.pack([v], align=align)
+    p = ops.PackedClips.pack([v, v])
+    with pytest.raises(ValueError, match="shapes must not be negative"):
+        ops.PackedClips(p.buffer, p.offsets, torch.tensor([[3, -2, 8, 8], [3, 2, 8, 8]]), p.strides)
