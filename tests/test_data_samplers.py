@@ -117,6 +117,22 @@ def test_sampler_argument_errors():
         RandomMultiClipSampler(2, 1.5)
 
 
+def test_non_finite_durations_are_refused_not_looped_over():
+    # A NaN or infinite duration (or eps) made the uniform sampler give clips for ever.
+    for call, match in [
+        (lambda: UniformClipSampler(2).clips_for_duration(float("nan")), "video_duration must be a finite"),
+        (lambda: UniformClipSampler(2).clips_for_duration(float("inf")), "video_duration must be a finite"),
+        (lambda: UniformClipSampler(2)(None, float("nan"), {}), "video_duration must be a finite"),
+        (lambda: UniformClipSampler(2, eps=float("nan")), "eps must be a finite"),
+        (lambda: UniformClipSampler(float("nan")), "clip_duration must be a finite"),
+        (lambda: RandomClipSampler(float("inf")), "clip_duration must be a finite"),
+        (lambda: UniformClipSampler(2, stride=float("inf")), "stride must be a finite"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            call()
+    assert len(UniformClipSampler(2, stride=0.5).clips_for_duration(3)) == 3  # a float stride as before
+
+
 # ------------------------------------------------------------------------------------------ CSV
 def test_csv_paths_labels_and_prefix(tmp_path):
     f = tmp_path / "train.csv"

@@ -159,3 +159,39 @@ def test_opcheck_and_compile():
     a = compiled(pts, keys, win)
     b = f(pts, keys, win)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_argument_types_and_nan_windows():
+    import numpy as np
+
+    pts, keys = torch.arange(10), torch.tensor([0])
+    win = torch.tensor([[0, 5]])
+    assert torch.equal(plan_clip_frames(pts, keys, win, np.int64(3)).indices, plan_clip_frames(pts, keys, win, 3).indices)
+    with pytest.raises(TypeError, match="num_samples"):
+        plan_clip_frames(pts, keys, win, 2.0)
+    with pytest.raises(ValueError, match="num_samples"):
+        plan_clip_frames(pts, keys, win, 2**62)
+    with pytest.raises(ValueError, match="windows hold NaN"):  # (it gave an empty plan)
+        plan_clip_frames(pts.double(), keys, torch.tensor([[float("nan"), 3.0]], dtype=torch.float64), 2)
+    with pytest.raises(TypeError, match="num_frames"):
+        uniform_subsample_indices(True, 3)
+    with pytest.raises(TypeError, match="num_frames"):
+        uniform_subsample_indices(3.5, 3)
+
+
+def test_the_planners_fake_is_registered_by_import_fastvid_alone(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import torch, fastvid\n"
+            "torch.library.opcheck(torch.ops.fastvid.plan_clip_frames.default, (torch.arange(10), torch.tensor([0]), "
+            "torch.tensor([[0, 5]]), 3, True))\n"
+            "import sys; print('fastvid.data' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"]  # (fastvid.data, which registered it before, was not imported)
+
+
+def test_a_meta_argument_beside_a_real_clip_is_refused():
+    with pytest.raises(ValueError, match="meta tensor"):
+        plan_clip_frames(torch.arange(0, 100, 10), torch.tensor([0, 5], device="meta"), torch.tensor([[15, 55]]), 3)

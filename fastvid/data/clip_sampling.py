@@ -6,6 +6,8 @@ Times are exact Fractions, as PyTorchVideo computes them. Randomness uses Python
 
 from __future__ import annotations
 
+import math
+import numbers
 import random
 from abc import ABC, abstractmethod
 from fractions import Fraction
@@ -44,12 +46,24 @@ class ClipInfoList(NamedTuple):
     is_last_clip: list
 
 
-def _positive_duration(name: str, value) -> Fraction:
+def _positive_duration(name: str, value, arg: str = "clip_duration") -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise TypeError(f"{name}: clip_duration must be a number of seconds, got {value!r}")
+        raise TypeError(f"{name}: {arg} must be a number of seconds, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name}: {arg} must be a finite number of seconds, got {value!r}")
     value = Fraction(value)
     if value <= 0:
-        raise ValueError(f"{name}: clip_duration must be positive, got {value}")
+        raise ValueError(f"{name}: {arg} must be positive, got {value}")
+    return value
+
+
+def _video_duration(name: str, value):
+    """A video's duration as the samplers get it: a finite number >= 0 (a NaN or infinite one would make
+    a uniform sampler give clips for ever)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: video_duration must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: video_duration must be a finite number of seconds >= 0, got {value!r}")
     return value
 
 
@@ -84,6 +98,7 @@ class ClipSampler(ABC):
     def clips_for_duration(self, video_duration, annotation: dict[str, Any] | None = None) -> list[ClipInfo]:
         """Every clip this sampler gives for a video of this duration, in order (state is reset first and
         after). Random samplers give one draw."""
+        video_duration = _video_duration(type(self).__name__, video_duration)
         self.reset()
         clips = []
         last_end = None
@@ -128,11 +143,10 @@ class UniformClipSampler(ClipSampler):
         if stride is None:
             self._stride = self._clip_duration
         else:
-            if isinstance(stride, bool) or not isinstance(stride, (int, float, Fraction)):
-                raise TypeError(f"UniformClipSampler: stride must be a number of seconds, got {stride!r}")
-            if stride <= 0:
-                raise ValueError(f"UniformClipSampler: stride must be positive, got {stride}")
-            self._stride = stride
+            _positive_duration("UniformClipSampler", stride, "stride")
+            self._stride = stride  # (as given: PyTorchVideo's float arithmetic for a float stride)
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps < 0:
+            raise ValueError(f"UniformClipSampler: eps must be a finite number >= 0, got {eps!r}")
         self._eps = eps
         self._backpad_last = bool(backpad_last)
 
@@ -149,6 +163,7 @@ class UniformClipSampler(ClipSampler):
         return clip_start, clip_end
 
     def __call__(self, last_clip_end_time, video_duration, annotation: dict[str, Any]) -> ClipInfo:
+        video_duration = _video_duration("UniformClipSampler", video_duration)
         clip_start, clip_end = self._clip_start_end(last_clip_end_time, video_duration, self._backpad_last)
         _, next_clip_end = self._clip_start_end(clip_end, video_duration, self._backpad_last)
         if self._backpad_last:

@@ -8,11 +8,12 @@ T - 1).long()`` over the window's T frames, as torch computes float32 linspace o
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import torch
 
-from fastvid._ext import assert_has_ops, has_ops
+from fastvid._ext import assert_has_ops
 
 __all__ = ["ClipFramePlan", "plan_clip_frames", "uniform_subsample_indices"]
 
@@ -79,14 +80,21 @@ def plan_clip_frames(
             raise TypeError(f"plan_clip_frames: {name} must be a torch.Tensor, got {type(value).__name__}")
     if num_samples is None:
         num_samples = 0
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
-        raise ValueError(f"plan_clip_frames: num_samples must be None or an int >= 0, got {num_samples!r}")
-    return _plan_raw(frame_pts, keyframes, windows, num_samples, _linspace_fma())
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(f"plan_clip_frames: num_samples must be None or an int >= 0, got {num_samples!r}")
+    if not 0 <= num_samples < 2**31:
+        raise ValueError(f"plan_clip_frames: num_samples must be in [0, 2**31), got {num_samples!r}")
+    if windows.is_floating_point() and windows.numel() and bool(torch.isnan(windows).any()):
+        raise ValueError("plan_clip_frames: windows hold NaN (a clip window needs a start and an end time)")
+    return _plan_raw(frame_pts, keyframes, windows, int(num_samples), _linspace_fma())
 
 
 def uniform_subsample_indices(num_frames: int, num_samples: int) -> torch.Tensor:
     """UniformTemporalSubsample's indices for ``num_frames`` frames, computed by the C++ planner
     (equal to ``clamp(torch.linspace(0, T - 1, n), 0, T - 1).long()``)."""
+    for name, value in (("num_frames", num_frames), ("num_samples", num_samples)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"uniform_subsample_indices: {name} must be a positive int, got {value!r}")
     if num_frames <= 0 or num_samples <= 0:
         raise ValueError(
             "uniform_subsample_indices: num_frames and num_samples must be positive, "
@@ -95,13 +103,3 @@ def uniform_subsample_indices(num_frames: int, num_samples: int) -> torch.Tensor
     plan = plan_clip_frames(torch.arange(num_frames, dtype=torch.long), torch.zeros(1, dtype=torch.long),
                             torch.tensor([[0, num_frames]]), num_samples)
     return plan.indices[0]
-
-
-if has_ops():
-
-    @torch.library.register_fake("fastvid::plan_clip_frames")
-    def _plan_clip_frames_fake(frame_pts, keyframes, windows, num_samples, linspace_fma):
-        n = windows.shape[0]
-        width = num_samples if num_samples > 0 else 0
-        mk = lambda *shape: frame_pts.new_empty(shape, dtype=torch.long)  # noqa: E731
-        return mk(n), mk(n), mk(n, width), mk(n)
