@@ -1056,3 +1056,34 @@ def test_the_demo_replaces_only_its_own_run(tmp_path, capsys, no_training):
     last = _main_error(["--demo", "--output-dir", str(tmp_path / "runs"), "--run-name", "myexp"], capsys)
     assert "holds an earlier run" in last and "--overwrite" in last
     assert (run / "checkpoints" / "epoch029.ckpt").is_file()
+
+
+def test_module_validation_with_failed_batches_sanity_check_and_direct_calls(tiny_root):
+    # Lightning's default sanity check (2 batches) on batches that all failed passes quietly; a real validation
+    # with some failed batches scores the others; validation_step also works outside Lightning's loop.
+    import pytorch_lightning as pl
+
+    from fastvid.data import skip_none
+
+    dm = _tiny_dm(tiny_root, val_crops=1, val_clips_per_video=1)
+    dm.setup("fit")
+    module = VideoClassificationModule("resnet_small", num_classes=4, num_frames=4, crop_size=32, lr=0.01)
+
+    class FailFirst(torch.utils.data.Dataset):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __len__(self):
+            return len(self.inner) + 4
+
+        def __getitem__(self, i):
+            return None if i < 4 else self.inner[i - 4]
+
+    val = torch.utils.data.DataLoader(FailFirst(dm.val_dataset), batch_size=2, collate_fn=skip_none())
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, train_dataloaders=dm.train_dataloader(), val_dataloaders=val)
+    assert trainer.callback_metrics["val_videos"] == 4
+    fresh = VideoClassificationModule("resnet_small", num_classes=4, num_frames=4, crop_size=32)
+    batch = next(iter(torch.utils.data.DataLoader(dm.val_dataset, batch_size=2)))
+    assert torch.isfinite(fresh.validation_step(batch, 0))

@@ -164,6 +164,7 @@ class VideoClassificationModule(pl.LightningModule):
         self._video_scores: dict[int, torch.Tensor] = {}
         self._video_counts: dict[int, int] = {}
         self._video_labels: dict[int, int] = {}
+        self._val_loss_sum = self._val_clips = None  # (set by on_validation_epoch_start)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -215,8 +216,11 @@ class VideoClassificationModule(pl.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._video_scores, self._video_counts, self._video_labels = {}, {}, {}
         self._pending_views.clear()
-        # Clip-level sums, logged at the epoch's end by every rank (a rank whose batches all failed to load, or
-        # that got none, still takes part in the reductions: under DDP the others would wait for it).
+        self._reset_val_sums()
+
+    def _reset_val_sums(self) -> None:
+        # Clip-level sums, logged at the epoch's end by every rank (a rank whose batches all failed to load still
+        # takes part in the reductions: under DDP the others would wait for it).
         self._val_loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self._val_clips = torch.zeros((), dtype=torch.float64, device=self.device)
         self.val_acc.reset()
@@ -229,6 +233,8 @@ class VideoClassificationModule(pl.LightningModule):
         logits = self(video).float()
         loss = F.cross_entropy(logits, label)
         batch_size = video.shape[0]
+        if getattr(self, "_val_loss_sum", None) is None or self._val_loss_sum.device != loss.device:
+            self._reset_val_sums()  # (called outside Lightning's loop, without on_validation_epoch_start)
         self.val_acc.update(logits, label)
         self.val_acc5.update(logits, label)
         self._val_loss_sum += loss.detach().double() * batch_size
@@ -280,10 +286,15 @@ class VideoClassificationModule(pl.LightningModule):
         return (sums[seen] / counts[seen].unsqueeze(1)).float(), labels[seen], counts[seen]
 
     def on_validation_epoch_end(self) -> None:
+        if getattr(self, "_val_loss_sum", None) is None:
+            self._reset_val_sums()
         totals = torch.stack([self._val_loss_sum, self._val_clips])
         if _distributed():
             torch.distributed.all_reduce(totals)
         if float(totals[1]) == 0:  # (one host read per validation)
+            trainer = self._trainer
+            if trainer is not None and trainer.sanity_checking:
+                return  # (the sanity check's few batches were all failed videos: its values are dropped anyway)
             raise RuntimeError(
                 "VideoClassificationModule: this validation scored no clip: every validation video it read failed to "
                 "load (the data module's val_dataset.failures lists them), or a batch limit kept only failed ones"
