@@ -545,3 +545,18 @@ def test_iterable_workers_forked_while_a_video_is_loaded(good_videos):
     assert sorted((s["video_index"], s["clip_index"]) for s in items) == [
         (v, c) for v in range(4) for c in range(per_video[v])
     ]
+
+
+def test_the_crops_of_one_failed_window_count_as_one_failed_window(good_videos, monkeypatch):
+    # the 3 crops of a validation window share its decode: one bad window is not 3 strikes against the video
+    ds = LabeledVideoMapDataset(_paths(good_videos[:1]), make_clip_sampler("constant_clips_per_video", 0.5, 4, 3),
+                                transform=tutorial_transform(), on_failure="skip")
+    real = ds._decoder.clip
+
+    def first_window_empty(video, start, end):
+        return None if start == 0 else real(video, start, end)
+
+    monkeypatch.setattr(ds._decoder, "clip", first_window_empty)
+    items = [ds[i] for i in range(len(ds))]
+    assert [x is None for x in items] == [True] * 3 + [False] * 9
+    assert len({f.reason for f in ds.failures}) == 1

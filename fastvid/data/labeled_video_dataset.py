@@ -401,7 +401,7 @@ def _first(v):
     return v[0] if isinstance(v, list) else v
 
 
-# Clip windows of one video that may fail (each logged) before a process stops reading that video.
+# Different clip windows of one video that may fail (each logged) before a process stops reading that video.
 _WINDOW_FAILURES_PER_VIDEO = 3
 
 
@@ -427,8 +427,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
 
     Arguments as :class:`LabeledVideoDataset`, and ``on_failure``: what an item whose video cannot be
     read (or whose clip window has no frames) gives. Every failure is logged once and recorded in
-    :attr:`failures`; a video that cannot be opened, or whose clip windows failed 3 times, is not tried
-    again by that process.
+    :attr:`failures`; a video that cannot be opened, or in which 3 different clip windows failed, is not
+    tried again by that process.
 
       * ``"replace"`` (the default, for training: full batches): the same clip slot of another video,
         drawn at random (``torch.randint``, so seeded runs repeat) among those not known to fail;
@@ -464,7 +464,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             raise ValueError(f"LabeledVideoMapDataset: on_failure must be 'replace' or 'skip', got {on_failure!r}")
         self._on_failure = on_failure
         self._unreadable: set[int] = set()  # videos this process gave up on: not tried again
-        self._window_failures: dict[int, int] = {}  # clip windows that failed, per video that opened
+        self._window_failures: dict[int, set] = {}  # the clip windows that failed, per video that opened
+        self._last_window = None  # the window the last _load read (or tried to)
         self._init_failures(max_consecutive_failures)
         self._labeled_videos = labeled_video_paths
         self._clip_sampler = clip_sampler
@@ -566,8 +567,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                         sample = self._transform(sample)
                     return sample
                 if video_index not in self._unreadable:  # it opened, but this clip window failed
-                    n = self._window_failures.get(video_index, 0) + 1
-                    self._window_failures[video_index] = n
+                    windows = self._window_failures.setdefault(video_index, set())
+                    windows.add(self._last_window if self._last_window is not None else ("item", len(windows)))
+                    n = len(windows)  # (distinct windows: the crops of one window share its decode)
                     if n >= _WINDOW_FAILURES_PER_VIDEO:
                         self._unreadable.add(video_index)
                         reason += f" ({n} clip windows of this video failed: it is not read again)"
@@ -644,6 +646,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         return state
 
     def _load(self, video_index: int, slot: int, path: str, info: dict) -> dict | None:
+        self._last_window = None
         try:
             try:
                 video = self._video(video_index, path)
@@ -652,6 +655,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             clip_info = self._clip_info(video_index, slot, video.duration)
             if clip_info is None:
                 return None
+            self._last_window = (str(clip_info.clip_start_sec), str(clip_info.clip_end_sec))
             if isinstance(clip_info.clip_start_sec, list):
                 windows = zip(clip_info.clip_start_sec, clip_info.clip_end_sec)
                 clips = [self._decoder.clip(video, s, e) for s, e in windows]
