@@ -116,8 +116,9 @@ def _check_normalization(op: str, scale: float | None, mean: list[float] | None,
 
 
 def _flag(op: str, name: str, value) -> bool:
-    """A bool argument: bools, ints, NumPy bools and one-element tensors; not strings (``"no"`` is True)."""
-    if isinstance(value, (str, bytes)) or value is None:
+    """A bool argument: bools, ints, NumPy bools, one-element tensors, None (False); not strings (``"no"``
+    would be True)."""
+    if isinstance(value, (str, bytes)):
         raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
     return bool(value)
 
@@ -126,9 +127,15 @@ def _check_video(op: str, name: str, video: torch.Tensor) -> torch.Tensor:
     if video.layout != torch.strided or video.is_quantized:
         raise TypeError(f"{op}: {name} must be a dense (strided) tensor, got a {video.layout} "
                         f"{'quantized ' if video.is_quantized else ''}{video.dtype} tensor")
-    if video.dtype == torch.float32 and video.device.type == "cpu" and video.data_ptr() % 4:
+    if video.dtype == torch.float32 and video.device.type == "cpu" and not _compiling() and video.data_ptr() % 4:
         video = video.clone()  # (a view at an odd byte offset of a buffer: the kernels read whole floats)
     return video
+
+
+def _compiling() -> bool:
+    """Under torch.compile's tracing (data pointers cannot be read there; a traced clip is one torch made)."""
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(is_compiling()) if is_compiling is not None else False
 
 
 def _no_stray_meta(op: str, primary: torch.Tensor, *others) -> None:
@@ -478,7 +485,7 @@ def _batch_args(videos, layout, frame_indices, sizes, crops, flips):
                 raise ValueError(f"{op}: clip {b}: {name[:-1]} must be positive in height and width {what}, got "
                                  f"{rows[b].tolist()} ({name})")
     if flips is None or isinstance(flips, (bool, str, bytes)):
-        flip_rows = None if not _flag(op, "flips", flips is not None and flips) else torch.ones(batch, dtype=torch.bool)
+        flip_rows = None if not _flag(op, "flips", flips) else torch.ones(batch, dtype=torch.bool)
     else:
         flip_rows = _per_clip_rows("flips", flips, batch, 0)
         flip_rows = flip_rows.to(torch.bool)
@@ -558,7 +565,7 @@ def clip_transform_batch(
             )
         fi = torch.arange(int(lengths[0])).expand(len(packed), -1).contiguous()
     return torch.ops.fastvid.clip_transform_batch_packed(
-        packed.buffer, packed.offsets, packed.shapes, packed.strides, layout, int(packed.shapes[0, cdim]),
+        _check_video("clip_transform_batch", "the packed buffer", packed.buffer), packed.offsets, packed.shapes, packed.strides, layout, int(packed.shapes[0, cdim]),
         fi, size_rows, offsets, crop_size, flip_rows, scale, mean, std, antialias, out_dtype,
     )
 

@@ -333,3 +333,15 @@ def test_packed_clips_refuse_bad_alignment_and_negative_shapes():
     p = ops.PackedClips.pack([v, v])
     with pytest.raises(ValueError, match="shapes must not be negative"):
         ops.PackedClips(p.buffer, p.offsets, torch.tensor([[3, -2, 8, 8], [3, 2, 8, 8]]), p.strides)
+
+
+def test_compiled_float_clips_and_none_flags():
+    v = torch.rand(3, 4, 16, 16)
+
+    @torch.compile(fullgraph=True, backend="eager")
+    def f(x):
+        return ops.clip_transform(x, size=(12, 12), crop=(0, 0, 8, 8))
+
+    torch.testing.assert_close(f(v), ops.clip_transform(v, size=(12, 12), crop=(0, 0, 8, 8)))
+    assert torch.equal(ops.clip_transform(v, flip=None, antialias=None), ops.clip_transform(v))
+    assert torch.equal(ops.clip_transform_batch([v], flips=None, antialias=None), ops.clip_transform_batch([v]))

@@ -131,6 +131,10 @@ def test_non_finite_durations_are_refused_not_looped_over():
         with pytest.raises(ValueError, match=match):
             call()
     assert len(UniformClipSampler(2, stride=0.5).clips_for_duration(3)) == 3  # a float stride as before
+    from fractions import Fraction
+
+    with pytest.raises(ValueError, match="video_duration must be a finite"):
+        UniformClipSampler(2).clips_for_duration(Fraction(10**400))  # (too large for a float)
 
 
 # ------------------------------------------------------------------------------------------ CSV

@@ -195,3 +195,7 @@ def test_the_planners_fake_is_registered_by_import_fastvid_alone(tmp_path):
 def test_a_meta_argument_beside_a_real_clip_is_refused():
     with pytest.raises(ValueError, match="meta tensor"):
         plan_clip_frames(torch.arange(0, 100, 10), torch.tensor([0, 5], device="meta"), torch.tensor([[15, 55]]), 3)
+
+
+def test_uniform_subsample_indices_take_integer_tensors():
+    assert torch.equal(uniform_subsample_indices(torch.tensor(10), 4), uniform_subsample_indices(10, 4))

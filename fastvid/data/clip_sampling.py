@@ -62,7 +62,11 @@ def _video_duration(name: str, value):
     a uniform sampler give clips for ever)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: video_duration must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # (a Fraction too large for a float)
+        finite = False
+    if not finite or value < 0:
         raise ValueError(f"{name}: video_duration must be a finite number of seconds >= 0, got {value!r}")
     return value
 

@@ -93,7 +93,7 @@ def uniform_subsample_indices(num_frames: int, num_samples: int) -> torch.Tensor
     """UniformTemporalSubsample's indices for ``num_frames`` frames, computed by the C++ planner
     (equal to ``clamp(torch.linspace(0, T - 1, n), 0, T - 1).long()``)."""
     for name, value in (("num_frames", num_frames), ("num_samples", num_samples)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) and not hasattr(value, "__index__"):
             raise TypeError(f"uniform_subsample_indices: {name} must be a positive int, got {value!r}")
     if num_frames <= 0 or num_samples <= 0:
         raise ValueError(
