@@ -73,3 +73,22 @@ def test_ddp_validation_when_every_video_of_one_rank_fails(tiny_root, tmp_path):
         assert m0[key] == pytest.approx(m1[key], abs=1e-6), key
     assert m0["val_videos"] == 2
     assert m0["val_acc"] == pytest.approx(sum(p == y for *_, p, y in ranks[0]["val"]) / 6, abs=1e-6)
+
+
+def test_ddp_cli_summary_lists_the_failures_of_every_rank(tiny_root, tmp_path):
+    # The views are split in contiguous parts: the missing last video is rank 1's; rank 0 writes the summary.
+    val = tmp_path / "val.csv"
+    val.write_text((tiny_root / "val.csv").read_text() + f"{tmp_path / 'gone.mp4'} 2\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    env.pop("LOCAL_RANK", None)
+    args = ["--train", str(tiny_root / "train.csv"), "--val", str(val), "--model", "resnet_small", "--batch-size", "2",
+            "--workers", "0", "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+            "--max-short-side", "40", "--val-clips-per-video", "1", "--val-crops", "1", "--accelerator", "cpu",
+            "--devices", "2", "--strategy", "ddp", "--epochs", "1", "--output-dir", str(tmp_path / "runs"),
+            "--run-name", "d", "--no-progress", "--no-plot"]
+    proc = subprocess.run([sys.executable, "-m", "fastvid.train.cli", *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "runs" / "d" / "summary.json").read_text())
+    assert [row[:2] for row in summary["failed_videos"]["val"]] == [[4, str(tmp_path / "gone.mp4")]]
+    assert "failed videos  1 skipped (val 1)" in proc.stdout

@@ -373,6 +373,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
     RUN_DIR/eval_summary.json (a training run's summary.json is never overwritten)."""
     trainer.validate(module, datamodule=datamodule, verbose=False)
+    failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
         return 0
     metrics = _scalar_metrics(trainer)
@@ -393,7 +394,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
         "chance": chance,
         "metrics_csv": str(Path(csv_logger.log_dir) / "metrics.csv"),
         # the videos left out of the evaluation (they could not be read), as [index, path, reason]
-        "failed_videos": _failed_videos(datamodule),
+        "failed_videos": failed,
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "eval_summary.json").write_text(json.dumps(summary, indent=1))
@@ -403,7 +404,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
           f"videos x {summary['views_per_video']} views")
     print(f"  val accuracy   video top-1 {_pct(summary['val_acc_video'])} (top-5 {_pct(summary['val_acc5_video'])}), "
           f"clip top-1 {_pct(summary['val_acc_clip'])} (top-5 {_pct(summary['val_acc5_clip'])}); chance {_pct(chance)}")
-    _say_failed(summary["failed_videos"], run_dir / "eval_summary.json", trainer.world_size)
+    _say_failed(summary["failed_videos"], run_dir / "eval_summary.json")
     print(f"  summary        {run_dir / 'eval_summary.json'}")
     return 0
 
@@ -430,23 +431,34 @@ def _remove_earlier_run(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
-def _failed_videos(datamodule) -> dict[str, list]:
-    """The videos (and clips) each split's dataset skipped, as ``[index, path, reason]`` rows."""
+def _failed_videos(datamodule, trainer) -> dict[str, list]:
+    """The videos (and clips) each split's dataset skipped, as ``[index, path, reason]`` rows, over every rank
+    (each rank's datasets record their own: gathered here, a collective every rank calls)."""
     out = {}
     for split, dataset in (("train", datamodule.train_dataset), ("val", datamodule.val_dataset)):
         failures = getattr(dataset, "failures", None) if dataset is not None else None
         if failures:
             out[split] = [list(f) for f in failures]
+    if trainer.world_size > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            parts = [None] * dist.get_world_size()
+            dist.all_gather_object(parts, out)
+            out = {}
+            for part in parts:
+                for split, rows in (part or {}).items():
+                    known = out.setdefault(split, [])
+                    known.extend(row for row in rows if row not in known)
     return out
 
 
-def _say_failed(failed: dict[str, list], path: Path, world: int) -> None:
+def _say_failed(failed: dict[str, list], path: Path) -> None:
     """One line: how many videos each split skipped (a video may be listed once per failed clip window)."""
     if failed:
         videos = {split: len({row[0] for row in rows}) for split, rows in failed.items()}
         counts = ", ".join(f"{split} {n}" for split, n in videos.items())
-        where = " (rank 0's)" if world > 1 else ""
-        print(f"  failed videos  {sum(videos.values())}{where} skipped ({counts}): listed in {path}")
+        print(f"  failed videos  {sum(videos.values())} skipped ({counts}): listed in {path}")
 
 
 def _pct(v) -> str:
@@ -677,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         _remove_earlier_run(run_dir)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
 
+    failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
         return 0
     metrics = _scalar_metrics(trainer)
@@ -711,8 +724,8 @@ def main(argv: list[str] | None = None) -> int:
         "metrics_csv": str(metrics_csv),
         "tensorboard": str(Path(loggers[-1].log_dir)) if len(loggers) > 1 else None,
         "plot": str(plot_path) if plot_path else None,
-        # every video (or clip window) a split's dataset skipped, as [index, path, reason] (rank 0's under DDP)
-        "failed_videos": _failed_videos(datamodule),
+        # every video (or clip window) a split's dataset skipped on any rank, as [index, path, reason]
+        "failed_videos": failed,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
@@ -730,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  logs           {summary['metrics_csv']}" + (f", tensorboard: {summary['tensorboard']}" if summary["tensorboard"] else ""))
     if plot_path:
         print(f"  curves         {plot_path}")
-    _say_failed(summary["failed_videos"], run_dir / "summary.json", trainer.world_size)
+    _say_failed(summary["failed_videos"], run_dir / "summary.json")
     print(f"  summary        {run_dir / 'summary.json'}")
     return 0
 
