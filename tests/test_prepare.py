@@ -13,6 +13,7 @@ from fastvid.train.prepare import (
     FAILURES_FILE,
     EncodeSettings,
     PrepareError,
+    is_complete,
     main,
     make_plan,
     output_size,
@@ -341,8 +342,10 @@ def test_worker_crash_is_reported_and_the_rest_done(dataset, tmp_path):
     assert set(results) == {j[0] for j in jobs}
     assert results[jobs[2][0]].status == "failed" and "crashed" in results[jobs[2][0]].error
     for src, dst in jobs[:2] + jobs[3:]:
-        assert results[src].status == "done", results[src]
-        assert os.path.isfile(dst)
+        # "skipped": the video was made by a worker of the pool that broke before its result came back, and the
+        # lone rerun of the jobs that were in flight found it complete (a race with the crash)
+        assert results[src].status in ("done", "skipped"), results[src]
+        assert os.path.isfile(dst) and is_complete(dst)
 
 
 # --------------------------------------------------------------------------------------------------------------
