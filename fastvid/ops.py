@@ -127,15 +127,12 @@ def _check_video(op: str, name: str, video: torch.Tensor) -> torch.Tensor:
     if video.layout != torch.strided or video.is_quantized:
         raise TypeError(f"{op}: {name} must be a dense (strided) tensor, got a {video.layout} "
                         f"{'quantized ' if video.is_quantized else ''}{video.dtype} tensor")
-    if video.dtype == torch.float32 and video.device.type == "cpu" and not _compiling() and video.data_ptr() % 4:
-        video = video.clone()  # (a view at an odd byte offset of a buffer: the kernels read whole floats)
+    # (a view at an odd byte offset of a buffer: the kernels read whole floats; under torch.compile's tracing no
+    # data pointer can be read, and a traced clip is one torch made)
+    if video.dtype == torch.float32 and video.device.type == "cpu" and not torch.compiler.is_compiling() \
+            and video.data_ptr() % 4:
+        video = video.clone()
     return video
-
-
-def _compiling() -> bool:
-    """Under torch.compile's tracing (data pointers cannot be read there; a traced clip is one torch made)."""
-    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-    return bool(is_compiling()) if is_compiling is not None else False
 
 
 def _no_stray_meta(op: str, primary: torch.Tensor, *others) -> None:
@@ -380,8 +377,6 @@ def _per_clip_rows(name: str, value, batch: int, width: int) -> torch.Tensor | N
         return None
     if isinstance(value, torch.Tensor):
         t = value
-        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool and width:
-            raise TypeError(f"{op}: {name} must hold ints, got {_describe(t)}")
     else:
         try:
             if isinstance(value, (list, tuple)) and value and all(isinstance(x, torch.Tensor) for x in value):
@@ -390,8 +385,8 @@ def _per_clip_rows(name: str, value, batch: int, width: int) -> torch.Tensor | N
                 t = torch.as_tensor(value)
         except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"{op}: {name} must be a tensor or a (nested) sequence of ints, got {_describe(value)}") from None
-        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool and width:
-            raise TypeError(f"{op}: {name} must hold ints, got {_describe(value)}")
+    if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool and width:
+        raise TypeError(f"{op}: {name} must hold ints, got {_describe(value)}")
     shared_dim, per_clip_dim = (0, 1) if width == 0 else (1, 2)
     if t.dim() == shared_dim and (width == 0 or t.shape[0] == width):
         t = t.expand((batch,) if width == 0 else (batch, width))
@@ -413,13 +408,10 @@ def _frame_rows(frame_indices, batch: int) -> torch.Tensor | None:
         t = frame_indices
     else:
         try:
-            if isinstance(frame_indices, (str, bytes)):
-                raise TypeError
-            items = list(frame_indices)
+            items = None if isinstance(frame_indices, (str, bytes)) else list(frame_indices)
         except TypeError:
-            raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got "
-                            f"{_describe(frame_indices)}") from None
-        if any(isinstance(x, (str, bytes)) for x in items):
+            items = None
+        if items is None or any(isinstance(x, (str, bytes)) for x in items):
             raise TypeError(f"{op}: frame_indices must be ints, per-clip sequences of ints or a tensor, got "
                             f"{_describe(frame_indices)}")
         if items and all(isinstance(x, Sequence) or isinstance(x, torch.Tensor) and x.dim() for x in items):
@@ -585,9 +577,6 @@ if has_ops():
     def _clip_transform_batch_packed_fake(buffer, offsets, shapes, strides, layout, channels, frame_indices, sizes, crop_offsets, crop_size, flips, scale, mean, std, antialias, out_dtype):
         _no_stray_meta("clip_transform_batch", buffer, offsets, shapes, strides, frame_indices, sizes, crop_offsets, flips)
         return buffer.new_empty((offsets.shape[0], channels, frame_indices.shape[1], crop_size[0], crop_size[1]), dtype=out_dtype)
-
-
-if has_ops():
 
     @torch.library.register_fake("fastvid::plan_clip_frames")
     def _plan_clip_frames_fake(frame_pts, keyframes, windows, num_samples, linspace_fma):

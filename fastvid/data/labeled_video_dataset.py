@@ -192,18 +192,24 @@ class _FailureMixin:
     def clear_failures(self) -> None:
         self._failure_log.clear()
 
-    def _record_failure(self, video_index: int, path: str, reason: str) -> None:
+    def _log_failure(self, video_index: int, path: str, reason: str) -> VideoFailure:
+        """Logs a skipped video and adds it to :attr:`failures` (not to the run of failures)."""
         failure = VideoFailure(int(video_index), path, reason)
         logger.warning("Skipping video %s (index %d): %s", path, video_index, reason)
         self._failure_log.add(failure)
-        self._recent.append(failure)
+        return failure
+
+    def _recent_failures(self) -> str:
+        return "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
+
+    def _record_failure(self, video_index: int, path: str, reason: str) -> None:
+        self._recent.append(self._log_failure(video_index, path, reason))
         self._consecutive += 1
         if self._consecutive >= self._max_consecutive_failures and not self._others_readable():
             self._consecutive = 0
-            recent = "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
             raise RuntimeError(
-                f"Failed to load {self._max_consecutive_failures} videos in a row; the last ones were: {recent}. "
-                "Check the paths and files (dataset.failures lists every skipped video)."
+                f"Failed to load {self._max_consecutive_failures} videos in a row; the last ones were: "
+                f"{self._recent_failures()}. Check the paths and files (dataset.failures lists every skipped video)."
             )
 
     def _others_readable(self) -> bool:
@@ -509,8 +515,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 with self._decoder.open(path) as v:
                     return v.duration
             except Exception as e:
-                self._failure_log.add(VideoFailure(i, path, _reason(e)))
-                logger.warning("Skipping video %s (index %d): %s", path, i, _reason(e))
+                self._log_failure(i, path, _reason(e))
                 self._unreadable.add(i)
                 return None
 
@@ -583,9 +588,8 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         """A video index drawn uniformly among those this process has not failed to open."""
         n = len(self._labeled_videos)
         if len(self._unreadable) >= n:
-            recent = "; ".join(f"{f.path}: {f.reason}" for f in self._recent)
             raise RuntimeError(f"LabeledVideoMapDataset: none of the {n} videos could be opened; the last ones were: "
-                               f"{recent}. Check the paths and files (dataset.failures lists them).")
+                               f"{self._recent_failures()}. Check the paths and files (dataset.failures lists them).")
         while True:
             i = int(torch.randint(n, ()))
             if i not in self._unreadable:
@@ -604,8 +608,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 sample = self._load(i, 0, path, info)
             except _Unreadable as e:
                 self._unreadable.add(i)
-                self._failure_log.add(VideoFailure(i, path, e.reason))
-                logger.warning("Skipping video %s (index %d): %s", path, i, e.reason)
+                self._log_failure(i, path, e.reason)
                 continue
             except Exception:
                 continue  # (a window that failed: that video is tried again when its own items come)

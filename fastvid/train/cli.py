@@ -409,13 +409,14 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     return 0
 
 
-# What a training run writes into RUN_DIR besides its logs (which Lightning versions: logs/version_N).
-_RUN_OUTPUTS = ("checkpoints", "summary.json", "curves.png")
+# What a training run writes into RUN_DIR besides its logs (which Lightning versions: logs/version_N) and
+# its checkpoints/*.ckpt.
+_RUN_FILES = ("summary.json", "curves.png")
 
 
 def _earlier_run(run_dir: Path) -> list[str]:
     """The outputs of an earlier training run in ``run_dir``: its checkpoint files, summary and plot."""
-    found = [name for name in _RUN_OUTPUTS[1:] if (run_dir / name).is_file()]
+    found = [name for name in _RUN_FILES if (run_dir / name).is_file()]
     ckpts = sorted((run_dir / "checkpoints").glob("*.ckpt")) if (run_dir / "checkpoints").is_dir() else []
     return ([f"checkpoints/{ckpts[0].name}" + (f" and {len(ckpts) - 1} more" if len(ckpts) > 1 else "")] if ckpts
             else []) + found
@@ -427,7 +428,7 @@ def _remove_earlier_run(run_dir: Path) -> None:
     if ckpt_dir.is_dir():
         for f in ckpt_dir.glob("*.ckpt"):
             f.unlink()
-    for name in _RUN_OUTPUTS[1:]:
+    for name in _RUN_FILES:
         (run_dir / name).unlink(missing_ok=True)
 
 

@@ -233,7 +233,7 @@ class VideoClassificationModule(pl.LightningModule):
         logits = self(video).float()
         loss = F.cross_entropy(logits, label)
         batch_size = video.shape[0]
-        if getattr(self, "_val_loss_sum", None) is None or self._val_loss_sum.device != loss.device:
+        if self._val_loss_sum is None or self._val_loss_sum.device != loss.device:
             self._reset_val_sums()  # (called outside Lightning's loop, without on_validation_epoch_start)
         self.val_acc.update(logits, label)
         self.val_acc5.update(logits, label)
@@ -286,7 +286,7 @@ class VideoClassificationModule(pl.LightningModule):
         return (sums[seen] / counts[seen].unsqueeze(1)).float(), labels[seen], counts[seen]
 
     def on_validation_epoch_end(self) -> None:
-        if getattr(self, "_val_loss_sum", None) is None:
+        if self._val_loss_sum is None:
             self._reset_val_sums()
         totals = torch.stack([self._val_loss_sum, self._val_clips])
         if _distributed():
