@@ -322,6 +322,20 @@ def test_map_style_lengths_and_items(good_videos, bad_videos):
         ds[len(ds)]
 
 
+@pytest.mark.parametrize("sampler", [("random", 0.5), ("constant_clips_per_video", 0.5, 10, 3)])
+def test_map_style_holds_no_python_object_per_video(sampler):
+    """What a forked worker reads per item (paths, labels, item offsets) is in arrays, not one Python object per
+    video: reading those would write their reference counts and copy the pages into every worker."""
+    n = 50_000
+    ds = LabeledVideoMapDataset(LabeledVideoPaths([(f"c{i % 400}/v{i}.mp4", i % 400) for i in range(n)]),
+                                make_clip_sampler(*sampler))
+    per_video = 1 if sampler[0] == "random" else 30
+    assert len(ds) == n * per_video and ds._locate(n * per_video - 1) == (n - 1, per_video - 1)
+    objects = [o for v in vars(ds).values() for o in gc.get_referents(v)]
+    objects += [o for v in vars(ds._labeled_videos).values() for o in gc.get_referents(v)]
+    assert len(objects) < 200, f"{len(objects)} objects referenced by the dataset's attributes"
+
+
 def test_map_style_with_distributed_sampler_gives_full_batches(good_videos, bad_videos):
     videos = good_videos + bad_videos[:2]
     ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 2),

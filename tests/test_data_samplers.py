@@ -1,9 +1,12 @@
 """Clip samplers against DESIGN.md point 7 (PyTorchVideo's semantics), CSV parsing and worker sharding."""
 
+import gc
 import os
+import pathlib
 import random
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch
 
@@ -147,6 +150,73 @@ def test_csv_paths_labels_and_prefix(tmp_path):
     assert paths[0] == ("/data/a/x.mp4", {"label": 3})
     assert paths[1] == ("/data/b with space/y.mp4", {"label": 0})
     assert paths[2] == ("/data/no_label.mp4", {"label": -1})
+
+
+def test_paths_and_labels_round_trip_in_any_form():
+    odd = os.fsdecode(b"caf\xe9 (latin-1)/x.mp4")  # a file name that is not UTF-8 (surrogate escapes)
+    items = [("a/x.mp4", 3), ("b with space/\u00e9t\u00e9 \u6f22.mp4", 0), (odd, -1), ("", 7),
+             (pathlib.Path("p/q.avi"), np.int64(2))]
+    paths = LabeledVideoPaths(items, path_prefix="/data")
+    assert len(paths) == 5
+    want = [(os.path.join("/data", os.fspath(p)), {"label": int(label)}) for p, label in items]
+    assert [paths[i] for i in range(5)] == want
+    assert [paths[i] for i in range(-5, 0)] == want
+    assert paths[np.int64(1)] == want[1] and paths[torch.tensor(4)] == want[4]
+    assert os.fsencode(paths[2][0]) == b"/data/caf\xe9 (latin-1)/x.mp4"
+    assert all(type(paths[i][1]["label"]) is int for i in range(5))
+    for bad in (5, -6):
+        with pytest.raises(IndexError, match=f"index {bad} out of range for 5 videos"):
+            paths[bad]
+    with pytest.raises(TypeError):
+        paths[1.0]
+    paths.path_prefix = ""
+    assert paths[0] == ("a/x.mp4", {"label": 3})
+    # (path, info dict) pairs, or labels of other types, pass as they are
+    info = {"label": 1, "video_label": "run"}
+    other = LabeledVideoPaths([("x.mp4", info), ("y.mp4", 4), ("z.mp4", "walk")])
+    assert [other[i] for i in range(3)] == [("x.mp4", info), ("y.mp4", {"label": 4}), ("z.mp4", {"label": "walk"})]
+    assert other[-1] == ("z.mp4", {"label": "walk"})
+
+
+def test_paths_hold_no_python_object_per_video():
+    """Forked DataLoader workers share the parent's pages until they write them, and reading a Python object
+    writes its reference count: a list of one tuple per video ends up copied into every worker."""
+    n = 50_000
+    paths = LabeledVideoPaths([(f"class_{i % 400}/video_{i:07d}.mp4", i % 400) for i in range(n)])
+    objects = [o for v in vars(paths).values() for o in gc.get_referents(v)]
+    assert len(objects) < 100, f"{len(objects)} objects referenced by the path list's attributes"
+    assert paths[n - 1] == (f"class_{(n - 1) % 400}/video_{n - 1:07d}.mp4", {"label": (n - 1) % 400})
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"), reason="needs Linux's /proc/<pid>/smaps_rollup")
+def test_forked_worker_reading_every_path_keeps_sharing_the_parents_pages():
+    n = 240_000  # Kinetics-400's train split
+    paths = LabeledVideoPaths([(f"/data/kinetics400/train/class_{i % 400:03d}/{i:011d}_000010_000020.mp4", i % 400)
+                               for i in range(n)])
+    gc.collect()
+    ctx = torch.multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+
+    def private_mib():
+        with open("/proc/self/smaps_rollup") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return sum(int(fields[k].split()[0]) for k in ("Private_Clean", "Private_Dirty")) / 1024
+
+    def worker(conn):
+        gc.freeze()  # (as the collector would otherwise touch every tracked object of the parent too)
+        before = private_mib()
+        labels = 0
+        for k in range(n):  # (every item once, in a scattered order, without a list of n ints beside)
+            labels += paths[k * 7919 % n][1]["label"]
+        conn.send((private_mib() - before, labels))
+
+    proc = ctx.Process(target=worker, args=(child,))
+    proc.start()
+    grown, labels = parent.recv()
+    proc.join()
+    assert labels == sum(i % 400 for i in range(n))
+    # A list of (str, int) tuples grows the worker by ~50 MiB here (every page of it copied).
+    assert grown < 8, f"the worker's private memory grew by {grown:.1f} MiB reading the path list"
 
 
 def test_csv_errors_name_file_and_line(tmp_path):

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
 import torch
 import torch.utils.data
 
@@ -501,9 +502,11 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 "LabeledVideoMapDataset: clip_sampler must be a RandomClipSampler, RandomMultiClipSampler, "
                 f"ConstantClipsPerVideoSampler or UniformClipSampler, got {type(clip_sampler).__name__}"
             )
-        self._offsets = [0]
-        for k in self._per_video:
-            self._offsets.append(self._offsets[-1] + k)
+        # NumPy arrays, not lists: reading a list in a forked DataLoader worker writes its items' reference counts,
+        # and the worker ends up with its own copy of the list (see LabeledVideoPaths).
+        self._per_video = np.asarray(self._per_video, dtype=np.int64)
+        self._offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(self._per_video)])
+        self._constant_clips = None  # (duration, ConstantClipsPerVideoSampler's clips): a video's views share it
         self._cache_key = None
         self._cache_clip = None
         self._open = None
@@ -527,13 +530,11 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         return self._decoder.plan is not None
 
     def __len__(self) -> int:
-        return self._offsets[-1]
+        return int(self._offsets[-1])
 
     def _locate(self, index: int) -> tuple[int, int]:
-        import bisect
-
-        v = bisect.bisect_right(self._offsets, index) - 1
-        return v, index - self._offsets[v]
+        v = int(np.searchsorted(self._offsets, index, side="right")) - 1
+        return v, index - int(self._offsets[v])
 
     def _clip_info(self, video_index: int, slot: int, duration):
         s = self._clip_sampler
@@ -543,7 +544,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             start = s._draw(duration)
             return ClipInfo(start, start + s.clip_duration, 0, slot, True)
         if isinstance(s, ConstantClipsPerVideoSampler):
-            clips = s.clips_for_duration(duration)
+            if self._constant_clips is None or self._constant_clips[0] != duration:
+                self._constant_clips = (duration, s.clips_for_duration(duration))
+            clips = self._constant_clips[1]
             return clips[slot] if slot < len(clips) else None
         clips = self._uniform_clips[video_index]
         return clips[slot] if slot < len(clips) else None
@@ -582,7 +585,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             if self._on_failure == "skip":
                 return None
             video_index = self._draw_readable()
-            slot = min(slot, max(self._per_video[video_index] - 1, 0))
+            slot = min(slot, max(int(self._per_video[video_index]) - 1, 0))
 
     def _draw_readable(self) -> int:
         """A video index drawn uniformly among those this process has not failed to open."""
