@@ -410,6 +410,34 @@ def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsy
     assert "--val" in last and "3 sorted class folders" in last and "4 classes" in last, last
 
 
+def test_datamodule_walks_a_class_folder_split_once_and_prefixes_only_csv_paths(tiny_root, tmp_path, monkeypatch):
+    import os
+
+    import fastvid.data.labeled_video_paths as lvp
+
+    walked = []
+    scan = lvp.scan_class_folders
+    monkeypatch.setattr(lvp, "scan_class_folders", lambda root, *a: walked.append(str(root)) or scan(root, *a))
+    monkeypatch.chdir(tiny_root)
+    # (relative folders and a prefix for the CSV: the prefix must not be put before the videos the walk found)
+    dm = _tiny_dm("train", val_path="val", video_path_prefix=str(tmp_path / "elsewhere"))
+    assert dm.num_classes == len(CLASSES)
+    assert dm.max_label(dm.val_path) == len(CLASSES) - 1
+    assert dm.steps_per_epoch() == 4
+    dm.setup("fit")
+    assert sorted(walked) == ["train", "val"]  # (was walked 3-4 times each: class count, labels, datasets)
+    for ds in (dm.train_dataset, dm.val_dataset):
+        path, info = ds._labeled_videos[0]
+        assert path.startswith(("train/", "val/")) and os.path.isfile(path)
+    assert dm.train_dataset[0]["video"].shape == (3, 4, 32, 32) and dm.train_dataset.num_failures == 0
+    # A CSV split still gets the prefix.
+    video = os.path.relpath(path, tiny_root)
+    (tmp_path / "rel.csv").write_text(f"{video} {info['label']}\n")
+    dm = _tiny_dm(str(tmp_path / "rel.csv"), video_path_prefix=str(tiny_root))
+    dm.setup("fit")
+    assert dm.train_dataset._labeled_videos[0] == (os.path.join(str(tiny_root), video), info)
+
+
 def test_datamodule_refuses_class_folder_splits_that_differ(tmp_path):
     for split, names in (("train", ("a", "b", "c")), ("val", ("a", "c"))):
         for name in names:

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data", help="dataset root holding train.csv/val.csv or train/ and val/ class folders")
     d.add_argument("--train", help="training split: CSV of '<path> <label>' or a class-folder tree")
     d.add_argument("--val", help="validation split (CSV or class folders)")
-    d.add_argument("--video-path-prefix", default="", help="prepended to the paths in the CSVs")
+    d.add_argument("--video-path-prefix", default="", help="prepended to the paths in the CSVs (not to the videos of class folders)")
     d.add_argument("--num-classes", type=int, help="default: the training split's number of class folders, or 1 + the "
                    "largest label of its CSV")
     d.add_argument("--clip-duration", type=float, help="seconds per clip (run: 2.0, demo: 1.0)")
@@ -576,9 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                     parser.error(f"argument --val: {datamodule.val_path} is labelled by its {len(folders)} sorted class "
                                  f"folders, but the model has {num_classes} classes; evaluate on a CSV with the "
                                  "checkpoint's labels")
-            from fastvid.train.data import max_label
-
-            label_max = max_label(datamodule.val_path)
+            label_max = datamodule.max_label(datamodule.val_path)
             if label_max >= num_classes:
                 parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
                              f"{num_classes} classes")
@@ -590,9 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"argument --num-classes: {args.num_classes} is too few: {what}")
             num_classes = args.num_classes or labels_num_classes
             if datamodule.val_path is not None:
-                from fastvid.train.data import max_label
-
-                label_max = max_label(datamodule.val_path)
+                label_max = datamodule.max_label(datamodule.val_path)
                 if label_max >= num_classes:
                     parser.error(f"the labels of {datamodule.val_path} (validation) go up to {label_max}, but the training data "
                                  f"has {num_classes} classes" + ("" if args.num_classes else

@@ -28,7 +28,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
-from fastvid.data import LabeledVideoPaths, labeled_video_dataset, make_clip_sampler, skip_none
+from fastvid.data import LabeledVideoMapDataset, LabeledVideoPaths, make_clip_sampler, skip_none
 from fastvid.transforms import (
     ApplyTransformToKey,
     CenterCropVideo,
@@ -107,8 +107,9 @@ def _resolve_split(data_path: str | os.PathLike, split: str) -> str:
     return path
 
 
-def max_label(split: str | os.PathLike) -> int:
-    """The largest label of a split (a CSV of ``<path> <label>`` lines or a class-folder tree).
+def max_label(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> int:
+    """The largest label of a split (a CSV of ``<path> <label>`` lines or a class-folder tree; ``paths``: the
+    tree's listing when it is already made, so that it is not walked again).
 
     Raises:
         ValueError: the split holds no videos, a video without a label or one with a negative label.
@@ -125,21 +126,22 @@ def max_label(split: str | os.PathLike) -> int:
                                  "validation need a label from 0 up on every line)")
         labels = [label for _, _, label in lines]
     else:
-        paths = LabeledVideoPaths.from_path(split)
+        paths = LabeledVideoPaths.from_path(split) if paths is None else paths
         labels = [paths[i][1]["label"] for i in range(len(paths))]
     if not labels:
         raise ValueError(f"KineticsDataModule: {split} has no videos")
     return max(labels)
 
 
-def num_classes_of(split: str | os.PathLike) -> int:
+def num_classes_of(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> int:
     """The class count a split asks for: its number of class folders (empty ones too: they are classes
-    the data has no video of yet) for a class-folder tree, 1 + its largest label for a CSV."""
+    the data has no video of yet) for a class-folder tree, 1 + its largest label for a CSV (``paths``: as for
+    :func:`max_label`)."""
     split = os.fspath(split)
     if os.path.isdir(split):
         from fastvid.data.labeled_video_paths import class_folder_names
 
-        max_label(split)  # (no videos at all: the same error as for a CSV)
+        max_label(split, paths)  # (no videos at all: the same error as for a CSV)
         return len(class_folder_names(split))
     return max_label(split) + 1
 
@@ -171,7 +173,8 @@ class KineticsDataModule(pl.LightningDataModule):
             None for validation only (``val_path`` then names the data; the class count is not read from it).
         val_path: the same for validation; None: ``val.csv`` / ``val/`` beside the training data when
             ``train_path`` is a root, else no validation.
-        video_path_prefix: prepended to the CSV paths.
+        video_path_prefix: prepended to the CSV paths (not to the videos found in class folders, which are
+            where the folder walk found them).
         clip_duration: seconds per clip; num_frames: frames kept per clip (uniformly).
         batch_size: clips per batch and per device; num_workers: DataLoader workers per device.
         crop_size, min_short_side, max_short_side: training random short-side scale and crop.
@@ -262,6 +265,7 @@ class KineticsDataModule(pl.LightningDataModule):
         self.train_dataset = None
         self.val_dataset = None
         self._num_classes = None
+        self._folder_listings: dict[str, LabeledVideoPaths] = {}  # (a class-folder tree is walked once)
 
     # -- what the data holds ---------------------------------------------------------------------
 
@@ -272,7 +276,7 @@ class KineticsDataModule(pl.LightningDataModule):
             raise ValueError("KineticsDataModule: no training split, so no class count to read from it (validation "
                              "only: take the class count from the model)")
         if self._num_classes is None:
-            self._num_classes = num_classes_of(self.train_path)
+            self._num_classes = num_classes_of(self.train_path, self._folder_listing(self.train_path))
         return self._num_classes
 
     @property
@@ -327,24 +331,42 @@ class KineticsDataModule(pl.LightningDataModule):
             crops=self.val_crops, mean=self.mean, std=self.std,
         )
 
+    def _folder_listing(self, split: str) -> LabeledVideoPaths | None:
+        """The videos of a class-folder split (walked once, kept), None for a CSV split."""
+        if not os.path.isdir(split):
+            return None
+        if split not in self._folder_listings:
+            self._folder_listings[split] = LabeledVideoPaths.from_directory(split)
+        return self._folder_listings[split]
+
+    def max_label(self, split: str) -> int:
+        """:func:`max_label` of one of this module's splits (a class-folder tree is walked once for all uses)."""
+        return max_label(split, self._folder_listing(split))
+
+    def _split_paths(self, split: str) -> LabeledVideoPaths:
+        listing = self._folder_listing(split)
+        if listing is not None:
+            return listing
+        paths = LabeledVideoPaths.from_csv(split)
+        paths.path_prefix = self.video_path_prefix
+        return paths
+
     def setup(self, stage: str | None = None) -> None:
-        kwargs = {"map_style": True, "decode_audio": False, "decoder_threads": self.decoder_threads}
+        kwargs = {"decode_audio": False, "decoder_threads": self.decoder_threads}
         if stage in (None, "fit") and self.train_dataset is None and self.train_path is not None:
-            self.train_dataset = labeled_video_dataset(
-                self.train_path,
+            self.train_dataset = LabeledVideoMapDataset(
+                self._split_paths(self.train_path),
                 make_clip_sampler("random", self.clip_duration),
                 transform=self._train_transform(),
-                video_path_prefix=self.video_path_prefix,
                 **kwargs,
             )
         if stage in (None, "fit", "validate") and self.val_dataset is None and self.val_path is not None:
             # A video that fails is left out of the evaluation (its views are None, dropped by the collate
             # function), not replaced by another video's views, which would count that one twice.
-            self.val_dataset = labeled_video_dataset(
-                self.val_path,
+            self.val_dataset = LabeledVideoMapDataset(
+                self._split_paths(self.val_path),
                 make_clip_sampler("constant_clips_per_video", self.clip_duration, self.val_clips_per_video, self.val_crops),
                 transform=self._val_transform(),
-                video_path_prefix=self.video_path_prefix,
                 on_failure="skip",
                 **kwargs,
             )
@@ -410,6 +432,6 @@ class KineticsDataModule(pl.LightningDataModule):
 
     def steps_per_epoch(self, world_size: int = 1) -> int:
         """Training batches per epoch on each rank."""
-        n = len(self.train_dataset) if self.train_dataset is not None else len(LabeledVideoPaths.from_path(self.train_path))
+        n = len(self.train_dataset) if self.train_dataset is not None else len(self._split_paths(self.train_path))
         per_rank = n // world_size if world_size > 1 else n
         return per_rank // self.batch_size if self.drop_last and per_rank >= self.batch_size else math.ceil(per_rank / self.batch_size)
