@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -117,6 +118,36 @@ def _tiny_dm(root, **kw):
                 max_short_side=40, val_clips_per_video=2, val_crops=3)
     args.update(kw)
     return KineticsDataModule(root, **args)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc/self/statm")
+def test_video_level_sums_take_one_row_per_video_of_memory():
+    """20k videos x 400 classes is ~60 MiB of float64 sums; small per-video tensors kept between each step's
+    temporaries fragmented the heap to ~30 KiB per video (~800 MiB)."""
+    torch.manual_seed(0)
+    num_videos, views, num_classes, batch = 5000, 10, 400, 64
+    module = VideoClassificationModule(nn.Identity(), num_classes=num_classes)
+    module.on_validation_epoch_start()
+    labels = torch.randint(num_classes, (num_videos,))
+    logits = torch.randn(num_videos * views, num_classes)
+
+    def resident_mib():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    before = resident_mib()
+    for s in range(0, num_videos * views, batch):
+        vid = torch.arange(s, min(s + batch, num_videos * views)) // views
+        module.validation_step({"video": logits[s:s + len(vid)], "label": labels[vid], "video_index": vid}, 0)
+    grown = resident_mib() - before
+    scores, got_labels, counts = module.video_level_scores()
+    want = logits.softmax(-1).view(num_videos, views, num_classes).double().mean(1).float()
+    torch.testing.assert_close(scores, want, rtol=0, atol=1e-6)
+    assert torch.equal(got_labels, labels) and torch.all(counts == views)
+    rows = num_videos * num_classes * 8 / 2**20  # the float64 sums: 15 MiB (the table grows by doubling: up to 2x)
+    assert grown < 2 * rows + 20, f"validation of {num_videos} videos grew the process by {grown:.0f} MiB"
+    with pytest.raises(ValueError, match="video_index holds -1; video indices must be >= 0"):
+        module.validation_step({"video": logits[:2], "label": labels[:2], "video_index": torch.tensor([3, -1])}, 0)
 
 
 def test_datamodule_train_and_val_batches(tiny_root):
@@ -411,8 +442,6 @@ def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsy
 
 
 def test_datamodule_walks_a_class_folder_split_once_and_prefixes_only_csv_paths(tiny_root, tmp_path, monkeypatch):
-    import os
-
     import fastvid.data.labeled_video_paths as lvp
 
     walked = []

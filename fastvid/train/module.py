@@ -161,9 +161,7 @@ class VideoClassificationModule(pl.LightningModule):
         self.val_acc = accuracy(num_classes, top_k=1, average="micro", validate_args=False)
         self.val_acc5 = accuracy(num_classes, top_k=top5, average="micro", validate_args=False)
         self._pending_views: collections.deque[_HostCopy] = collections.deque()
-        self._video_scores: dict[int, torch.Tensor] = {}
-        self._video_counts: dict[int, int] = {}
-        self._video_labels: dict[int, int] = {}
+        self._reset_video_sums()
         self._val_loss_sum = self._val_clips = None  # (set by on_validation_epoch_start)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -214,7 +212,7 @@ class VideoClassificationModule(pl.LightningModule):
     # -- validation -------------------------------------------------------------------------------
 
     def on_validation_epoch_start(self) -> None:
-        self._video_scores, self._video_counts, self._video_labels = {}, {}, {}
+        self._reset_video_sums()
         self._pending_views.clear()
         self._reset_val_sums()
 
@@ -245,19 +243,39 @@ class VideoClassificationModule(pl.LightningModule):
             self._add_views(wait=False)
         return loss
 
+    def _reset_video_sums(self) -> None:
+        # Host tables indexed by video_index (rows 0.._video_rows-1 in use; grown by doubling): one block for all
+        # videos, not a small tensor per video (20k videos x 400 classes: ~60 MiB, where per-video tensors
+        # between each step's temporaries fragmented the heap to ~800 MiB).
+        self._video_sums = torch.zeros(0, self.num_classes, dtype=torch.float64)
+        self._video_counts = torch.zeros(0, dtype=torch.long)
+        self._video_labels = torch.zeros(0, dtype=torch.long)
+        self._video_rows = 0
+
     def _add_views(self, *, wait: bool) -> None:
         """Adds the views whose scores reached the host (all of them with ``wait``) to the per-video sums."""
         pending = self._pending_views
         while pending and (wait or pending[0].ready()):
             probs, video_index, labels = pending.popleft().get()
-            for i, (vid, lab) in enumerate(zip(video_index.tolist(), labels.tolist())):
-                if vid in self._video_scores:
-                    self._video_scores[vid] += probs[i]
-                    self._video_counts[vid] += 1
-                else:
-                    self._video_scores[vid] = probs[i].clone()
-                    self._video_counts[vid] = 1
-                    self._video_labels[vid] = lab
+            if video_index.numel() == 0:
+                continue
+            video_index = video_index.long()
+            low, high = int(video_index.min()), int(video_index.max())
+            if low < 0:
+                raise ValueError(f"VideoClassificationModule: a batch's video_index holds {low}; video indices "
+                                 "must be >= 0 (the dataset's index of the video)")
+            if high >= len(self._video_counts):
+                grown = max(high + 1, 2 * len(self._video_counts))
+                sums = torch.zeros(grown, self.num_classes, dtype=torch.float64)
+                sums[: self._video_rows] = self._video_sums[: self._video_rows]
+                counts, labels_ = torch.zeros(grown, dtype=torch.long), torch.zeros(grown, dtype=torch.long)
+                counts[: self._video_rows] = self._video_counts[: self._video_rows]
+                labels_[: self._video_rows] = self._video_labels[: self._video_rows]
+                self._video_sums, self._video_counts, self._video_labels = sums, counts, labels_
+            self._video_rows = max(self._video_rows, high + 1)
+            self._video_sums.index_add_(0, video_index, probs.double())
+            self._video_counts.index_add_(0, video_index, torch.ones_like(video_index))
+            self._video_labels[video_index] = labels.long()
 
     def video_level_scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mean softmax per video (N, classes), label per video (N,), views per video (N,)) over every
@@ -265,19 +283,17 @@ class VideoClassificationModule(pl.LightningModule):
         dataset's ``video_index``; rows of videos nobody saw are dropped."""
         self._add_views(wait=True)
         device = self.device
-        local_max = max(self._video_scores, default=-1)
-        n = torch.tensor([local_max + 1], device=device, dtype=torch.long)
+        n = torch.tensor([self._video_rows], device=device, dtype=torch.long)
         if _distributed():
             torch.distributed.all_reduce(n, op=torch.distributed.ReduceOp.MAX)
-        n = int(n.item())
+        n, rows = int(n.item()), self._video_rows
         sums = torch.zeros(n, self.num_classes, dtype=torch.float64, device=device)
         counts = torch.zeros(n, dtype=torch.long, device=device)
         labels = torch.full((n,), -1, dtype=torch.long, device=device)
-        if self._video_scores:
-            idx = torch.tensor(list(self._video_scores), dtype=torch.long)
-            sums[idx.to(device)] = torch.stack([self._video_scores[i] for i in idx.tolist()]).double().to(device)
-            counts[idx.to(device)] = torch.tensor([self._video_counts[i] for i in idx.tolist()], device=device)
-            labels[idx.to(device)] = torch.tensor([self._video_labels[i] for i in idx.tolist()], device=device)
+        sums[:rows] = self._video_sums[:rows].to(device)
+        counts[:rows] = self._video_counts[:rows].to(device)
+        seen = counts[:rows] > 0
+        labels[:rows] = torch.where(seen, self._video_labels[:rows].to(device), labels[:rows])
         if _distributed():
             torch.distributed.all_reduce(sums)
             torch.distributed.all_reduce(counts)
