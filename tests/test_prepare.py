@@ -222,7 +222,18 @@ def test_bad_files_reported(dataset, prepared):
     assert not any(p.name.endswith(".partial") for p in out.rglob("*"))
 
 
-def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path, monkeypatch, workers):
+    import fastvid.train.prepare as prepare_module
+
+    tasks = []
+
+    class Pool(prepare_module.ProcessPoolExecutor):  # (records what each pool task runs)
+        def submit(self, fn, *args, **kwargs):
+            tasks.append((fn.__name__, args[0]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(prepare_module, "ProcessPoolExecutor", Pool)
     out = tmp_path / "copy"
     shutil.copytree(prepared[0], out)
     keep = out / "train/archery/a1.mp4"
@@ -230,23 +241,50 @@ def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path):
     (out / "train/archery/a2.mp4").unlink()  # never finished
     (out / "train/archery/a2.mp4.partial").write_bytes(b"half a video")  # a killed run's leftover
     (out / "train/bowling/b2.mp4").write_bytes(b"")  # an empty file is not a finished output
+    (out / "train/bowling/b1.mp4").write_bytes(b"\x00" * 4096)  # nor one that is not a video (damaged)
     s = prepare(
         [str(dataset / "train"), str(dataset / "val.csv")],
         str(out),
         settings=EncodeSettings(**SMALL),
         video_path_prefix=str(dataset),
-        workers=1,
+        workers=workers,
         progress=False,
     )
-    assert (s.done, s.skipped, len(s.failed)) == (2, 2, 2)
+    assert (s.done, s.skipped, len(s.failed)) == (3, 1, 2)
     assert keep.stat().st_mtime_ns == mtime
     assert probe(str(out / "train/archery/a2.mp4"))[:2] == (52, 32)
     assert probe(str(out / "train/bowling/b2.mp4"))[3] == [0, 8, 16]
+    assert probe(str(out / "train/bowling/b1.mp4"))[:2] == (32, 48)
     assert not (out / "train/archery/a2.mp4.partial").exists()
+    if workers > 1:
+        # The outputs there are checked in bulk (one task for the 3 here), and only the others are made in a task
+        # of their own: one task per finished video cost more than its check in a rerun over a large dataset.
+        checks = [args for name, args in tasks if name == "_are_complete"]
+        assert len(checks) == 1 and len(checks[0]) == 3
+        made = sorted(os.path.basename(src) for name, src in tasks if name == "prepare_video")
+        assert made == ["a2.mp4", "b1.avi", "b2.mkv", "broken.mp4", "missing.mp4"]
     # other settings into the same folder are refused
     with pytest.raises(PrepareError, match="other settings"):
         prepare([str(dataset / "train")], str(out), settings=EncodeSettings(**{**SMALL, "gop": 4}), workers=1,
                 progress=False)
+
+
+def test_folder_cached_realpath_equals_os_realpath(tmp_path, monkeypatch):
+    from fastvid.train.prepare import _RealPaths
+
+    (tmp_path / "data/a").mkdir(parents=True)
+    (tmp_path / "data/a/v.mp4").write_bytes(b"")
+    (tmp_path / "data/b").symlink_to("a")  # a linked folder
+    (tmp_path / "data/a/link.mp4").symlink_to(tmp_path / "data/a/v.mp4")  # a linked file
+    (tmp_path / "data/a/chain.mp4").symlink_to("link.mp4")
+    (tmp_path / "data/a/dangling.mp4").symlink_to(tmp_path / "nowhere/x.mp4")
+    (tmp_path / "out").symlink_to(tmp_path / "data/b")
+    monkeypatch.chdir(tmp_path / "data")
+    paths = ["a/v.mp4", "b/v.mp4", "b/link.mp4", "a/chain.mp4", "b/dangling.mp4", "b/missing.mp4", "./b/../a/v.mp4",
+             str(tmp_path / "out/v.mp4"), str(tmp_path / "out/new/x.mp4.partial"), "b", "b/", ".", "/", "a//v.mp4"]
+    real = _RealPaths()
+    for p in paths + paths:  # (the second time from the folder cache)
+        assert real(p) == os.path.realpath(p), p
 
 
 def test_refuses_to_write_over_or_into_inputs(dataset, tmp_path):
