@@ -265,13 +265,10 @@ class VideoClassificationModule(pl.LightningModule):
                 raise ValueError(f"VideoClassificationModule: a batch's video_index holds {low}; video indices "
                                  "must be >= 0 (the dataset's index of the video)")
             if high >= len(self._video_counts):
-                grown = max(high + 1, 2 * len(self._video_counts))
-                sums = torch.zeros(grown, self.num_classes, dtype=torch.float64)
-                sums[: self._video_rows] = self._video_sums[: self._video_rows]
-                counts, labels_ = torch.zeros(grown, dtype=torch.long), torch.zeros(grown, dtype=torch.long)
-                counts[: self._video_rows] = self._video_counts[: self._video_rows]
-                labels_[: self._video_rows] = self._video_labels[: self._video_rows]
-                self._video_sums, self._video_counts, self._video_labels = sums, counts, labels_
+                more = max(high + 1, 2 * len(self._video_counts)) - len(self._video_counts)
+                self._video_sums, self._video_counts, self._video_labels = (
+                    torch.cat([t, t.new_zeros((more, *t.shape[1:]))])
+                    for t in (self._video_sums, self._video_counts, self._video_labels))
             self._video_rows = max(self._video_rows, high + 1)
             self._video_sums.index_add_(0, video_index, probs.double())
             self._video_counts.index_add_(0, video_index, torch.ones_like(video_index))
