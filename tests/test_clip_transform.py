@@ -170,11 +170,50 @@ def test_uint8_output(in_dtype, antialias):
     torch.testing.assert_close(got, video.to(torch.uint8).permute(3, 0, 1, 2)[:, :, 5:25, 6:36].flip(-1))
 
 
-def test_uint8_output_clamps_and_rounds_half_to_even():
-    # Float values outside 0..255 are clamped; .5 rounds to even, as torch.round.
-    video = torch.tensor([-7.0, 0.5, 1.5, 2.5, 254.5, 255.4, 300.0, 3.49], dtype=torch.float32).view(1, 1, 1, 8)
+def _use_isa(isa, monkeypatch):
+    if isa == "baseline":
+        monkeypatch.setenv("FASTVID_CPU_ISA", "baseline")
+    else:
+        monkeypatch.delenv("FASTVID_CPU_ISA", raising=False)
+
+
+@pytest.mark.parametrize("isa", ["baseline", "default"])
+def test_uint8_output_clamps_and_rounds_half_to_even(isa, monkeypatch):
+    # Float values outside 0..255 are clamped; .5 rounds to even, as torch.round. 11 wide: the AVX2 build's
+    # 8-wide vector store and its scalar tail both see ties.
+    _use_isa(isa, monkeypatch)
+    values = [-7.0, 0.5, 1.5, 2.5, 254.5, 255.4, 300.0, 3.49, 0.5, 1.5, 2.5]
+    video = torch.tensor(values, dtype=torch.float32).view(1, 1, 1, 11)
     got = ops.clip_transform(video, scale=None, mean=None, std=None, out_dtype=torch.uint8)
-    assert got.flatten().tolist() == [0, 0, 2, 2, 254, 255, 255, 3]
+    assert got.flatten().tolist() == [0, 0, 2, 2, 254, 255, 255, 3, 0, 2, 2]
+
+
+@pytest.mark.parametrize("isa", ["baseline", "default"])
+def test_narrow_outputs_are_the_float32_result_rounded_to_nearest_even(isa, monkeypatch):
+    """The other tests compare uint8 within 1 level and bf16/fp16 within their precision: those would not see a
+    kernel that truncates. Each narrow output must be exactly the float32 output of the same call, rounded as
+    torch rounds (uint8: round half to even and clamp; bf16/fp16: to nearest even)."""
+    _use_isa(isa, monkeypatch)
+    # ties: 1 + 2^-8 and 1 + 3 * 2^-8 lie halfway between two bfloat16 values, 1 + 2^-11 and 1 + 3 * 2^-11
+    # between two float16 values; 19 wide (the AVX2 build's vector stores and its tail)
+    ties = torch.tensor([1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-11, 1 + 3 * 2**-11, 2.5, 0.5] * 3 + [3.5])
+    cases = [(ties.view(1, 1, 1, 19), {})]
+    for seed, (t, h, w) in enumerate([(3, 17, 29), (4, 33, 47), (2, 9, 70)]):
+        video = _clip(t, h, w, 3, seed=40 + seed)
+        cases += [(video, dict(layout="THWC", size=(h + 5, w - 3), crop=(1, 2, h - 2, w - 9), flip=True)),
+                  (video.float() * 1.37 - 20.0, dict(layout="THWC", size=(h // 2 + 1, w // 2 + 3), antialias=True)),
+                  (video.permute(3, 0, 1, 2), dict(frame_indices=[t - 1, 0], size=(2 * h, 2 * w)))]
+    for video, kw in cases:
+        wide = ops.clip_transform(video, scale=None, mean=None, std=None, **kw)
+        u8 = ops.clip_transform(video, scale=None, mean=None, std=None, out_dtype=torch.uint8, **kw)
+        assert torch.equal(u8, wide.round().clamp(0, 255).to(torch.uint8))
+        for dtype in (torch.bfloat16, torch.float16):
+            narrow = ops.clip_transform(video, scale=None, mean=None, std=None, out_dtype=dtype, **kw)
+            assert torch.equal(narrow, wide.to(dtype)), dtype
+        channels = video.shape[-1] if kw.get("layout") == "THWC" else video.shape[0]
+        norm = dict(mean=[0.4] * channels, std=[0.3] * channels)
+        normalized = ops.clip_transform(video, **norm, **kw)
+        assert torch.equal(ops.clip_transform(video, out_dtype=torch.bfloat16, **norm, **kw), normalized.to(torch.bfloat16))
 
 
 def test_float_inputs_of_any_magnitude():

@@ -92,6 +92,20 @@ def test_out_dtypes_match_cpu(out_dtype, in_dtype):
     assert_close_out(on_host(videos, max_grid=2, **kw), ops.clip_transform_batch(videos, **kw), out_dtype)
 
 
+@pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
+def test_narrow_outputs_are_the_float32_result_rounded_to_nearest_even(in_dtype):
+    """uint8 is compared within 1 level and bf16/fp16 within their precision above, which a kernel that truncates
+    would pass: each must be exactly the kernel's own float32 result rounded as torch rounds."""
+    videos, frame_rows, sizes, crops, flips = random_batch(91, dtype=in_dtype)
+    for antialias in (False, True):
+        kw = dict(frame_indices=frame_rows, sizes=sizes, crops=crops, flips=flips, antialias=antialias, scale=None,
+                  mean=None, std=None, max_grid=2)
+        wide = on_host(videos, **kw)
+        assert torch.equal(on_host(videos, out_dtype=torch.uint8, **kw), wide.round().clamp(0, 255).to(torch.uint8))
+        for dtype in (torch.bfloat16, torch.float16):
+            assert torch.equal(on_host(videos, out_dtype=dtype, **kw), wide.to(dtype)), dtype
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_thwc_layout_and_packed_buffers_match_cpu(seed):
     videos, frame_rows, sizes, crops, flips = random_batch(200 + seed, channels=4, max_hw=50)
