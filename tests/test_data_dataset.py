@@ -19,6 +19,7 @@ from fastvid.data import (
     LabeledVideoDataset,
     LabeledVideoMapDataset,
     LabeledVideoPaths,
+    RandomClipSampler,
     make_clip_sampler,
 )
 from fastvid.data.labeled_video_dataset import _ClipDecoder
@@ -125,6 +126,7 @@ def test_consecutive_failures_raise_a_clear_error(bad_videos):
                              max_consecutive_failures=3)
     with pytest.raises(RuntimeError, match=r"Failed to load 3 videos in a row.*text.mp4"):
         next(iter(ds))
+    assert [os.path.basename(f.path) for f in ds.failures] == ["zero.mp4", "text.mp4", "trunc.mp4"]  # 3, not 4
     with pytest.raises(ValueError, match="max_consecutive_failures"):
         LabeledVideoDataset(_paths(bad_videos), make_clip_sampler("random", 1), max_consecutive_failures=0)
 
@@ -385,6 +387,20 @@ def test_map_style_replaces_a_failed_item_by_a_random_readable_video_and_survive
     ds2 = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("random", 0.5), transform=tutorial_transform())
     torch.manual_seed(0)
     assert [ds2[i]["video_index"] for i in range(len(ds2))] == got
+
+
+def test_map_style_replacement_keeps_the_items_clip_slot_and_aug_index(good_videos, bad_videos):
+    # constant clips: item 2 is clip 2 of the broken first video; its replacement is clip 2 of another video
+    ds = LabeledVideoMapDataset(_paths(bad_videos[:1] + good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 3),
+                                transform=tutorial_transform())
+    torch.manual_seed(0)
+    s = ds[2]
+    assert s["video_index"] in (1, 2) and (s["clip_index"], s["aug_index"]) == (2, 0)
+    # random clips with 3 augmentations: the items of a video are its augmentations, in order
+    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), RandomClipSampler(0.5, augs_per_clip=3),
+                                transform=tutorial_transform())
+    assert len(ds) == 6
+    assert [(ds[i]["video_index"], ds[i]["aug_index"]) for i in range(6)] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
 
 
 def test_map_style_still_stops_when_no_video_can_be_read(bad_videos, tmp_path):

@@ -320,3 +320,31 @@ def test_write_video_encodes_given_frames(tmp_path):
         assert np.abs(got.astype(int) - want).mean() < 3
     with pytest.raises(ValueError, match=r"frames must be a uint8 \(T, H, W, 3\) array, got float32"):
         write_video(tmp_path / "bad.mp4", frames=frames.astype(np.float32))
+
+
+def test_pts_to_secs_counts_from_the_stream_start():
+    import math
+
+    from fastvid.data.utils import pts_to_secs, secs_to_pts
+
+    assert pts_to_secs(1000, Fraction(1, 100), 100) == 9  # (used for the duration of a header without one)
+    assert pts_to_secs(math.inf, Fraction(1, 100), 100) == math.inf
+    assert secs_to_pts(9, Fraction(1, 100), 100) == 1000
+
+
+def test_a_repeated_pts_keeps_the_last_frame_decoded():
+    """As PyTorchVideo's decoder (a dict by pts): of two frames with one pts, the later one is in the clip."""
+    from types import SimpleNamespace
+
+    class Packet:
+        def __init__(self, frames):
+            self.frames = frames
+
+        def decode(self):
+            return self.frames
+
+    frames = [SimpleNamespace(pts=pts, name=name) for pts, name in [(0, "a"), (1, "b"), (1, "c"), (2, "d"), (3, "e"), (4, "f")]]
+    got, decoded, ok = EncodedVideoPyAV._collect_window([Packet(frames[:2]), Packet(frames[2:])], 0, 3, None)
+    assert [f.name for f in got] == ["a", "c", "d"] and ok and decoded == 5  # (stops at the first frame past the end)
+    got, _, ok = EncodedVideoPyAV._collect_window([Packet(frames)], 1, 3, {0, 1, 2})
+    assert not ok and got == []  # a frame the index does not know: the caller decodes again from further back
