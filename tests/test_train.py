@@ -86,28 +86,41 @@ class _Logits(nn.Module):
 
 def test_video_level_accuracy_averages_softmax_over_views():
     torch.manual_seed(0)
-    num_classes, views = 5, 6
-    items, expected_video, expected_clip = [], [], []
-    for vid in range(7):
+    num_classes, views, videos = 10, 6, 7
+    items, all_logits, labels = [], [], []
+    for vid in range(videos):
         label = vid % num_classes
         logits = torch.randn(views, num_classes) * 2
         for i in range(views):
             items.append({"video": logits[i], "label": label, "video_index": vid, "aug_index": i % 3})
-        expected_clip += (logits.argmax(1) == label).tolist()
-        expected_video.append(int(F.softmax(logits, 1).mean(0).argmax()) == label)
-    # Make sure the two levels differ somewhere, so the test tells them apart.
-    assert sum(expected_video) / 7 != pytest.approx(sum(expected_clip) / len(expected_clip))
-    # Shuffle the views: the video metric must not depend on the order.
+        all_logits.append(logits)
+        labels.append(label)
+    logits, labels = torch.stack(all_logits), torch.tensor(labels)  # (videos, views, classes), (videos,)
+    clip_logits, clip_labels = logits.flatten(0, 1), labels.repeat_interleave(views)
+    video_scores = F.softmax(logits, -1).mean(1)
+
+    def top(k, scores, target):
+        return (scores.topk(k, dim=-1).indices == target[:, None]).any(-1).float().mean().item()
+
+    expected = {"val_acc": top(1, clip_logits, clip_labels), "val_acc5": top(5, clip_logits, clip_labels),
+                "val_video_acc": top(1, video_scores, labels), "val_video_acc5": top(5, video_scores, labels),
+                "val_loss": F.cross_entropy(clip_logits, clip_labels).item()}
+    # Make sure the values tell the levels (and top-1 from top-5) apart.
+    assert len({round(expected[k], 6) for k in ("val_acc", "val_acc5", "val_video_acc", "val_video_acc5")}) == 4
+    assert 0 < expected["val_acc5"] < 1 and 0 < expected["val_video_acc5"] < 1
+    # Shuffle the views: the video metric must not depend on the order. (42 views in batches of 4: the last
+    # batch holds 2, so a mean of batch means would not be the loss over all clips.)
     perm = torch.randperm(len(items)).tolist()
     loader = torch.utils.data.DataLoader([items[i] for i in perm], batch_size=4)
     module = VideoClassificationModule(_Logits(), num_classes=num_classes)
     trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     (metrics,) = trainer.validate(module, dataloaders=loader, verbose=False)
-    assert metrics["val_video_acc"] == pytest.approx(sum(expected_video) / 7)
-    assert metrics["val_acc"] == pytest.approx(sum(expected_clip) / len(expected_clip))
-    assert metrics["val_videos"] == 7 and metrics["val_views_per_video"] == views
-    scores, labels, counts = module.video_level_scores()
-    assert torch.equal(labels, torch.arange(7) % num_classes) and torch.all(counts == views)
+    for name, value in expected.items():
+        assert metrics[name] == pytest.approx(value, rel=1e-6), name
+    assert metrics["val_videos"] == videos and metrics["val_views_per_video"] == views
+    scores, got_labels, counts = module.video_level_scores()
+    torch.testing.assert_close(scores, video_scores, rtol=0, atol=1e-6)
+    assert torch.equal(got_labels, labels) and torch.all(counts == views)
 
 
 # -- data module ----------------------------------------------------------------------------------
