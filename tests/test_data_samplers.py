@@ -50,6 +50,15 @@ def test_uniform_sampler(duration, d, stride):
     assert _all_clips(s, duration) == clips  # state was reset after the last clip
 
 
+def test_uniform_sampler_clips_that_fit_exactly_with_no_tolerance():
+    # (next end - duration) > eps ends the video, as PyTorchVideo: with eps=0 a clip ending exactly at the
+    # video's end is still taken
+    got = [(c.clip_start_sec, c.clip_end_sec) for c in UniformClipSampler(1, eps=0).clips_for_duration(2)]
+    assert got == [(0, 1), (1, 2)]
+    got = [(c.clip_start_sec, c.clip_end_sec) for c in UniformClipSampler(1, eps=0).clips_for_duration(Fraction(5, 2))]
+    assert got == [(0, 1), (1, 2)]
+
+
 def test_uniform_backpad_last():
     # PyTorchVideo's doc example: 39 frames at 30 fps, stride 16 frames, clip 32 frames.
     s = UniformClipSampler(Fraction(32, 30), Fraction(16, 30), backpad_last=True)

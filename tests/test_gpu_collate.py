@@ -135,6 +135,17 @@ def test_train_equals_step_by_step_pipeline(seed):
     assert (got - want).abs().max().item() <= 1e-4
 
 
+def test_packed_clips_or_a_list_alone_give_the_batch_dicts_video():
+    items = _items(seed=5)
+    batch = collate_clips(items)
+    transform = BatchClipTransform(crop_size=32, min_size=40, max_size=56, flip_p=0.5)
+    torch.manual_seed(5)
+    want = transform(batch)["video"]
+    for videos in (batch["video"], [it["video"] for it in items]):
+        torch.manual_seed(5)
+        assert torch.equal(transform(videos), want)
+
+
 def test_train_equals_fastvid_cpu_transforms():
     from fastvid.transforms import Compose, Div255, Normalize, RandomCrop, RandomHorizontalFlip, RandomShortSideScale
 
