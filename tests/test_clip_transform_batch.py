@@ -339,6 +339,21 @@ def test_packed_strides_whose_extent_overflows_int64_are_rejected():
             None, None, [2, 2], None, None, None, None, False, torch.float32)
     with pytest.raises(ValueError, match="clip 0"):
         torch.ops.fastvid.clip_transform_batch_packed(*args)
+    # the product fits but the sum wraps to a negative "last element", which is below any buffer size
+    shapes = torch.tensor([[2, 2, 3, 4]])
+    wraps = torch.tensor([[2**62, 2**62, 1, 1]])
+    args = (packed.buffer, packed.offsets, shapes, wraps, *args[4:])
+    with pytest.raises(ValueError, match=r"clip 0: .*reaches element 9223372036854775807, outside the buffer"):
+        torch.ops.fastvid.clip_transform_batch_packed(*args)
+
+
+def test_packed_clip_reaching_one_element_past_the_buffer_is_rejected():
+    buffer = torch.arange(24, dtype=torch.uint8)
+    shapes, strides = torch.tensor([[1, 1, 4, 6]]), torch.tensor([[24, 24, 6, 1]])
+    fits = PackedClips(buffer, torch.tensor([0]), shapes, strides)  # elements 0..23: the whole buffer
+    assert ops.clip_transform_batch(fits, scale=None, mean=None, std=None, out_dtype=torch.uint8).flatten().tolist() == list(range(24))
+    with pytest.raises(ValueError, match=r"clip 0: offset 1 .* reaches element 24, outside the buffer of 24 elements"):
+        ops.clip_transform_batch(PackedClips(buffer, torch.tensor([1]), shapes, strides))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -97,12 +97,14 @@ def test_detectors_are_the_classification_bodies_with_an_80_class_roi_head():
     assert type(det).__name__ == "DetectionBBoxNetwork" and isinstance(det.detection_head.activation, nn.Sigmoid)
     assert det.detection_head.roi_layer.output_size == (7, 7) and det.detection_head.roi_layer.spatial_scale == 1 / 16
     assert det.model.blocks[4].res_blocks[0].branch2.conv_b.dilation == (1, 2, 2)
+    assert det.model.blocks[4].res_blocks[0].branch2.conv_b.padding == (0, 2, 2)  # res5 stays at stride 16
 
 
 def test_hub_settings_that_the_state_dict_does_not_show():
     # the X3Ds and R(2+1)D end in PyTorchVideo's softmax; the ResNets in logits
     assert isinstance(_build("x3d_m").blocks[-1].activation, nn.Softmax)
     assert isinstance(_build("r2plus1d_r50").blocks[-1].activation, nn.Softmax)
+    assert _build("r2plus1d_r50").blocks[-1].dropout.p == 0.5 and _build("slow_r50").blocks[-1].dropout.p == 0.5
     assert _build("slow_r50").blocks[-1].activation is None
     assert _build("x3d_xs").blocks[-1].pool.pool.kernel_size == (4, 5, 5)  # 4x160x160 clips
     assert _build("x3d_l").blocks[-1].pool.pool.kernel_size == (16, 10, 10)  # 16x312x312 clips

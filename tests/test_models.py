@@ -156,6 +156,18 @@ def test_create_resnet_forward_kinetics_clip_shape():
     assert out.shape == (1, 7)
 
 
+def test_create_resnet_stage_temporal_stride_and_dilation():
+    model = create_resnet(model_num_class=3, stage_temporal_stride=(1, 2, 1, 1), head=None).eval()
+    assert model.blocks[2].res_blocks[0].branch2.conv_a.stride == (2, 1, 1)
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 8, 64, 64)).shape[2] == 4  # 8 frames, halved once
+    dilated = create_resnet(model_num_class=3, stage_spatial_h_stride=(1, 2, 2, 1), stage_spatial_w_stride=(1, 2, 2, 1),
+                            stage_conv_b_dilation=((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)), head=None).eval()
+    assert dilated.blocks[4].res_blocks[0].branch2.conv_b.padding == (0, 2, 2)
+    with torch.no_grad():
+        assert dilated(torch.randn(1, 3, 4, 64, 64)).shape[-2:] == (4, 4)  # stride 16, not 32: res5 keeps its size
+
+
 def test_checkpoint_with_pytorchvideo_keys_loads_and_round_trips():
     # A checkpoint written as PyTorchVideo lays it out (keys and shapes from its source) loads strictly.
     torch.manual_seed(1)
