@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -57,6 +58,39 @@ def test_optimizer_groups_and_per_step_schedule():
     assert lrs[0] == pytest.approx(0.2 / 10)  # warmup: one epoch = 10 steps
     assert lrs[9] == pytest.approx(0.2)
     assert lrs[-1] < 0.01 and max(lrs) == pytest.approx(0.2)
+
+
+def test_warmup_longer_than_the_run_is_cut_to_the_run():
+    module = VideoClassificationModule("resnet_small", num_classes=4, lr=0.2, warmup_epochs=5)
+    module._trainer = SimpleNamespace(max_epochs=4, estimated_stepping_batches=40)
+    conf = module.configure_optimizers()
+    opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert max(lrs) == pytest.approx(0.2) and lrs == sorted(lrs)  # warmup over the whole run, reaching the peak
+
+
+@pytest.mark.parametrize("mix", [False, True])
+def test_training_step_loss_is_the_recipes(mix):
+    from fastvid.transforms import MixUp
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(4, 3, 4, 32, 32), torch.tensor([0, 3, 1, 3])
+    module = VideoClassificationModule("resnet_small", num_classes=4, label_smoothing=0.1,
+                                       mix=MixUp(num_classes=4, generator=g) if mix else None).eval()
+    module.log = lambda *args, **kwargs: None
+    loss = module.training_step({"video": x, "label": y}, 0)
+    with torch.no_grad():
+        if mix:  # the mix's soft labels, the label smoothing left to the mix (its own default: none)
+            xm, target = MixUp(num_classes=4, generator=torch.Generator().manual_seed(3))(x, y)
+            want = (-target * F.log_softmax(module(xm), -1)).sum(-1).mean()
+        else:
+            want = F.cross_entropy(module(x), y, label_smoothing=0.1)
+    torch.testing.assert_close(loss.detach(), want, rtol=1e-5, atol=1e-6)
 
 
 def test_module_rejects_bad_arguments():
@@ -307,6 +341,12 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
         header = f.readline()
     for col in ("train_loss_step", "val_acc", "val_video_acc", "lr"):
         assert col in header, col
+    with open(summary["metrics_csv"]) as f:
+        rows = list(csv.DictReader(f))
+    for key, col in (("val_acc_video", "val_video_acc"), ("val_acc5_video", "val_video_acc5"), ("val_acc_clip", "val_acc"),
+                     ("val_acc5_clip", "val_acc5"), ("train_loss", "train_loss_epoch")):
+        logged = [float(r[col]) for r in rows if r.get(col)]
+        assert summary[key] == pytest.approx(logged[-1], rel=1e-6), key  # the last epoch's values, each its own
     # Resume from last.ckpt and train one more epoch: the step count continues.
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps({"epochs": 2, "lr": 0.01}))
@@ -452,6 +492,18 @@ def test_cli_eval_only_mistakes_end_in_one_error_line(tiny_root, tmp_path, capsy
         (folders / name).mkdir(parents=True)
     last = _main_error(["--val", str(folders), "--model", "resnet_small", "--eval-only", "--weights", str(four)], capsys)
     assert "--val" in last and "3 sorted class folders" in last and "4 classes" in last, last
+
+
+def test_datamodule_distributed_training_order_follows_the_seed(tiny_root, monkeypatch):
+    dm = _tiny_dm(tiny_root)
+    monkeypatch.setattr(dm, "_world", lambda: (2, 0))
+
+    def order(seed):
+        torch.manual_seed(seed)
+        return list(dm.train_dataloader().sampler)
+
+    assert order(1) == order(1) and order(1) != order(2)  # (seeded runs repeat; another seed, another order)
+    assert len(order(1)) == 4
 
 
 def test_datamodule_walks_a_class_folder_split_once_and_prefixes_only_csv_paths(tiny_root, tmp_path, monkeypatch):
@@ -751,6 +803,9 @@ def _main_error(argv, capsys) -> str:
     (["--epochs", "0"], ["--epochs"]),
     (["--clip-duration", "0"], ["--clip-duration"]),
     (["--momentum", "1.5"], ["--momentum"]),
+    (["--momentum", "1"], ["--momentum", "[0, 1)"]),
+    (["--crop-size", "100", "--min-short-side", "128", "--max-short-side", "160", "--val-short-side", "90"],
+     ["--crop-size", "--val-short-side"]),
     (["--label-smoothing", "1"], ["--label-smoothing"]),
     (["--max-steps", "0"], ["--max-steps"]),
     (["--crop-size", "100", "--min-short-side", "80", "--max-short-side", "90"], ["--crop-size", "--min-short-side"]),
@@ -774,6 +829,14 @@ def test_cli_rejects_mistakes_with_one_error_line(argv, expected, tmp_path, caps
     last = _main_error(argv, capsys)
     for piece in expected:
         assert piece in last, (piece, last)
+
+
+def test_cli_val_short_side_defaults_to_the_min_short_side():
+    from fastvid.train.cli import parse_args
+
+    args = parse_args(["--data", "/x", "--min-short-side", "200", "--max-short-side", "300", "--crop-size", "100"])
+    assert args.val_short_side == 200
+    assert parse_args(["--data", "/x", "--crop-size", "100", "--val-short-side", "150"]).val_short_side == 150
 
 
 def test_cli_config_errors_name_the_file_and_option(tmp_path, capsys, no_training):
