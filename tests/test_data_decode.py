@@ -179,6 +179,34 @@ def test_audio_only_when_asked(tmp_path):
         assert a.shape == ref.shape and torch.equal(a[1024:], ref[1024:])
         b = v.get_clip_frames(Fraction(0), Fraction(1, 2), 4)
         assert b["audio"].shape == a.shape and torch.allclose(b["audio"][2048:], a[2048:])
+        # a window that ends on an audio frame's pts leaves that frame out (the frames at 0, 1024, 2048, 3072)
+        assert v.get_clip(Fraction(0), Fraction(4096, 16000))["audio"].shape == (4096,)
+
+
+def test_duration_is_the_longer_of_the_video_and_the_audio(tmp_path):
+    path = str(tmp_path / "long_audio.mp4")
+    with av.open(path, "w") as c:
+        video = c.add_stream("libx264", rate=15)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = c.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for i in range(15):  # 1 s of video
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(video.encode(frame))
+        c.mux(video.encode(None))
+        for start in range(0, 32768, 1024):  # 2.048 s of audio
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, start
+            c.mux(audio.encode(frame))
+        c.mux(audio.encode(None))
+    with av.open(path) as c:
+        secs = [s.duration * s.time_base for s in (c.streams.video[0], c.streams.audio[0])]
+    assert secs[0] < 1.1 and secs[1] > 2  # (what was written)
+    with EncodedVideo.from_path(path, decode_audio=True) as v:
+        assert v.duration == max(secs)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        assert v.duration == secs[0]  # (PyTorchVideo: the audio stream counts only when it is decoded)
 
 
 def test_threads_option(videos):

@@ -326,7 +326,19 @@ def test_audio_mixed_with_the_same_lambda():
     torch.testing.assert_close(au, a * lam + a.flip(0) * (1 - lam))
     torch.manual_seed(9)
     v2, au2, y2 = CutMix(num_classes=5)(x, labels, x_audio=a)
-    assert v2.shape == x.shape and au2.shape == a.shape and y2.shape == (4, 5)
+    # PyTorchVideo: the video box, then the audio's, each with a new centre and the same (drawn, not corrected) lambda
+    torch.manual_seed(9)
+    want_v, want_y = _ptv_cutmix(x, labels, 1.0, 0.0, 5)
+    h, w = a.shape[-2:]
+    ratio = (1 - lam) ** 0.5
+    ch, cw = int(h * ratio), int(w * ratio)
+    cy, cx = torch.randint(h, (1,)).item(), torch.randint(w, (1,)).item()
+    want_a = a.clone()
+    ys = slice(min(max(cy - ch // 2, 0), h), min(max(cy + ch // 2, 0), h))
+    xs = slice(min(max(cx - cw // 2, 0), w), min(max(cx + cw // 2, 0), w))
+    want_a[..., ys, xs] = a.flip(0)[..., ys, xs]
+    assert torch.equal(v2, want_v) and torch.equal(au2, want_a) and torch.allclose(y2, want_y)
+    assert not torch.equal(au2, a)  # (the seed draws a box that is not empty)
     v3, au3, y3 = MixVideo(num_classes=5)(x, labels, x_audio=a)
     assert au3.shape == a.shape and y3.shape == (4, 5)
 

@@ -469,6 +469,10 @@ def test_a_changed_source_is_made_again_and_an_unrecorded_output_refused(tmp_pat
     text = capsys.readouterr().out
     assert "1 encoded, 0 already done" in text and "1 made again" in text
     assert _frames_of(out / "train/dog/v1.mp4") == 20
+    # the same size, a newer time (copied again, or re-encoded to the same length): made again too
+    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
+    assert main(args) == 0
+    assert "1 made again" in capsys.readouterr().out
     # an output with no record of its source is not reused
     (out / "prepare_manifest.jsonl").write_text("")
     assert main(args) == 2
@@ -595,24 +599,26 @@ def test_name_collisions_give_every_input_its_own_output(tmp_path, capsys):
     make_video(str(k0 / "x.avi"), 48, 32, 15, codec="mpeg4")
     make_video(str(k0 / "x_avi.mp4"), 48, 32, 45)
     make_video(str(k0 / "x.mkv"), 48, 32, 10, codec="mpeg4")
+    make_video(str(k0 / "x_avi_2.mp4"), 48, 32, 5)
     out = tmp_path / "colout"
     assert main([str(tmp_path / "col/train"), "-o", str(out)] + CLI_SMALL) == 0
-    assert "4 videos: 4 encoded, 0 already done" in capsys.readouterr().out
+    assert "5 videos: 5 encoded, 0 already done" in capsys.readouterr().out
     lines = (out / "train.csv").read_text().splitlines()
     paths = [line.rsplit(None, 1)[0] for line in lines]
-    assert len(set(paths)) == 4
+    assert len(set(paths)) == 5
     names = {
-        "x.avi": "train/k0/x_avi_2.mp4",  # x_avi.mp4 is the name of another input
+        "x.avi": "train/k0/x_avi_3.mp4",  # x_avi.mp4 and x_avi_2.mp4 are the names of other inputs
         "x.mkv": "train/k0/x_mkv.mp4",
         "x.mp4": "train/k0/x.mp4",
         "x_avi.mp4": "train/k0/x_avi.mp4",
+        "x_avi_2.mp4": "train/k0/x_avi_2.mp4",
     }
     assert sorted(paths) == sorted(names.values())
     for src, rel in names.items():
         assert _frames_of(out / rel) == _frames_of(k0 / src), (src, rel)
     # the same names on a second run, nothing redone
     assert main([str(tmp_path / "col/train"), "-o", str(out)] + CLI_SMALL) == 0
-    assert "0 encoded, 4 already done" in capsys.readouterr().out
+    assert "0 encoded, 5 already done" in capsys.readouterr().out
     assert (out / "train.csv").read_text().splitlines() == lines
 
 

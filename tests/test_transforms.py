@@ -434,6 +434,18 @@ def test_create_video_transform_matches_pytorchvideo_composition():
 
     for seed in range(3):
         close(seeded(tf, seed, x), seeded(ptv_rrc, seed, x), rtol=1e-5, atol=1e-3)
+    # a (height, width) crop size: the output is height x width
+    tf = T.create_video_transform("train", min_size=20, crop_size=(16, 12), random_resized_crop_paras={},
+                                  convert_to_float=False)
+    assert tf(x).shape[-2:] == (16, 12)
+
+
+def test_create_video_transform_augments_float_0_255_clips_as_their_uint8_frames():
+    """RandAugment / AugMix work on uint8 frames: a float clip in 0-255 is rounded to them (not truncated)."""
+    tf = T.create_video_transform("train", aug_type="randaug", min_size=20, max_size=30, crop_size=16)
+    frames = torch.randint(0, 255, (3, 20, 36, 48), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    for seed in range(3):
+        close(seeded(tf, seed, frames.float() + 0.6), seeded(tf, seed, frames + 1))
 
 
 # ---------------------------------------------------------------------------------------------------------------
