@@ -1103,6 +1103,27 @@ def _small_run(root_args, tmp_path, *extra):
             *extra]
 
 
+def test_cli_summary_reports_each_metric_under_its_own_name(tiny_root, tmp_path, monkeypatch, capsys):
+    """The run above cannot tell a swapped summary key from the right one where two accuracies are equal: here the
+    validation logs a distinct value under each name."""
+    from fastvid.train.cli import main
+
+    values = {"val_loss": 1.5, "val_acc": 0.125, "val_acc5": 0.625, "val_video_acc": 0.375, "val_video_acc5": 0.875}
+
+    def log_values(self):
+        for name, value in values.items():
+            self.log(name, value)
+
+    monkeypatch.setattr(VideoClassificationModule, "on_validation_epoch_end", log_values)
+    assert main(_small_run(["--data", str(tiny_root)], tmp_path)) == 0
+    summary = json.loads((tmp_path / "runs" / "m" / "summary.json").read_text())
+    assert {k: summary[k] for k in ("val_acc_clip", "val_acc5_clip", "val_acc_video", "val_acc5_video")} == {
+        "val_acc_clip": 0.125, "val_acc5_clip": 0.625, "val_acc_video": 0.375, "val_acc5_video": 0.875}
+    assert summary["best_val_acc_video"] == 0.375  # (the checkpoint's monitor)
+    out = capsys.readouterr().out
+    assert "video top-1 37.5% (top-5 87.5%), clip top-1 12.5%" in out, out
+
+
 def test_cli_leaves_a_failed_validation_video_out_and_reports_every_failure(tiny_root, tmp_path, capsys):
     from fastvid.train.cli import main
 
