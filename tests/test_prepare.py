@@ -259,7 +259,7 @@ def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path, 
     if workers > 1:
         # The outputs there are checked in bulk (one task for the 3 here), and only the others are made in a task
         # of their own: one task per finished video cost more than its check in a rerun over a large dataset.
-        checks = [args for name, args in tasks if name == "_are_complete"]
+        checks = [args for name, args in tasks if name == "_skipped_if_complete"]
         assert len(checks) == 1 and len(checks[0]) == 3
         made = sorted(os.path.basename(src) for name, src in tasks if name == "prepare_video")
         assert made == ["a2.mp4", "b1.avi", "b2.mkv", "broken.mp4", "missing.mp4"]
@@ -267,6 +267,38 @@ def test_resume_skips_finished_and_redoes_the_rest(dataset, prepared, tmp_path, 
     with pytest.raises(PrepareError, match="other settings"):
         prepare([str(dataset / "train")], str(out), settings=EncodeSettings(**{**SMALL, "gop": 4}), workers=1,
                 progress=False)
+
+
+def test_ctrl_c_during_the_rerun_check_does_not_wait_for_every_check(monkeypatch):
+    import multiprocessing as mp
+    import signal
+    import threading
+    import time
+
+    import fastvid.train.prepare as prepare_module
+
+    monkeypatch.setattr(prepare_module, "is_complete", lambda path: (time.sleep(0.01), False)[1])  # (forked workers too)
+    jobs = [(f"/nowhere/{i}.avi", f"/nowhere/{i}.mp4") for i in range(4096)]  # ~20 s of checks on 2 workers
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        prepare_module._complete_outputs(jobs, 2, mp.get_context("fork"))
+    assert time.monotonic() - t0 < 4  # (the tasks not started are dropped; was the whole ~20 s)
+
+
+def test_progress_lines_count_the_videos_done_already_apart(capsys):
+    from fastvid.train.prepare import _LineProgress
+
+    bar = _LineProgress(100, every=3600)
+    bar.skip(90)
+    for i in range(10):
+        bar.update(failed=i == 0)
+    bar.close()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == "fastvid-prepare: 100 videos to do (a progress line every 3600 s)"
+    assert lines[1].startswith("fastvid-prepare: 90/100 videos (90%), 90 done already, 0 failed, 0.00 videos/s, ")
+    assert lines[2].startswith("fastvid-prepare: 100/100 videos (100%), 90 done already, 1 failed, ")
+    assert lines[2].endswith("ETA 0:00:00") and len(lines) == 3
 
 
 def test_folder_cached_realpath_equals_os_realpath(tmp_path, monkeypatch):
@@ -279,9 +311,13 @@ def test_folder_cached_realpath_equals_os_realpath(tmp_path, monkeypatch):
     (tmp_path / "data/a/chain.mp4").symlink_to("link.mp4")
     (tmp_path / "data/a/dangling.mp4").symlink_to(tmp_path / "nowhere/x.mp4")
     (tmp_path / "out").symlink_to(tmp_path / "data/b")
+    (tmp_path / "data/real/sub").mkdir(parents=True)
+    (tmp_path / "data/other").mkdir()
+    (tmp_path / "data/other/lnk").symlink_to(tmp_path / "data/real/sub")  # ".." after it is real/, not other/
     monkeypatch.chdir(tmp_path / "data")
     paths = ["a/v.mp4", "b/v.mp4", "b/link.mp4", "a/chain.mp4", "b/dangling.mp4", "b/missing.mp4", "./b/../a/v.mp4",
-             str(tmp_path / "out/v.mp4"), str(tmp_path / "out/new/x.mp4.partial"), "b", "b/", ".", "/", "a//v.mp4"]
+             str(tmp_path / "out/v.mp4"), str(tmp_path / "out/new/x.mp4.partial"), "b", "b/", ".", "..", "/",
+             "a//v.mp4", "other/lnk/../x.mp4", str(tmp_path / "data/other/lnk/../../a/v.mp4"), "other/lnk/.."]
     real = _RealPaths()
     for p in paths + paths:  # (the second time from the folder cache)
         assert real(p) == os.path.realpath(p), p

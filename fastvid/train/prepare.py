@@ -236,10 +236,10 @@ class _RealPaths:
         self._folders: dict[str, str] = {}
 
     def __call__(self, p: str) -> str:
-        path = os.path.abspath(p)
-        if os.path.islink(path):
-            return os.path.realpath(path)
+        path = p if os.path.isabs(p) else os.path.join(os.getcwd(), p)  # (no lexical "..": a link comes first)
         folder, name = os.path.split(path)
+        if name in ("", ".", "..") or os.path.islink(path):
+            return os.path.realpath(path)
         real = self._folders.get(folder)
         if real is None:
             real = self._folders[folder] = os.path.realpath(folder)
@@ -764,11 +764,18 @@ class _LineProgress:
     :data:`PROGRESS_EVERY_S` seconds, and at the end: done/total, failures so far, rate, elapsed time, ETA."""
 
     def __init__(self, total: int, every: Optional[float] = None):
-        self.total, self.n, self.failed = total, 0, 0
+        self.total, self.n, self.failed, self.already = total, 0, 0, 0
         self.every = PROGRESS_EVERY_S if every is None else every
         self.t0 = self.last = time.monotonic()
         print(f"fastvid-prepare: {total} videos to do (a progress line every {self.every:g} s)", file=sys.stderr,
               flush=True)
+
+    def skip(self, count: int) -> None:
+        """``count`` videos found done already, at once (they do not count in the rate)."""
+        if count:
+            self.n += count
+            self.already += count
+            self._line(time.monotonic())
 
     def update(self, failed: bool) -> None:
         self.n += 1
@@ -783,12 +790,13 @@ class _LineProgress:
     def _line(self, now: float) -> None:
         self.last = now
         elapsed = now - self.t0
-        rate = self.n / elapsed if elapsed > 0 else 0.0
-        eta = _hms((self.total - self.n) / rate) if rate > 0 else "?"
+        rate = (self.n - self.already) / elapsed if elapsed > 0 else 0.0
+        eta = _hms((self.total - self.n) / rate) if rate > 0 else ("0:00:00" if self.n == self.total else "?")
         pct = 100 * self.n / max(self.total, 1)
+        already = f", {self.already} done already" if self.already else ""
         print(
-            f"fastvid-prepare: {self.n}/{self.total} videos ({pct:.0f}%), {self.failed} failed, {rate:.2f} videos/s, "
-            f"elapsed {_hms(elapsed)}, ETA {eta}",
+            f"fastvid-prepare: {self.n}/{self.total} videos ({pct:.0f}%){already}, {self.failed} failed, "
+            f"{rate:.2f} videos/s, elapsed {_hms(elapsed)}, ETA {eta}",
             file=sys.stderr,
             flush=True,
         )
@@ -801,6 +809,9 @@ class _BarProgress:
         self.failed = 0
         self.bar = tqdm(total=total, unit="video", dynamic_ncols=True, desc="fastvid-prepare")
 
+    def skip(self, count: int) -> None:
+        self.bar.update(count)
+
     def update(self, failed: bool) -> None:
         self.failed += failed
         self.bar.update(1)
@@ -811,6 +822,9 @@ class _BarProgress:
 
 
 class _NoProgress:
+    def skip(self, count: int) -> None:
+        pass
+
     def update(self, failed: bool) -> None:
         pass
 
@@ -835,24 +849,40 @@ def _progress(kind, total: int):
 COMPLETE_CHECKS_PER_TASK = 256  # outputs a worker checks per task in a rerun's skip pass
 
 
-def _are_complete(paths: list) -> list:
-    return [is_complete(p) for p in paths]
+def _skipped_if_complete(jobs: list) -> list:
+    """For each ``(src, dst)``: the "skipped" result when ``dst`` is complete, else None (the job then runs and
+    looks again)."""
+    out = []
+    for src, dst in jobs:
+        try:
+            done = is_complete(dst) and VideoResult(
+                src, "skipped", in_bytes=os.path.getsize(src) if os.path.isfile(src) else 0, out_bytes=os.path.getsize(dst))
+        except OSError:  # (removed meanwhile)
+            done = None
+        out.append(done or None)
+    return out
 
 
-def _complete_outputs(paths: list, workers: int, ctx) -> set:
-    """The finished outputs among ``paths`` (:func:`is_complete`), checked by ``workers`` processes in tasks of
-    :data:`COMPLETE_CHECKS_PER_TASK`: a rerun over a large dataset finds most outputs there, and one pool task per
-    video cost more than the check (about 0.5 ms of the main process each: minutes at Kinetics scale)."""
-    if not paths:
-        return set()
+def _complete_outputs(jobs: list, workers: int, ctx) -> dict:
+    """``{dst: skipped result}`` for the jobs whose output is complete (:func:`is_complete`), checked by ``workers``
+    processes in tasks of :data:`COMPLETE_CHECKS_PER_TASK`: a rerun over a large dataset finds most outputs there,
+    and one pool task per video cost more than the check (about 0.5 ms of the main process each: minutes at
+    Kinetics scale)."""
+    if not jobs:
+        return {}
     n = COMPLETE_CHECKS_PER_TASK
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            parts = [pool.submit(_are_complete, paths[i:i + n]) for i in range(0, len(paths), n)]
-            flags = [f for part in parts for f in part.result()]
+        parts = [pool.submit(_skipped_if_complete, jobs[i:i + n]) for i in range(0, len(jobs), n)]
+        results = [r for part in parts for r in part.result()]
     except BrokenProcessPool:  # (a worker died reading an output: the jobs check their outputs one by one instead)
-        return set()
-    return {p for p, ok in zip(paths, flags) if ok}
+        pool.shutdown(wait=False, cancel_futures=True)
+        return {}
+    except BaseException:  # (Ctrl-C: the tasks not started are dropped, not waited for)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return {dst: r for (_, dst), r in zip(jobs, results) if r is not None}
 
 
 def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress, fn=None) -> Iterable[VideoResult]:
@@ -873,14 +903,10 @@ def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress, fn=N
         ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload([__name__])
-        complete = _complete_outputs([dst for _, dst in jobs if os.path.isfile(dst)], workers, ctx)
-        rest = []
-        for src, dst in jobs:
-            if dst in complete:
-                yield tick(VideoResult(src, "skipped", in_bytes=os.path.getsize(src) if os.path.isfile(src) else 0,
-                                       out_bytes=os.path.getsize(dst)))
-            else:
-                rest.append((src, dst))
+        complete = _complete_outputs([(src, dst) for src, dst in jobs if os.path.isfile(dst)], workers, ctx)
+        bar.skip(len(complete))
+        yield from complete.values()
+        rest = [(src, dst) for src, dst in jobs if dst not in complete]
         while rest:
             crashed: list = []
             for r in _pool_results(rest, fn, settings, workers, ctx, crashed):
