@@ -197,6 +197,29 @@ def test_video_level_sums_take_one_row_per_video_of_memory():
         module.validation_step({"video": logits[:2], "label": labels[:2], "video_index": torch.tensor([3, -1])}, 0)
 
 
+def test_video_level_sums_of_a_ranks_share_far_from_video_0():
+    """Under DDP rank r validates the videos from r * N / W on: its table covers those, not every index below (a
+    rank near the end held a table for all N videos, doubled). Videos may also come in any order."""
+    torch.manual_seed(1)
+    num_classes, first = 400, 200_000
+    module = VideoClassificationModule(nn.Identity(), num_classes=num_classes)
+    module.on_validation_epoch_start()
+    order = [first + 7, first + 3, first + 12, first + 3, first, first + 12, first + 20, first + 1]
+    logits = torch.randn(len(order), num_classes)
+    labels = torch.tensor([v % num_classes for v in order])
+    for i in range(0, len(order), 3):  # (batches of 3: each one reaches below or past the table so far)
+        batch = slice(i, i + 3)
+        module.validation_step({"video": logits[batch], "label": labels[batch], "video_index": torch.tensor(order[batch])}, 0)
+    assert module._video_sums.numel() * 8 < 2**20  # (a table from video 0 on: 2 x 200k x 400 x 8 bytes = 1.3 GB)
+    scores, got_labels, counts = module.video_level_scores()
+    videos = sorted(set(order))
+    probs = logits.softmax(-1).double()
+    want = torch.stack([probs[[i for i, v in enumerate(order) if v == video]].mean(0) for video in videos]).float()
+    torch.testing.assert_close(scores, want, rtol=0, atol=1e-6)
+    assert got_labels.tolist() == [v % num_classes for v in videos]
+    assert counts.tolist() == [order.count(v) for v in videos]
+
+
 def test_datamodule_train_and_val_batches(tiny_root):
     dm = _tiny_dm(tiny_root)
     assert dm.train_path.endswith("train.csv") and dm.val_path.endswith("val.csv")

@@ -244,13 +244,15 @@ class VideoClassificationModule(pl.LightningModule):
         return loss
 
     def _reset_video_sums(self) -> None:
-        # Host tables indexed by video_index (rows 0.._video_rows-1 in use; grown by doubling): one block for all
-        # videos, not a small tensor per video (20k videos x 400 classes: ~60 MiB, where per-video tensors
-        # between each step's temporaries fragmented the heap to ~800 MiB).
+        # Host tables of the videos this rank saw, one row per video_index from _video_first on (grown by doubling):
+        # one block, not a small tensor per video (20k videos x 400 classes: ~60 MiB, where per-video tensors between
+        # each step's temporaries fragmented the heap to ~800 MiB). A rank's validation share is a contiguous range
+        # of videos: the table covers that range, not every index below it.
         self._video_sums = torch.zeros(0, self.num_classes, dtype=torch.float64)
         self._video_counts = torch.zeros(0, dtype=torch.long)
         self._video_labels = torch.zeros(0, dtype=torch.long)
-        self._video_rows = 0
+        self._video_first = 0  # the video_index of row 0
+        self._video_end = 0  # 1 + the largest video_index seen (0: none)
 
     def _add_views(self, *, wait: bool) -> None:
         """Adds the views whose scores reached the host (all of them with ``wait``) to the per-video sums."""
@@ -264,15 +266,25 @@ class VideoClassificationModule(pl.LightningModule):
             if low < 0:
                 raise ValueError(f"VideoClassificationModule: a batch's video_index holds {low}; video indices "
                                  "must be >= 0 (the dataset's index of the video)")
-            if high >= len(self._video_counts):
-                more = max(high + 1, 2 * len(self._video_counts)) - len(self._video_counts)
+            size, first = len(self._video_counts), self._video_first
+            if size == 0 or low < first or high >= first + size:
+                new_first = low if size == 0 else min(first, low)
+                new_size = max(max(high + 1, first + size) - new_first, 2 * size)
+                at = first - new_first  # (where the old rows go)
+
+                def grown(t):
+                    out = t.new_zeros((new_size, *t.shape[1:]))
+                    out[at:at + size] = t
+                    return out
+
                 self._video_sums, self._video_counts, self._video_labels = (
-                    torch.cat([t, t.new_zeros((more, *t.shape[1:]))])
-                    for t in (self._video_sums, self._video_counts, self._video_labels))
-            self._video_rows = max(self._video_rows, high + 1)
-            self._video_sums.index_add_(0, video_index, probs.double())
-            self._video_counts.index_add_(0, video_index, torch.ones_like(video_index))
-            self._video_labels[video_index] = labels.long()
+                    grown(t) for t in (self._video_sums, self._video_counts, self._video_labels))
+                self._video_first = new_first
+            rows = video_index - self._video_first
+            self._video_end = max(self._video_end, high + 1)
+            self._video_sums.index_add_(0, rows, probs.double())
+            self._video_counts.index_add_(0, rows, torch.ones_like(rows))
+            self._video_labels[rows] = labels.long()
 
     def video_level_scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mean softmax per video (N, classes), label per video (N,), views per video (N,)) over every
@@ -280,18 +292,21 @@ class VideoClassificationModule(pl.LightningModule):
         dataset's ``video_index``; rows of videos nobody saw are dropped."""
         self._add_views(wait=True)
         device = self.device
-        n = torch.tensor([self._video_rows], device=device, dtype=torch.long)
-        if _distributed():
+        k = max(self._video_end - self._video_first, 0)  # (the table rows in use)
+        if not _distributed():
+            sums, counts = self._video_sums[:k].to(device), self._video_counts[:k].to(device)
+            labels = self._video_labels[:k].to(device)
+        else:  # every rank's rows, summed into one table of all videos, identical on all ranks
+            n = torch.tensor([self._video_end], device=device, dtype=torch.long)
             torch.distributed.all_reduce(n, op=torch.distributed.ReduceOp.MAX)
-        n, rows = int(n.item()), self._video_rows
-        sums = torch.zeros(n, self.num_classes, dtype=torch.float64, device=device)
-        counts = torch.zeros(n, dtype=torch.long, device=device)
-        labels = torch.full((n,), -1, dtype=torch.long, device=device)
-        sums[:rows] = self._video_sums[:rows].to(device)
-        counts[:rows] = self._video_counts[:rows].to(device)
-        seen = counts[:rows] > 0
-        labels[:rows] = torch.where(seen, self._video_labels[:rows].to(device), labels[:rows])
-        if _distributed():
+            n = int(n.item())
+            sums = torch.zeros(n, self.num_classes, dtype=torch.float64, device=device)
+            counts = torch.zeros(n, dtype=torch.long, device=device)
+            labels = torch.full((n,), -1, dtype=torch.long, device=device)
+            mine = slice(self._video_first, self._video_first + k)
+            sums[mine] = self._video_sums[:k].to(device)
+            counts[mine] = self._video_counts[:k].to(device)
+            labels[mine] = torch.where(counts[mine] > 0, self._video_labels[:k].to(device), labels[mine])
             torch.distributed.all_reduce(sums)
             torch.distributed.all_reduce(counts)
             torch.distributed.all_reduce(labels, op=torch.distributed.ReduceOp.MAX)
