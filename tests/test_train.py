@@ -1147,6 +1147,20 @@ def test_cli_summary_reports_each_metric_under_its_own_name(tiny_root, tmp_path,
     assert "video top-1 37.5% (top-5 87.5%), clip top-1 12.5%" in out, out
 
 
+def test_cli_warns_that_a_prefix_with_only_class_folders_is_not_used(tiny_root, tmp_path, capsys, no_training):
+    from fastvid.train.cli import main
+
+    folders = ["--train", str(tiny_root / "train"), "--val", str(tiny_root / "val"), "--video-path-prefix", "/data"]
+    with pytest.raises(no_training):
+        main(_small_run(folders, tmp_path))
+    assert "fastvid-train: warning: --video-path-prefix /data is not used: every split is a class-folder tree" in (
+        capsys.readouterr().err)
+    with pytest.raises(no_training):  # (a CSV split uses it: no warning)
+        main(_small_run(["--train", str(tiny_root / "train.csv"), "--val", str(tiny_root / "val"),
+                         "--video-path-prefix", "/"], tmp_path))
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_cli_leaves_a_failed_validation_video_out_and_reports_every_failure(tiny_root, tmp_path, capsys):
     from fastvid.train.cli import main
 

@@ -553,6 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         problem = check_split_csvs(args, datamodule.train_path, datamodule.val_path)
         if problem:
             parser.error(problem)
+        splits = [p for p in (datamodule.train_path, datamodule.val_path) if p is not None]
+        if args.video_path_prefix and not any(os.path.isfile(p) for p in splits):
+            print(f"fastvid-train: warning: --video-path-prefix {args.video_path_prefix} is not used: every split is a "
+                  "class-folder tree, whose videos are read where they were found (the prefix goes before CSV paths)",
+                  file=sys.stderr)
 
     weights_source = weights = None
     if args.weights:
