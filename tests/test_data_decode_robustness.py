@@ -82,6 +82,13 @@ def test_mpegts_and_mpegps_clips_are_exact(tmp_path, name, kw, index, monkeypatc
         _assert_clips_match_reference(path, seeks_after=F(1, 2))
 
 
+def test_mpegts_seeks_that_land_late_are_retried_further_back_not_decoded_from_the_start(tmp_path):
+    """With a 3 s GOP a late seek must be retried 2 s and more back (the tries go 1/4, 1/2, 1, 2, 4 ... s before
+    the window): stopping the tries early decodes these clips from the start of the file (exact, but slow)."""
+    path = write_video(tmp_path / "gop90.ts", num_frames=360, gop=90, width=64, height=48, format="mpegts")
+    _assert_clips_match_reference(path, windows=[(F(7, 2), F(9, 2)), (F(21, 2), F(23, 2))], ns=(8,), seeks_after=0)
+
+
 class _LateSeekContainer:
     """A container whose seeks land 2 s later than asked (as a broken demuxer might): a seek the
     decoder cannot verify, whatever it is retried with."""
