@@ -485,16 +485,25 @@ def _not_a_file(path: str) -> str:
     return f"not a regular file: {kind}"
 
 
+def _skipped(src: str, dst: str) -> Optional[VideoResult]:
+    """The "skipped" result when ``dst`` is already complete, else None."""
+    if not is_complete(dst):
+        return None
+    return VideoResult(src, "skipped", in_bytes=os.path.getsize(src) if os.path.isfile(src) else 0,
+                       out_bytes=os.path.getsize(dst))
+
+
 def prepare_video(src: str, dst: str, settings: EncodeSettings) -> VideoResult:
     """Make ``dst`` from ``src`` unless it is already complete; never raises (errors come back in the result)."""
     t0 = time.perf_counter()
     try:
-        in_bytes = os.path.getsize(src) if os.path.isfile(src) else 0
-        if is_complete(dst):
-            return VideoResult(src, "skipped", in_bytes=in_bytes, out_bytes=os.path.getsize(dst))
+        skipped = _skipped(src, dst)
+        if skipped is not None:
+            return skipped
         if not os.path.isfile(src):
             why = _not_a_file(src)
             return VideoResult(src, "failed", why, seconds=time.perf_counter() - t0)
+        in_bytes = os.path.getsize(src)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         tmp = dst + TMP_SUFFIX
         try:
@@ -855,11 +864,9 @@ def _skipped_if_complete(jobs: list) -> list:
     out = []
     for src, dst in jobs:
         try:
-            done = is_complete(dst) and VideoResult(
-                src, "skipped", in_bytes=os.path.getsize(src) if os.path.isfile(src) else 0, out_bytes=os.path.getsize(dst))
+            out.append(_skipped(src, dst))
         except OSError:  # (removed meanwhile)
-            done = None
-        out.append(done or None)
+            out.append(None)
     return out
 
 
