@@ -1,8 +1,9 @@
 """Run by tests/test_train_ddp.py: two CPU processes (gloo) through Lightning's DDP.
 
 Usage: python _ddp_train_script.py DATA_ROOT OUT_DIR [VAL_CSV]. Lightning's subprocess launcher starts rank 1
-by running this same command again. Each rank writes OUT_DIR/rank<r>.json with what it saw. VAL_CSV
-replaces the root's validation split.
+by running this same command again. Each rank writes OUT_DIR/rank<r>.json with what it saw (validation views:
+video, clip, crop, softmax, prediction, label). VAL_CSV replaces the root's validation split; VIDEO_REDUCE_CHUNK
+in the environment sets the module's video_reduce_chunk.
 """
 
 import json
@@ -26,10 +27,10 @@ class Recorder(pl.Callback):
         if batch is None:  # every video of the batch failed to load
             return
         with torch.no_grad():
-            preds = pl_module(batch["video"]).argmax(dim=1).tolist()
-        for v, c, a, p, y in zip(batch["video_index"].tolist(), batch["clip_index"].tolist(),
-                                 batch["aug_index"].tolist(), preds, batch["label"].tolist()):
-            self.val.append([v, c, a, p, y])
+            probs = pl_module(batch["video"]).float().softmax(dim=1)
+        for v, c, a, q, y in zip(batch["video_index"].tolist(), batch["clip_index"].tolist(),
+                                 batch["aug_index"].tolist(), probs.tolist(), batch["label"].tolist()):
+            self.val.append([v, c, a, q, int(torch.tensor(q).argmax()), y])
 
 
 def main():
@@ -39,6 +40,7 @@ def main():
     dm = KineticsDataModule(os.path.join(root, "train.csv") if val else root, val, clip_duration=0.5, num_frames=4, batch_size=2, num_workers=0, crop_size=32,
                             min_short_side=32, max_short_side=40, val_clips_per_video=1, val_crops=3)
     module = VideoClassificationModule("resnet_small", num_classes=dm.num_classes, num_frames=4, crop_size=32, lr=0.01)
+    module.video_reduce_chunk = int(os.environ.get("VIDEO_REDUCE_CHUNK", module.video_reduce_chunk))
     rec = Recorder()
     trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,

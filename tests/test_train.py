@@ -118,7 +118,9 @@ class _Logits(nn.Module):
         return x + self.dummy
 
 
-def test_video_level_accuracy_averages_softmax_over_views():
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_video_level_accuracy_averages_softmax_over_views(chunk):
+    # chunk: the metrics are reduced that many videos at a time (3: blocks of 3, 3 and 1 of the 7 videos).
     torch.manual_seed(0)
     num_classes, views, videos = 10, 6, 7
     items, all_logits, labels = [], [], []
@@ -147,6 +149,8 @@ def test_video_level_accuracy_averages_softmax_over_views():
     perm = torch.randperm(len(items)).tolist()
     loader = torch.utils.data.DataLoader([items[i] for i in perm], batch_size=4)
     module = VideoClassificationModule(_Logits(), num_classes=num_classes)
+    if chunk is not None:
+        module.video_reduce_chunk = chunk
     trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     (metrics,) = trainer.validate(module, dataloaders=loader, verbose=False)
     for name, value in expected.items():
@@ -207,6 +211,7 @@ def test_video_level_sums_of_a_ranks_share_far_from_video_0():
     order = [first + 7, first + 3, first + 12, first + 3, first, first + 12, first + 20, first + 1]
     logits = torch.randn(len(order), num_classes)
     labels = torch.tensor([v % num_classes for v in order])
+    logits[torch.arange(len(order)), labels] += torch.tensor([4.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, 0.0])  # (some right)
     for i in range(0, len(order), 3):  # (batches of 3: each one reaches below or past the table so far)
         batch = slice(i, i + 3)
         module.validation_step({"video": logits[batch], "label": labels[batch], "video_index": torch.tensor(order[batch])}, 0)
@@ -218,6 +223,13 @@ def test_video_level_sums_of_a_ranks_share_far_from_video_0():
     torch.testing.assert_close(scores, want, rtol=0, atol=1e-6)
     assert got_labels.tolist() == [v % num_classes for v in videos]
     assert counts.tolist() == [order.count(v) for v in videos]
+    # The epoch-end totals, block by block (blocks of 4 from the first video: unseen rows inside them skipped).
+    module.video_reduce_chunk = 4
+    n, top1, top5, views = module._video_level_totals().tolist()
+    target = torch.tensor([v % num_classes for v in videos])
+    assert n == len(videos) and views == len(order)
+    assert 0 < top1 == (want.argmax(1) == target).sum().item() < len(videos)
+    assert top5 == (want.topk(5, dim=1).indices == target[:, None]).any(1).sum().item()
 
 
 def test_datamodule_train_and_val_batches(tiny_root):

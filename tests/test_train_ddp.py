@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from fastvid.train.synthetic import SyntheticMotionConfig, make_motion_dataset
 
@@ -22,7 +23,8 @@ def tiny_root(tmp_path_factory):
 
 
 def test_ddp_two_ranks_disjoint_shards_and_synced_metrics(tiny_root, tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    # Video-level scores reduced in blocks of 3 videos: the first block holds rows of both ranks.
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", VIDEO_REDUCE_CHUNK="3")
     env.pop("LOCAL_RANK", None)
     proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path)], env=env,
                           capture_output=True, text=True, timeout=240)
@@ -52,6 +54,12 @@ def test_ddp_two_ranks_disjoint_shards_and_synced_metrics(tiny_root, tmp_path):
     clip_acc = sum(p == y for *_, p, y in union) / len(union)
     assert m0["val_acc"] == pytest.approx(clip_acc, abs=1e-6)
     assert m0["val_videos"] == 4  # each rank saw only some videos; the video metric covers all of them
+    assert m0["val_views_per_video"] == 3
+    scores = {}
+    for video, _, _, probs, _, label in union:
+        scores.setdefault(video, [label, []])[1].append(probs)
+    video_acc = sum(torch.tensor(p).mean(0).argmax().item() == y for y, p in scores.values()) / len(scores)
+    assert m0["val_video_acc"] == pytest.approx(video_acc, abs=1e-6)
 
 
 def test_ddp_validation_when_every_video_of_one_rank_fails(tiny_root, tmp_path):
