@@ -338,6 +338,39 @@ def test_map_style_holds_no_python_object_per_video(sampler):
     assert len(objects) < 200, f"{len(objects)} objects referenced by the dataset's attributes"
 
 
+def test_map_style_uniform_clips_hold_no_python_object_per_video():
+    """UniformClipSampler's clips are listed from each video's duration, kept as an exact fraction in arrays (a
+    list of ClipInfo per video was copied into every forked worker as it was read)."""
+    n = 20_000
+    durations = [Fraction(3, 2) + Fraction(i % 7, 10) for i in range(n)]  # 1.5 .. 2.1 s: 3 or 4 clips of 0.5 s
+    sampler = make_clip_sampler("uniform", 0.5)
+    ds = LabeledVideoMapDataset(LabeledVideoPaths([(f"c{i % 400}/v{i}.mp4", i % 400) for i in range(n)]), sampler,
+                                durations=durations)
+    assert len(ds) == sum(len(sampler.clips_for_duration(d)) for d in durations[:7]) * (n // 7) + sum(
+        len(sampler.clips_for_duration(d)) for d in durations[:n % 7])
+    objects = [o for v in vars(ds).values() for o in gc.get_referents(v)]
+    assert len(objects) < 200, f"{len(objects)} objects referenced by the dataset's attributes"
+
+
+def test_map_style_uniform_clips_from_given_durations(monkeypatch):
+    """Each item's clip is the slot-th of clips_for_duration(its video's duration): exact fractions, floats,
+    an unknown duration (None: no items) and one too large for int64 all give the clips listed directly."""
+    durations = [Fraction(7, 3), 1.3, None, Fraction(10**30 + 1, 10**30), 0.25, Fraction(1, 2)]
+    sampler = make_clip_sampler("uniform", Fraction(1, 2))
+    paths = LabeledVideoPaths([(f"v{i}.mp4", i) for i in range(len(durations))])
+    ds = LabeledVideoMapDataset(paths, sampler, durations=durations)
+    want = [(v, c) for v, d in enumerate(durations) if d is not None for c in sampler.clips_for_duration(Fraction(d))]
+    assert len(ds) == len(want)
+    seen = []
+    monkeypatch.setattr(ds, "_load", lambda video_index, slot, path, info: seen.append(
+        (video_index, ds._clip_info(video_index, slot, None))) or {"video_index": video_index})
+    for i in [*range(len(ds)), 3, 0, len(ds) - 1]:  # in order, then back to earlier videos
+        ds[i]
+    assert seen[:len(want)] == want
+    assert seen[len(want):] == [want[3], want[0], want[-1]]
+    assert [len(c) for c in [sampler.clips_for_duration(Fraction(d)) for d in (Fraction(7, 3), 1.3)]] == [4, 2]
+
+
 def test_map_style_with_distributed_sampler_gives_full_batches(good_videos, bad_videos):
     videos = good_videos + bad_videos[:2]
     ds = LabeledVideoMapDataset(_paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 2),

@@ -420,6 +420,16 @@ class _Unreadable(Exception):
         self.reason = reason
 
 
+def _fraction_arrays(fractions: list) -> tuple[np.ndarray, np.ndarray]:
+    """(numerators, denominators) as int64 arrays, denominator 0 for None (Python ints in object arrays when a
+    value does not fit in int64, e.g. Fraction(1e300))."""
+    parts = ([0 if f is None else f.numerator for f in fractions], [0 if f is None else f.denominator for f in fractions])
+    try:
+        return tuple(np.array(p, dtype=np.int64) for p in parts)
+    except OverflowError:
+        return tuple(np.array(p, dtype=object) for p in parts)
+
+
 class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
     """Map-style twin of :class:`LabeledVideoDataset`: ``len(dataset)`` is the number of clips, so
     DataLoader batching, ``drop_last`` and Lightning's automatic DistributedSampler work as for any
@@ -493,10 +503,11 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 durations = self._probe_durations()
             if len(durations) != n:
                 raise ValueError(f"LabeledVideoMapDataset: durations must have {n} values, got {len(durations)}")
-            self._uniform_clips = [
-                clip_sampler.clips_for_duration(Fraction(d)) if d is not None else [] for d in durations
-            ]
-            self._per_video = [len(c) for c in self._uniform_clips]
+            # Each video's duration as an exact fraction in two int64 arrays (no Python object per video: see
+            # below); its clips are listed again when an item of the video is read (one video cached).
+            fractions = [None if d is None else Fraction(d) for d in durations]
+            self._per_video = [0 if f is None else len(clip_sampler.clips_for_duration(f)) for f in fractions]
+            self._durations = _fraction_arrays(fractions)
         else:
             raise TypeError(
                 "LabeledVideoMapDataset: clip_sampler must be a RandomClipSampler, RandomMultiClipSampler, "
@@ -507,6 +518,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         self._per_video = np.asarray(self._per_video, dtype=np.int64)
         self._offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(self._per_video)])
         self._constant_clips = None  # (duration, ConstantClipsPerVideoSampler's clips): a video's views share it
+        self._uniform_cache = (None, None)  # (video_index, UniformClipSampler's clips of that video)
         self._cache_key = None
         self._cache_clip = None
         self._open = None
@@ -548,7 +560,13 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 self._constant_clips = (duration, s.clips_for_duration(duration))
             clips = self._constant_clips[1]
             return clips[slot] if slot < len(clips) else None
-        clips = self._uniform_clips[video_index]
+        if self._uniform_cache[0] != video_index:
+            numerators, denominators = self._durations
+            if denominators[video_index] == 0:  # (its duration was unknown: the video has no items)
+                return None
+            d = Fraction(int(numerators[video_index]), int(denominators[video_index]))
+            self._uniform_cache = (video_index, s.clips_for_duration(d))
+        clips = self._uniform_cache[1]
         return clips[slot] if slot < len(clips) else None
 
     def __getitem__(self, index: int) -> dict:
