@@ -440,7 +440,7 @@ def test_cuda_cli_trains_on_the_gpu_and_its_validation_matches_the_cpu(tiny_root
     common = ["--model", "resnet_small", "--batch-size", "2", "--workers", "0", "--clip-duration", "0.5",
               "--frames", "4", "--crop-size", "32", "--min-short-side", "32", "--max-short-side", "40",
               "--val-clips-per-video", "1", "--devices", "1", "--precision", "32-true", "--output-dir",
-              str(tmp_path), "--lr", "0.01"]
+              str(tmp_path), "--lr", "0.01", "--no-plot"]  # (the GPU machine may lack matplotlib)
     extra = ["--gpu-augment"] if gpu_augment else []
     assert main(["--data", str(tiny_root), "--accelerator", "gpu", "--epochs", "2", "--run-name", "gpu",
                  *common, *extra]) == 0
@@ -737,6 +737,22 @@ def test_cli_gpu_augment_path_trains_through_lightning(tiny_root, tmp_path):
     with open(summary["metrics_csv"]) as f:
         rows = f.read()
     assert "val_videos" in rows.splitlines()[0]
+
+
+@pytest.mark.parametrize("precision", ["bf16-true", "64-true"])
+def test_gpu_augment_clips_take_a_true_precisions_dtype(tiny_root, tmp_path, precision):
+    # Lightning casts the batch to a "-true" precision's dtype before the transfer, when it still holds the uint8
+    # PackedClips; the float32 clips the transform makes after it reached a bf16 model: "Input type (float) and
+    # weight type (bfloat16) should be the same".
+    from fastvid.train.cli import main
+
+    assert main(["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+                 "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+                 "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--epochs", "1",
+                 "--limit-train-batches", "2", "--limit-val-batches", "2", "--precision", precision, "--lr", "0.01",
+                 "--gpu-augment", "--output-dir", str(tmp_path), "--no-progress", "--no-plot"]) == 0
+    summary = json.loads((tmp_path / "resnet_small" / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["val_acc_video"] is not None
 
 
 def test_cli_batch_limits_count_or_fraction(tmp_path, capsys):

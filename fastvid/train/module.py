@@ -189,7 +189,13 @@ class VideoClassificationModule(pl.LightningModule):
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         transform = self._gpu_transform()
-        return transform(batch) if transform is not None and batch is not None else batch
+        if transform is None or batch is None:
+            return batch
+        batch = transform(batch)
+        # Lightning casts a batch to a "-true" precision's dtype (bf16-true, 16-true, 64-true) before the transfer,
+        # when it still held the uint8 clips: the clips the transform made are cast here (a no-op otherwise).
+        trainer = self._trainer
+        return trainer.precision_plugin.convert_input(batch) if trainer is not None else batch
 
     # -- training ---------------------------------------------------------------------------------
 
