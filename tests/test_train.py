@@ -755,6 +755,26 @@ def test_gpu_augment_clips_take_a_true_precisions_dtype(tiny_root, tmp_path, pre
     assert summary["steps"] == 2 and summary["val_acc_video"] is not None
 
 
+def test_cli_run_keeps_its_summary_when_the_curves_cannot_be_drawn(tiny_root, tmp_path, capsys, monkeypatch):
+    import fastvid.train.plot
+    from fastvid.train.cli import main
+
+    def no_matplotlib(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(fastvid.train.plot, "plot_curves", no_matplotlib)
+    assert main(["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+                 "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+                 "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--epochs", "1",
+                 "--limit-train-batches", "1", "--limit-val-batches", "1", "--output-dir", str(tmp_path),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "the curves were not drawn (ModuleNotFoundError: No module named 'matplotlib')" in out
+    summary = json.loads((tmp_path / "resnet_small" / "summary.json").read_text())
+    assert summary["plot"] is None and summary["steps"] == 1 and os.path.isfile(summary["metrics_csv"])
+    assert not (tmp_path / "resnet_small" / "curves.png").exists()
+
+
 def test_cli_batch_limits_count_or_fraction(tmp_path, capsys):
     # An integer is a count of batches; a number with a decimal point a fraction of the epoch, in (0, 1].
     from fastvid.train.cli import parse_args

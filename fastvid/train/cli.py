@@ -698,11 +698,14 @@ def main(argv: list[str] | None = None) -> int:
     plot_path = None
     metrics_csv = Path(csv_logger.log_dir) / "metrics.csv"
     if not args.no_plot and metrics_csv.is_file():
-        from fastvid.train.plot import plot_curves
+        try:  # (the run is done: a missing matplotlib or a plotting error must not lose its summary)
+            from fastvid.train.plot import plot_curves
 
-        plot_path = run_dir / "curves.png"
-        plot_curves(metrics_csv, plot_path, chance=chance,
-                    title=f"fastvid-train {'demo' if args.demo else run_name}: {args.model}")
+            plot_curves(metrics_csv, run_dir / "curves.png", chance=chance,
+                        title=f"fastvid-train {'demo' if args.demo else run_name}: {args.model}")
+            plot_path = run_dir / "curves.png"
+        except Exception as e:  # noqa: BLE001
+            say(f"fastvid-train: the curves were not drawn ({type(e).__name__}: {e}); the metrics are in {metrics_csv}")
     elapsed = time.perf_counter() - started
     best = os.path.abspath(checkpoint.best_model_path) if checkpoint.best_model_path else None
     clips_per_s, wait_frac = throughput.clips_per_s, throughput.data_wait_frac
