@@ -17,6 +17,7 @@ _EXPORTS = {
     "KineticsDataModule": "fastvid.train.data",
     "SyntheticMotionConfig": "fastvid.train.synthetic",
     "ThroughputMonitor": "fastvid.train.callbacks",
+    "TrainingDiverged": "fastvid.train.module",
     "VideoClassificationModule": "fastvid.train.module",
     "make_motion_dataset": "fastvid.train.synthetic",
     "warmup_cosine": "fastvid.train.module",

@@ -476,6 +476,71 @@ def _format_seconds(s: float) -> str:
     return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
+def _json_safe(value):
+    """``value`` with every non-finite float as None (JSON has no NaN: ``json.dumps`` would write a bare NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# The module's hyperparameters a resumed run must keep (the checkpoint's weights or optimizer state would not fit,
+# or would fit another model), and those the restored optimizer state overrides (the checkpoint's values are used).
+_RESUME_FIXED = ("model", "num_classes", "num_frames", "crop_size", "optimizer")
+_RESUME_RESTORED = ("lr", "momentum", "weight_decay")
+
+
+def _checkpoint_progress(path: str) -> dict:
+    """What a Lightning checkpoint says about its run: finished epochs, global step, the module's hyperparameters.
+    Reads the file memory-mapped (the tensors are not read); raises OSError / RuntimeError for an unreadable file."""
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", mmap=True, weights_only=False)
+    except RuntimeError:  # (not the zip format mmap needs: read it whole)
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ckpt, dict) or "global_step" not in ckpt:
+        raise RuntimeError("not a Lightning training checkpoint (it has no global_step)")
+    try:
+        epochs = int(ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError):
+        epochs = int(ckpt.get("epoch", -1)) + 1
+    return {"epochs": epochs, "global_step": int(ckpt["global_step"]), "hparams": dict(ckpt.get("hyper_parameters") or {})}
+
+
+def _lock_run_dir(run_dir: Path, parser: argparse.ArgumentParser):
+    """An exclusive lock on RUN_DIR/.lock for the run (the system drops it when the process dies): two runs in one
+    folder would share last.ckpt and summary.json. Returns the open lock file (close it to release), or None where
+    the file system has no locks (a warning)."""
+    try:
+        import fcntl
+    except ImportError:  # (not POSIX)
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    f = open(run_dir / ".lock", "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        parser.error(f"another fastvid-train run is using {run_dir}" + (f" (process {holder})" if holder else "")
+                     + "; wait for it to end, or give this run another --run-name")
+    except OSError as e:  # (ENOLCK, EOPNOTSUPP: some NFS, Lustre, FUSE)
+        f.close()
+        print(f"fastvid-train: warning: cannot lock {run_dir} ({e.strerror or e}); start no second run in this folder "
+              "until this one ends", file=sys.stderr)
+        return None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()} on {os.uname().nodename}\n")
+    f.flush()
+    return f
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(argv, parser)
@@ -492,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
     from fastvid.train.callbacks import ThroughputMonitor, TimedProgressBar
+    from fastvid.train.checkpoint_io import AtomicCheckpointIO, remove_partial_checkpoints
     from fastvid.train.data import KineticsDataModule
     from fastvid.train.module import VideoClassificationModule
 
@@ -504,12 +570,25 @@ def main(argv: list[str] | None = None) -> int:
     run_name = args.run_name or (("demo" if args.demo else args.model) + ("-eval" if args.eval_only else ""))
     run_dir = Path(os.path.realpath(os.path.expanduser(args.output_dir))) / run_name
     ckpt_dir = run_dir / "checkpoints"
-    ckpt_path = None
+    ckpt_path = progress = None
     if args.resume:
         ckpt_path = str(ckpt_dir / "last.ckpt") if args.resume == "last" else args.resume
         if not os.path.isfile(ckpt_path):
             parser.error(f"argument --resume: no checkpoint at {ckpt_path}")
-    earlier = [] if args.eval_only or args.resume else _earlier_run(run_dir)
+        try:
+            progress = _checkpoint_progress(ckpt_path)
+        except (OSError, RuntimeError, EOFError, ValueError) as e:
+            parser.error(f"argument --resume: cannot read {ckpt_path} ({' '.join(str(e).split())[:200]}); "
+                         "an epoch checkpoint beside it may be intact (--resume PATH)")
+        if progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]:
+            say(f"fastvid-train: {ckpt_path} has finished this run already ({progress['epochs']} epochs, "
+                f"{progress['global_step']} steps; --epochs {args.epochs}"
+                + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
+                + "): nothing to train, its outputs are left as they are")
+            return 0
+    # Resuming this run's own checkpoint continues it; a checkpoint from elsewhere starts this folder afresh.
+    resuming_here = ckpt_path is not None and os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
+    earlier = [] if args.eval_only or resuming_here else _earlier_run(run_dir)
     if earlier and not (args.overwrite or args.demo and args.run_name is None):  # (the demo replaces runs/demo)
         parser.error(f"{run_dir} holds an earlier run ({', '.join(earlier)}); continue it with --resume last, start "
                      "another with --run-name NAME, or replace it with --overwrite")
@@ -622,8 +701,9 @@ def main(argv: list[str] | None = None) -> int:
                                  monitor=monitor, mode="max", save_top_k=1)
     # last.ckpt after every epoch (Lightning's save_last only writes it when the top-k checkpoint changes, which
     # left an older epoch there for --resume last)
+    # (save_on_train_epoch_end: with --val-every N, Lightning would otherwise save only after a validation)
     last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, mode="min", save_top_k=1,
-                           enable_version_counter=False)
+                           enable_version_counter=False, save_on_train_epoch_end=True)
     throughput = ThroughputMonitor()
     callbacks = [checkpoint, last, LearningRateMonitor(logging_interval="step"), throughput]
     if not args.no_progress:
@@ -640,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         accelerator=accelerator, devices=devices, num_nodes=args.num_nodes, strategy=args.strategy,
         precision=precision, max_epochs=args.epochs, max_steps=args.max_steps, callbacks=callbacks, logger=loggers,
         check_val_every_n_epoch=args.val_every, enable_progress_bar=not args.no_progress, log_every_n_steps=log_every,
-        num_sanity_val_steps=0, use_distributed_sampler=False,
+        num_sanity_val_steps=0, use_distributed_sampler=False, plugins=[AtomicCheckpointIO()],
     )
     if args.limit_train_batches is not None:
         trainer_kwargs["limit_train_batches"] = args.limit_train_batches
@@ -682,14 +762,69 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args, trainer, module, datamodule, run_dir, weights_source, num_classes, chance, started,
                          csv_logger, say)
     if ckpt_path:
-        say(f"fastvid-train: resuming from {ckpt_path}")
+        stored = progress["hparams"]
+        changed = [k for k in _RESUME_FIXED if k in stored and k in module.hparams and stored[k] != module.hparams[k]]
+        if changed:
+            parser.error("argument --resume: the checkpoint's run has " + ", ".join(
+                f"{k} {stored[k]!r}" for k in changed) + " where this command has " + ", ".join(
+                f"{module.hparams[k]!r}" for k in changed) + "; resume with the run's own settings, or start a new run "
+                "(--weights PATH fine-tunes from a checkpoint)")
+        restored = [k for k in _RESUME_RESTORED if k in stored and stored[k] != module.hparams.get(k)]
+        if restored:
+            say("fastvid-train: warning: the checkpoint's optimizer state is restored with its own " + ", ".join(
+                f"{k} {stored[k]:g}" for k in restored) + " (this command's " + ", ".join(
+                f"{module.hparams[k]:g}" for k in restored) + " is not used)")
+        say(f"fastvid-train: resuming from {ckpt_path} (after {progress['epochs']} epochs, {progress['global_step']} steps)")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s), lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+    run_lock = _lock_run_dir(run_dir, parser) if rank == 0 and args.num_nodes == 1 else None
+    try:
+        return _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir, run_name, earlier,
+                               rank, say, checkpoint, throughput, csv_logger, loggers, chance, has_val, started,
+                               remove_partial_checkpoints)
+    finally:
+        if run_lock is not None:
+            run_lock.close()
+
+
+def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir: Path, run_name: str, earlier,
+                    rank: int, say, checkpoint, throughput, csv_logger, loggers, chance, has_val, started,
+                    remove_partial_checkpoints) -> int:
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from fastvid.train.module import TrainingDiverged
+
+    ckpt_dir = run_dir / "checkpoints"
+    if rank == 0:
+        partial = remove_partial_checkpoints(ckpt_dir)
+        if partial:
+            say(f"fastvid-train: removed {len(partial)} partial checkpoint file(s) an interrupted save left in {ckpt_dir}")
     if earlier and rank == 0:
         say(f"fastvid-train: replacing the earlier run in {run_dir} ({', '.join(earlier)})")
         _remove_earlier_run(run_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    if progress is not None:
+        # A resumed run draws from the seed and the step it resumes at: re-seeded with --seed alone, each resume
+        # replayed the first segment's sample order and augmentations.
+        pl.seed_everything((args.seed * 1_000_003 + progress["global_step"]) % 2**32, workers=True, verbose=False)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except TrainingDiverged as e:
+        if rank == 0:
+            last_ckpt = ckpt_dir / "last.ckpt"
+            print(f"fastvid-train: {e}" + (f" The last epoch saved is in {last_ckpt}." if last_ckpt.is_file() else ""),
+                  file=sys.stderr)
+        return 1
+    except SystemExit as e:  # Ctrl-C (Lightning exits 1 after its shutdown) or SIGTERM (a job scheduler's stop)
+        if not trainer.interrupted:
+            raise
+        sigterm = isinstance(e, SIGTERMException)
+        if rank == 0:
+            last_ckpt = ckpt_dir / "last.ckpt"
+            print(f"fastvid-train: stopped by {'SIGTERM' if sigterm else 'Ctrl-C'} in epoch {trainer.current_epoch}; "
+                  + (f"{last_ckpt} holds the last epoch saved: continue with --resume last" if last_ckpt.is_file()
+                     else "no epoch was saved"), file=sys.stderr)
+        return 143 if sigterm else 130
 
     failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
@@ -718,6 +853,9 @@ def main(argv: list[str] | None = None) -> int:
         "val_acc5_clip": metrics.get("val_acc5"),
         "val_acc_video": metrics.get("val_video_acc"),
         "val_acc5_video": metrics.get("val_video_acc5"),
+        # (the accuracies above are those of the last validation: after this many epochs; --val-every N may end
+        # the run on an epoch without one)
+        "val_after_epochs": None if module.last_validated_epoch is None else module.last_validated_epoch + 1,
         "best_val_acc_video": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "chance": chance,
         "train_loss": metrics.get("train_loss_epoch"),
@@ -732,13 +870,17 @@ def main(argv: list[str] | None = None) -> int:
         # every video (or clip window) a split's dataset skipped on any rank, as [index, path, reason]
         "failed_videos": failed,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    tmp = run_dir / f".summary.json.{os.getpid()}.tmp"  # (written whole, then renamed over the old one)
+    tmp.write_text(json.dumps(_json_safe(summary), indent=1, allow_nan=False))
+    os.replace(tmp, run_dir / "summary.json")
 
     print()
     print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epochs, {summary['steps']} steps)")
     if has_val:
+        when = summary["val_after_epochs"]
+        note = f" (after epoch {when}: the last validation)" if when is not None and when != summary["epochs"] else ""
         print(f"  val accuracy   video top-1 {_pct(summary['val_acc_video'])} (top-5 {_pct(summary['val_acc5_video'])}), "
-              f"clip top-1 {_pct(summary['val_acc_clip'])}; chance {_pct(chance)}")
+              f"clip top-1 {_pct(summary['val_acc_clip'])}; chance {_pct(chance)}{note}")
     if clips_per_s is None:
         print(f"  throughput     n/a (too few training batches to time: the first {throughput.skip_batches} "
               "are not counted)")

@@ -35,7 +35,7 @@ import torchmetrics
 
 from fastvid.models import create_model
 
-__all__ = ["VideoClassificationModule", "warmup_cosine"]
+__all__ = ["TrainingDiverged", "VideoClassificationModule", "warmup_cosine"]
 
 
 def warmup_cosine(step: int, *, total_steps: int, warmup_steps: int, final_ratio: float = 0.0) -> float:
@@ -46,6 +46,12 @@ def warmup_cosine(step: int, *, total_steps: int, warmup_steps: int, final_ratio
     span = max(total_steps - warmup_steps, 1)
     progress = min(max(step - warmup_steps, 0) / span, 1.0)
     return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class TrainingDiverged(RuntimeError):
+    """The training or validation loss was not finite (nan or inf): the weights are most likely broken. Raised at
+    the end of the epoch (training) or of the validation, before that epoch's checkpoints are written, on every
+    rank."""
 
 
 def _distributed() -> bool:
@@ -167,6 +173,8 @@ class VideoClassificationModule(pl.LightningModule):
         self._pending_views: collections.deque[_HostCopy] = collections.deque()
         self._reset_video_sums()
         self._val_loss_sum = self._val_clips = None  # (set by on_validation_epoch_start)
+        self._bad_step = None  # the first training step of the epoch whose loss was not finite (-1: none), on the device
+        self.last_validated_epoch: int | None = None  # the epoch (0-based) of the last finished validation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -209,6 +217,11 @@ class VideoClassificationModule(pl.LightningModule):
             logits = self(video)
             loss = F.cross_entropy(logits.float(), label, label_smoothing=self.hparams.label_smoothing)
         batch_size = video.shape[0]
+        # The first step whose loss was not finite, kept on the device (read once, at the epoch's end).
+        step = torch.full((), self.global_step, dtype=torch.long, device=loss.device)
+        if self._bad_step is None or self._bad_step.device != loss.device:
+            self._bad_step = torch.full_like(step, -1)
+        self._bad_step = torch.where(torch.isfinite(loss.detach()) | (self._bad_step >= 0), self._bad_step, step)
         self.train_acc(logits.detach(), label)
         # Two logs, not one with on_step=True and on_epoch=True: Lightning reads a progress-bar value on the host after
         # every step, and a per-step sync_dist is a barrier per step. The step value is this rank's and stays off the
@@ -218,6 +231,25 @@ class VideoClassificationModule(pl.LightningModule):
                  sync_dist=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._bad_step = None
+
+    def on_train_epoch_end(self) -> None:
+        # (before Lightning's checkpoint callbacks save this epoch: they run after the module's hook)
+        trainer = self._trainer
+        if self._bad_step is None or (trainer is not None and str(trainer.precision) == "16-mixed"):
+            return  # (16-mixed: the GradScaler skips the steps whose values overflowed; validation still checks)
+        bad = self._bad_step
+        if _distributed():  # the same decision on every rank (a rank that raised alone would leave the others waiting)
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        step = int(bad)  # (one host read per epoch)
+        if step >= 0:
+            raise TrainingDiverged(
+                f"VideoClassificationModule: the training loss was not finite (nan or inf) at step {step}, in epoch "
+                f"{self.current_epoch}; the weights are most likely broken, so training stops before this epoch is "
+                "saved. Lower the learning rate, or look for bad inputs."
+            )
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -337,6 +369,14 @@ class VideoClassificationModule(pl.LightningModule):
                 "VideoClassificationModule: this validation scored no clip: every validation video it read failed to "
                 "load (the data module's val_dataset.failures lists them), or a batch limit kept only failed ones"
             )
+        fitting = self._trainer is not None and self._trainer.state.fn == "fit"  # (an evaluation reports what it saw)
+        if fitting and not math.isfinite(float(totals[0])):  # (the same on every rank: reduced above)
+            raise TrainingDiverged(
+                f"VideoClassificationModule: the validation loss is not finite ({float(totals[0]) / float(totals[1])}) "
+                f"after epoch {self.current_epoch}; the weights are most likely broken, so training stops before this "
+                "epoch is saved. Lower the learning rate, or look for bad inputs."
+            )
+        self.last_validated_epoch = self.current_epoch
         # The same values on every rank (reduced above; torchmetrics reduces its states in compute()).
         self.log("val_loss", (totals[0] / totals[1]).float(), prog_bar=True, sync_dist=True)
         self.log("val_acc", self.val_acc.compute(), prog_bar=True, sync_dist=True)

@@ -1,0 +1,298 @@
+"""fastvid-train over a long run's failures: divergence, signals, checkpoint writes, resumes, two runs in a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from fastvid.train import TrainingDiverged, make_motion_dataset
+from fastvid.train.checkpoint_io import AtomicCheckpointIO, remove_partial_checkpoints
+from fastvid.train.synthetic import SyntheticMotionConfig
+
+TINY = SyntheticMotionConfig(train_per_class=2, val_per_class=1, height=40, width=48, seconds=1.0, fps=10)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    return make_motion_dataset(tmp_path_factory.mktemp("robust-data"), TINY)
+
+
+def _argv(root, tmp_path, *extra, run="m"):
+    return ["--data", str(root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0", "--clip-duration",
+            "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32", "--max-short-side", "40",
+            "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1", "--output-dir", str(tmp_path / "runs"),
+            "--run-name", run, "--no-progress", "--no-plot", "--epochs", "1", "--lr", "0.01", *extra]
+
+
+def _error(argv, capsys) -> str:
+    from fastvid.train.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err, err
+    return err.strip().splitlines()[-1]
+
+
+# -- divergence ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("val_every", [1, 2])
+def test_a_diverged_run_stops_before_saving_it(tiny_root, tmp_path, capsys, val_every):
+    # --lr 1e6: the loss is nan from the second step on. With a validation after the epoch, its loss is nan; with
+    # none (--val-every 2, one epoch), the training loss's check at the epoch's end stops the run. Either way no
+    # checkpoint holds the broken weights and no summary claims a result (the run said "video top-1 25%" and exit 0).
+    from fastvid.train.cli import main
+
+    run = tmp_path / "runs" / "m"
+    assert main(_argv(tiny_root, tmp_path, "--lr", "1e6", "--val-every", str(val_every))) == 1
+    err = capsys.readouterr().err
+    what = "the validation loss is not finite" if val_every == 1 else "the training loss was not finite (nan or inf) at step"
+    assert what in err and "Lower the learning rate" in err, err
+    assert not list((run / "checkpoints").glob("*.ckpt")) if (run / "checkpoints").is_dir() else True
+    assert not (run / "summary.json").exists()
+
+
+def test_the_divergence_check_names_the_first_bad_step(monkeypatch):
+    from fastvid.train import VideoClassificationModule
+
+    monkeypatch.setattr(VideoClassificationModule, "global_step", property(lambda self: self.fake_step))
+    module = VideoClassificationModule(torch.nn.Flatten(), num_classes=12)
+    module.on_train_epoch_start()
+    video = torch.randn(2, 3, 1, 2, 2)
+    for step, bad in enumerate([False, False, True, False, True]):
+        module.fake_step = step
+        v = video.clone()
+        if bad:
+            v[0, 0] = float("inf") if step == 2 else float("nan")
+        module.training_step({"video": v, "label": torch.tensor([0, 1])}, step)
+    with pytest.raises(TrainingDiverged, match=r"not finite \(nan or inf\) at step 2, in epoch 0"):
+        module.on_train_epoch_end()
+    module.on_train_epoch_start()  # (a new epoch starts clean)
+    module.training_step({"video": video, "label": torch.tensor([0, 1])}, 0)
+    module.on_train_epoch_end()
+
+
+# -- signals ------------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_ends_the_run_with_143_and_says_how_to_resume(tiny_root, tmp_path, capsys, monkeypatch):
+    # A job scheduler's stop: Lightning raises SIGTERMException (a SystemExit without a code: exit status 0, and the
+    # scheduler recorded the job as done). Sent here in the second epoch's second step.
+    from fastvid.train import VideoClassificationModule
+    from fastvid.train.cli import main
+
+    step = VideoClassificationModule.training_step
+
+    def training_step(self, batch, batch_idx):
+        if self.current_epoch == 1 and batch_idx == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(VideoClassificationModule, "training_step", training_step)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(_argv(tiny_root, tmp_path, "--epochs", "3")) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err = capsys.readouterr().err
+    last = tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt"
+    assert f"stopped by SIGTERM in epoch 1; {last} holds the last epoch saved: continue with --resume last" in err
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4  # (epoch 0's 4 steps)
+
+
+def test_ctrl_c_ends_the_run_with_130(tiny_root, tmp_path):
+    # (in a child process: Lightning ignores SIGINT for the rest of the process after a Ctrl-C)
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from fastvid.train import VideoClassificationModule
+        from fastvid.train.cli import main
+        step = VideoClassificationModule.training_step
+        def training_step(self, batch, batch_idx):
+            if self.current_epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(self, batch, batch_idx)
+        VideoClassificationModule.training_step = training_step
+        sys.exit(main({_argv(tiny_root, tmp_path, "--epochs", "2")!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert "stopped by Ctrl-C in epoch 1; " in proc.stderr and "continue with --resume last" in proc.stderr
+
+
+# -- checkpoint files ---------------------------------------------------------------------------------------------
+
+
+def test_checkpoints_are_replaced_whole_in_their_own_folder(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "ckpt" / "last.ckpt"
+    io.save_checkpoint({"global_step": 1, "w": torch.arange(4)}, path)
+    assert torch.load(path, weights_only=False)["global_step"] == 1
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # (not mkstemp's 0600)
+
+    # A save cut short (Ctrl-C, a full disk) halfway through the file: the old checkpoint stays whole.
+    real_save = torch.save
+
+    def cut(obj, f, *a, **k):
+        f.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", cut)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"global_step": 2}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.load(path, weights_only=False)["global_step"] == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]  # (the temporary file removed)
+    # What a kill -9 during a save leaves, removed at the next start (other hidden files stay).
+    (path.parent / f".last.ckpt.{os.getpid()}.0a1b2c3d.tmp").write_bytes(b"partial")
+    (path.parent / ".keep").write_text("")
+    assert [p.name for p in remove_partial_checkpoints(path.parent)] == [f".last.ckpt.{os.getpid()}.0a1b2c3d.tmp"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [".keep", "last.ckpt"]
+
+
+def test_the_cli_writes_its_checkpoints_through_the_atomic_writer(tiny_root, tmp_path, monkeypatch):
+    # Lightning's own writer made its temporary file in $TMPDIR: a run whose /tmp is too small for a checkpoint
+    # died at the end of its first epoch ("No space left on device"), and across file systems its move was a copy
+    # straight into last.ckpt.
+    from fastvid.train.cli import main
+
+    saved = []
+    real = AtomicCheckpointIO.save_checkpoint
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint",
+                        lambda self, ckpt, path, storage_options=None: (saved.append(os.path.basename(path)),
+                                                                        real(self, ckpt, path, storage_options)))
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    assert sorted(saved) == ["epoch000.ckpt", "last.ckpt"]
+
+
+def test_val_every_n_still_saves_every_epoch_and_says_when_it_validated(tiny_root, tmp_path, capsys):
+    # With --val-every 2 Lightning saved last.ckpt only after a validation: nothing in epoch 0, and the final epoch 2
+    # never (its weights lost, epoch 1's accuracy shown as the final one).
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "3", "--val-every", "2")) == 0
+    out = capsys.readouterr().out
+    run = tmp_path / "runs" / "m"
+    assert torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 12
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["epochs"] == 3 and summary["val_after_epochs"] == 2
+    assert "(after epoch 2: the last validation)" in out
+
+
+def test_summary_json_has_no_bare_nan():
+    from fastvid.train.cli import _json_safe
+
+    value = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -float("inf")}], "d": "x", "e": None, "f": 2}
+    assert _json_safe(value) == {"a": None, "b": [1.5, None, {"c": None}], "d": "x", "e": None, "f": 2}
+    json.dumps(_json_safe(value), allow_nan=False)
+
+
+# -- resuming -----------------------------------------------------------------------------------------------------
+
+
+def _first_batches(monkeypatch):
+    """Records (epoch, video index list, clip sum) of each epoch's first training batch."""
+    from fastvid.train import VideoClassificationModule
+
+    seen = []
+    step = VideoClassificationModule.training_step
+
+    def training_step(self, batch, batch_idx):
+        if batch_idx == 0:
+            seen.append((self.current_epoch, batch["video_index"].tolist(), round(float(batch["video"].sum()), 3)))
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(VideoClassificationModule, "training_step", training_step)
+    return seen
+
+
+def test_each_resume_draws_new_batches(tiny_root, tmp_path, monkeypatch, capsys):
+    # Re-seeded with --seed alone, every resumed segment replayed the first one's sample order and augmentations:
+    # a job restarted once per epoch trained on one fixed order and one set of crops.
+    from fastvid.train.cli import main
+
+    seen = _first_batches(monkeypatch)
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", "last")) == 0
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "3", "--resume", "last")) == 0
+    assert [s[0] for s in seen] == [0, 1, 2]
+    assert len({s[2] for s in seen}) == 3, seen  # (three different first batches)
+    assert "resuming from" in capsys.readouterr().out
+
+
+def test_resuming_a_finished_run_leaves_it_as_it_is(tiny_root, tmp_path, capsys):
+    # A requeue script that always passes --resume last: the run had finished; a second start rewrote its
+    # summary.json with nulls from an empty epoch.
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "2")) == 0
+    summary = tmp_path / "runs" / "m" / "summary.json"
+    before = summary.read_text()
+    capsys.readouterr()
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", "last")) == 0
+    out = capsys.readouterr().out
+    assert "has finished this run already (2 epochs, 8 steps; --epochs 2): nothing to train" in out
+    assert summary.read_text() == before
+
+
+def test_resume_refuses_other_model_settings_and_warns_of_restored_ones(tiny_root, tmp_path, capsys):
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    capsys.readouterr()
+    last = _error(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", "last", "--num-classes", "6"), capsys)
+    assert "the checkpoint's run has num_classes 4 where this command has 6" in last
+    last = _error(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", "last", "--optimizer", "adamw",
+                        "--model", "r3d_18"), capsys)
+    assert "model 'resnet_small', optimizer 'sgd' where this command has 'r3d_18', 'adamw'" in last
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", "last", "--lr", "0.5")) == 0
+    out = capsys.readouterr().out
+    assert "the checkpoint's optimizer state is restored with its own lr 0.01 (this command's 0.5 is not used)" in out
+
+
+def test_resume_from_an_unreadable_checkpoint_is_a_clear_error(tiny_root, tmp_path, capsys):
+    bad = tmp_path / "torn.ckpt"
+    bad.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    last = _error(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(bad)), capsys)
+    assert f"argument --resume: cannot read {bad}" in last and "an epoch checkpoint beside it may be intact" in last
+
+
+def test_resume_from_another_runs_checkpoint_does_not_mix_two_runs(tiny_root, tmp_path, capsys):
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path, run="a")) == 0
+    assert main(_argv(tiny_root, tmp_path, run="b")) == 0
+    capsys.readouterr()
+    other = tmp_path / "runs" / "a" / "checkpoints" / "last.ckpt"
+    last = _error(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(other), run="b"), capsys)
+    assert "holds an earlier run" in last
+    assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(other), run="c")) == 0  # (a new folder)
+
+
+# -- one run per folder -------------------------------------------------------------------------------------------
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(tiny_root, tmp_path, capsys):
+    import fcntl
+
+    from fastvid.train.cli import main
+
+    run = tmp_path / "runs" / "m"
+    run.mkdir(parents=True)
+    with open(run / ".lock", "a+") as held:  # (another process's run: a lock on another open file)
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("12345 on elsewhere\n")
+        held.flush()
+        last = _error(_argv(tiny_root, tmp_path), capsys)
+    assert f"another fastvid-train run is using {run} (process 12345 on elsewhere)" in last
+    assert main(_argv(tiny_root, tmp_path)) == 0  # (free again)
