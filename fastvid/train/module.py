@@ -238,10 +238,15 @@ class VideoClassificationModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         # (before Lightning's checkpoint callbacks save this epoch: they run after the module's hook)
         trainer = self._trainer
-        if self._bad_step is None or (trainer is not None and str(trainer.precision) == "16-mixed"):
-            return  # (16-mixed: the GradScaler skips the steps whose values overflowed; validation still checks)
+        if trainer is not None and str(trainer.precision) == "16-mixed":
+            return  # (the GradScaler skips the steps whose values overflowed; validation still checks)
+        distributed = _distributed()
+        if self._bad_step is None:  # (no training step this epoch; under DDP it still takes part in the reduction)
+            if not distributed:
+                return
+            self._bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
         bad = self._bad_step
-        if _distributed():  # the same decision on every rank (a rank that raised alone would leave the others waiting)
+        if distributed:  # the same decision on every rank (a rank that raised alone would leave the others waiting)
             torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
         step = int(bad)  # (one host read per epoch)
         if step >= 0:
