@@ -4,6 +4,8 @@ import functools
 import gc
 import os
 import random
+import subprocess
+import sys
 from fractions import Fraction
 
 import av
@@ -623,3 +625,29 @@ def test_the_crops_of_one_failed_window_count_as_one_failed_window(good_videos, 
     items = [ds[i] for i in range(len(ds))]
     assert [x is None for x in items] == [True] * 3 + [False] * 9
     assert len({f.reason for f in ds.failures}) == 1
+
+
+def test_the_failure_log_file_is_removed_at_exit_and_only_by_its_creator(tmp_path):
+    # A dataset still referenced when the interpreter exits (a script's global) never had __del__ called: one
+    # fastvid-failures-*.tsv was left in the temporary folder per run. A forked child that exits normally must not
+    # remove its parent's file; a pickled copy (a spawned worker) appends to the same file.
+    script = f"""
+import os, pickle, sys
+from fastvid.data import LabeledVideoDataset, make_clip_sampler
+DATASET = LabeledVideoDataset([("{tmp_path}/missing.mp4", {{"label": 0}})], make_clip_sampler("random", 1.0))
+log = DATASET._failure_log
+copy = pickle.loads(pickle.dumps(log))
+assert copy.path == log.path
+pid = os.fork()
+if pid == 0:
+    del copy
+    sys.exit(0)  # (atexit runs in the child)
+os.waitpid(pid, 0)
+assert os.path.exists(log.path), "the forked child removed its parent's failure log"
+print(log.path)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    path = proc.stdout.strip().splitlines()[-1]
+    assert "fastvid-failures-" in path and not os.path.exists(path)
+
