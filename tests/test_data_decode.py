@@ -144,6 +144,28 @@ def test_skips_nonref_frames_and_stops_early(videos):
         assert v.last_decode_stats["frames_decoded"] < full
 
 
+def test_kept_frames_are_converted_through_one_single_threaded_context(videos):
+    # frame.to_ndarray(format="rgb24") made a swscale context per frame, with one thread per CPU since PyAV 17:
+    # every kept frame started and joined those threads (most of a DataLoader worker's conversion time).
+    path = videos["h264_yuv420p_bframes.mp4"]
+    with EncodedVideo.from_path(path, decode_audio=False, threads=1) as v:
+        real = v._rgb24._reformatter
+        calls = []
+
+        class Spy:
+            def reformat(self, frame, **kwargs):
+                calls.append(kwargs)
+                return real.reformat(frame, **kwargs)
+
+        v._rgb24._reformatter = Spy()
+        out = v.get_clip_frames(Fraction(1, 2), Fraction(2), 6)
+        assert torch.equal(out["video"], reference_clip(path, Fraction(1, 2), Fraction(2), 6))
+        expect_threads = int(av.__version__.split(".")[0]) >= 17
+        assert calls == [dict(format="rgb24", **({"threads": 1} if expect_threads else {}))] * 6
+        v.get_clip(Fraction(0), Fraction(1, 2))  # (the whole-window path converts through it too)
+        assert len(calls) == 6 + v.last_decode_stats["frames_converted"] > 6
+
+
 def test_duration_is_the_stream_length(videos):
     # A header's stream duration is a length: duration * time_base. (PyTorchVideo 0.1.5 subtracts the
     # start pts from it, wrong for streams that do not start at 0: see test_data_decode_robustness.py.)

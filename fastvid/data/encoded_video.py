@@ -78,6 +78,32 @@ _WARNED_FORMATS: set = set()
 _INHERITED_CONTAINERS: list = []
 
 
+class _Rgb24:
+    """Video frames to (H, W, 3) uint8 RGB arrays through one swscale context, single-threaded.
+
+    ``frame.to_ndarray(format="rgb24")`` makes a new reformatter, hence a new swscale context, for every frame, and
+    since PyAV 17 with ``threads=0`` (automatic: one thread per CPU), so every converted frame started and joined a
+    thread per core (2 here, 16 on a 16-core GPU machine; in DataLoader workers that already share the cores, most
+    of the conversion's time went to thread setup and waiting). The same conversion, the same bytes (swscale's
+    output does not depend on its threads)."""
+
+    __slots__ = ("_reformatter", "_threads")
+
+    def __init__(self) -> None:
+        from av.video.reformatter import VideoReformatter
+
+        self._reformatter = VideoReformatter()
+        self._threads = True  # (PyAV < 17 has no threads argument: single-threaded there anyway)
+
+    def __call__(self, frame) -> np.ndarray:
+        if self._threads:
+            try:
+                return self._reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+            except TypeError:
+                self._threads = False
+        return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+
+
 def video_stream(container):
     """The video stream a clip is read from: FFmpeg's best video stream (``av_find_best_stream``, the one
     the ffmpeg tool and torchcodec pick), which passes over a cover picture (an MP4's ``attached_pic``, a
@@ -315,6 +341,7 @@ class EncodedVideoPyAV:
         self._rotation: int | None = None
         self._reordered: bool | None = None
         self._open_gop = ""  # why not to seek: a keyframe seen by _decode_display_order opens its GOP
+        self._rgb24 = _Rgb24()
         self.fallbacks = 0
         #: what the last clip's decode did: frames_decoded, frames_converted, from_start (decoded from the
         #: start of the file: a seek could not be used or verified), seek_retries (when a seek was retried), ...
@@ -817,11 +844,11 @@ class EncodedVideoPyAV:
         return [frames[p] for p in sorted(frames)], decoded, True
 
     def _frames_to_uint8(self, frames: list) -> np.ndarray:
-        first = frames[0].to_ndarray(format="rgb24")
+        first = self._rgb24(frames[0])
         buf = np.empty((len(frames),) + first.shape, dtype=np.uint8)
         buf[0] = first
         for i in range(1, len(frames)):
-            arr = frames[i].to_ndarray(format="rgb24")
+            arr = self._rgb24(frames[i])
             if arr.shape != first.shape:
                 raise RuntimeError(f"frame size changed inside the clip of {self._video_name} (at {frames[i].time} s): "
                                    f"{first.shape[1]}x{first.shape[0]} then {arr.shape[1]}x{arr.shape[0]}")
@@ -969,7 +996,7 @@ class EncodedVideoPyAV:
                         return None
                     if fp in positions:
                         pos = positions.pop(fp)
-                        arr = frame.to_ndarray(format="rgb24")
+                        arr = self._rgb24(frame)
                         converted += 1
                         if buf is None:
                             buf = np.empty((len(want_pts),) + arr.shape, dtype=np.uint8)
