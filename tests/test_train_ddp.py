@@ -100,3 +100,51 @@ def test_ddp_cli_summary_lists_the_failures_of_every_rank(tiny_root, tmp_path):
     summary = json.loads((tmp_path / "runs" / "d" / "summary.json").read_text())
     assert [row[:2] for row in summary["failed_videos"]["val"]] == [[4, str(tmp_path / "gone.mp4")]]
     assert "failed videos  1 skipped (val 1)" in proc.stdout
+
+
+def test_ddp_divergence_stops_every_rank_and_names_the_first_bad_step(tiny_root, tmp_path):
+    # A nan in rank 1's first batch (step 0): its gradients make every rank's weights nan, so rank 0's loss is nan
+    # from step 1. Both ranks must stop (one alone would leave the other in a collective) naming step 0.
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", NAN_RANK="1")
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    for r in ranks:
+        assert r["diverged"] and "the training loss was not finite (nan or inf) at step 0, in epoch 0" in r["diverged"]
+
+
+def test_cli_ddp_under_slurm_srun(tiny_root, tmp_path):
+    # srun starts every task itself and sets SLURM_PROCID / SLURM_LOCALID, not LOCAL_RANK / RANK: the run folder's lock
+    # is taken by the trainer's global rank 0 only (every task took it for rank 0, and all but one were refused).
+    out = tmp_path / "runs"
+    argv = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+            "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+            "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "2",
+            "--strategy", "ddp", "--epochs", "1", "--lr", "0.01", "--output-dir", str(out), "--run-name", "m",
+            "--no-progress", "--no-plot"]
+    procs = []
+    for r in (0, 1):
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", SLURM_JOB_ID="4242",
+                   SLURM_JOB_NAME="train", SLURM_NTASKS="2", SLURM_NTASKS_PER_NODE="2", SLURM_NODELIST="localhost",
+                   SLURM_NNODES="1", SLURM_NODEID="0", SLURM_PROCID=str(r), SLURM_LOCALID=str(r),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(29500 + os.getpid() % 1000))
+        for key in ("LOCAL_RANK", "RANK", "WORLD_SIZE"):
+            env.pop(key, None)
+        procs.append(subprocess.Popen([sys.executable, "-c", "import sys; from fastvid.train.cli import main; "
+                                       "sys.exit(main(sys.argv[1:]))", *argv], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        try:
+            results.append((p.wait(timeout=240), *p.communicate()))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+    for rc, stdout, stderr in results:
+        assert rc == 0, stdout[-2000:] + stderr[-3000:]
+    summary = json.loads((out / "m" / "summary.json").read_text())
+    assert summary["steps"] == 2  # (8 videos, 2 ranks, batches of 2)
+

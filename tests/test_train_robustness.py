@@ -108,6 +108,30 @@ def test_sigterm_ends_the_run_with_143_and_says_how_to_resume(tiny_root, tmp_pat
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4  # (epoch 0's 4 steps)
 
 
+def test_sigterm_during_an_evaluation_exits_143(tiny_root, tmp_path, capsys, monkeypatch):
+    from fastvid.train import VideoClassificationModule
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    weights = tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt"
+    step = VideoClassificationModule.validation_step
+
+    def validation_step(self, batch, batch_idx):
+        if batch_idx == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(VideoClassificationModule, "validation_step", validation_step)
+    capsys.readouterr()
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(_argv(tiny_root, tmp_path, "--eval-only", "--weights", str(weights), run="e")) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "the evaluation was stopped by SIGTERM; nothing was written" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "e" / "eval_summary.json").exists()
+
+
 def test_ctrl_c_ends_the_run_with_130(tiny_root, tmp_path):
     # (in a child process: Lightning ignores SIGINT for the rest of the process after a Ctrl-C)
     script = textwrap.dedent(f"""

@@ -93,14 +93,12 @@ class _Rgb24:
         from av.video.reformatter import VideoReformatter
 
         self._reformatter = VideoReformatter()
-        self._threads = True  # (PyAV < 17 has no threads argument: single-threaded there anyway)
+        # (PyAV < 17 has no threads argument: single-threaded there anyway)
+        self._threads = int(av.__version__.split(".")[0]) >= 17
 
     def __call__(self, frame) -> np.ndarray:
         if self._threads:
-            try:
-                return self._reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
-            except TypeError:
-                self._threads = False
+            return self._reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
         return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 

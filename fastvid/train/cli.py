@@ -372,7 +372,18 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
               started: float, csv_logger, say) -> int:
     """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
     RUN_DIR/eval_summary.json (a training run's summary.json is never overwritten)."""
-    trainer.validate(module, datamodule=datamodule, verbose=False)
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    try:
+        trainer.validate(module, datamodule=datamodule, verbose=False)
+    except SystemExit as e:  # Ctrl-C (Lightning exits 1 after its shutdown) or SIGTERM (a job scheduler's stop)
+        if not trainer.interrupted:
+            raise
+        sigterm = isinstance(e, SIGTERMException)
+        if trainer.global_rank == 0:
+            print(f"fastvid-train: the evaluation was stopped by {'SIGTERM' if sigterm else 'Ctrl-C'}; nothing was "
+                  "written", file=sys.stderr)
+        return 143 if sigterm else 130
     failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
         return 0
@@ -778,7 +789,11 @@ def main(argv: list[str] | None = None) -> int:
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s), lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
-    run_lock = _lock_run_dir(run_dir, parser) if rank == 0 and args.num_nodes == 1 else None
+    # The trainer's global rank, not the environment's LOCAL_RANK / RANK: SLURM's srun sets neither (every task read
+    # rank 0 and all but one were refused by the lock).
+    rank = trainer.global_rank
+    say = print if rank == 0 else (lambda *a, **k: None)
+    run_lock = _lock_run_dir(run_dir, parser) if rank == 0 else None
     try:
         return _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir, run_name, earlier,
                                rank, say, checkpoint, throughput, csv_logger, loggers, chance, has_val, started,

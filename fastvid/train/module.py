@@ -54,6 +54,9 @@ class TrainingDiverged(RuntimeError):
     rank."""
 
 
+_NO_BAD_STEP = 2**62
+
+
 def _distributed() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
@@ -173,7 +176,7 @@ class VideoClassificationModule(pl.LightningModule):
         self._pending_views: collections.deque[_HostCopy] = collections.deque()
         self._reset_video_sums()
         self._val_loss_sum = self._val_clips = None  # (set by on_validation_epoch_start)
-        self._bad_step = None  # the first training step of the epoch whose loss was not finite (-1: none), on the device
+        self._bad_step = None  # the first training step of the epoch whose loss was not finite, on the device
         self.last_validated_epoch: int | None = None  # the epoch (0-based) of the last finished validation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -217,11 +220,12 @@ class VideoClassificationModule(pl.LightningModule):
             logits = self(video)
             loss = F.cross_entropy(logits.float(), label, label_smoothing=self.hparams.label_smoothing)
         batch_size = video.shape[0]
-        # The first step whose loss was not finite, kept on the device (read once, at the epoch's end).
+        # The first step whose loss was not finite, kept on the device (read once, at the epoch's end; _NO_BAD_STEP:
+        # none, a sentinel above any step so that ranks combine by MIN).
         step = torch.full((), self.global_step, dtype=torch.long, device=loss.device)
         if self._bad_step is None or self._bad_step.device != loss.device:
-            self._bad_step = torch.full_like(step, -1)
-        self._bad_step = torch.where(torch.isfinite(loss.detach()) | (self._bad_step >= 0), self._bad_step, step)
+            self._bad_step = torch.full_like(step, _NO_BAD_STEP)
+        self._bad_step = torch.where(torch.isfinite(loss.detach()), self._bad_step, torch.minimum(self._bad_step, step))
         self.train_acc(logits.detach(), label)
         # Two logs, not one with on_step=True and on_epoch=True: Lightning reads a progress-bar value on the host after
         # every step, and a per-step sync_dist is a barrier per step. The step value is this rank's and stays off the
@@ -244,12 +248,12 @@ class VideoClassificationModule(pl.LightningModule):
         if self._bad_step is None:  # (no training step this epoch; under DDP it still takes part in the reduction)
             if not distributed:
                 return
-            self._bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
+            self._bad_step = torch.full((), _NO_BAD_STEP, dtype=torch.long, device=self.device)
         bad = self._bad_step
-        if distributed:  # the same decision on every rank (a rank that raised alone would leave the others waiting)
-            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        if distributed:  # the same decision on every rank (a rank that raised alone would leave the others waiting),
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MIN)  # naming the first bad step of any
         step = int(bad)  # (one host read per epoch)
-        if step >= 0:
+        if step != _NO_BAD_STEP:
             raise TrainingDiverged(
                 f"VideoClassificationModule: the training loss was not finite (nan or inf) at step {step}, in epoch "
                 f"{self.current_epoch}; the weights are most likely broken, so training stops before this epoch is "
