@@ -78,6 +78,11 @@ def test_the_divergence_check_names_the_first_bad_step(monkeypatch):
     module.on_train_epoch_start()  # (a new epoch starts clean)
     module.training_step({"video": video, "label": torch.tensor([0, 1])}, 0)
     module.on_train_epoch_end()
+    quiet = VideoClassificationModule(torch.nn.Flatten(), num_classes=12, stop_on_divergence=False)
+    quiet.fake_step = 0
+    quiet.on_train_epoch_start()
+    quiet.training_step({"video": torch.full((2, 3, 1, 2, 2), float("nan")), "label": torch.tensor([0, 1])}, 0)
+    quiet.on_train_epoch_end()  # (told not to)
 
 
 # -- signals ------------------------------------------------------------------------------------------------------
@@ -301,6 +306,10 @@ def test_resume_from_another_runs_checkpoint_does_not_mix_two_runs(tiny_root, tm
     last = _error(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(other), run="b"), capsys)
     assert "holds an earlier run" in last
     assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(other), run="c")) == 0  # (a new folder)
+    capsys.readouterr()
+    assert main(_argv(tiny_root, tmp_path, "--resume", str(other), run="d")) == 0
+    assert "has finished its run already (1 epochs, 4 steps; --epochs 1): nothing to train (raise --epochs" in \
+        capsys.readouterr().out
 
 
 # -- one run per folder -------------------------------------------------------------------------------------------

@@ -560,13 +560,14 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 self._constant_clips = (duration, s.clips_for_duration(duration))
             clips = self._constant_clips[1]
             return clips[slot] if slot < len(clips) else None
-        if self._uniform_cache[0] != video_index:
+        cached, clips = self._uniform_cache  # (read once: a thread-based loader may replace it meanwhile)
+        if cached != video_index:
             numerators, denominators = self._durations
             if denominators[video_index] == 0:  # (its duration was unknown: the video has no items)
                 return None
             d = Fraction(int(numerators[video_index]), int(denominators[video_index]))
-            self._uniform_cache = (video_index, s.clips_for_duration(d))
-        clips = self._uniform_cache[1]
+            clips = s.clips_for_duration(d)
+            self._uniform_cache = (video_index, clips)
         return clips[slot] if slot < len(clips) else None
 
     def __getitem__(self, index: int) -> dict:

@@ -408,7 +408,9 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
         "failed_videos": failed,
     }
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "eval_summary.json").write_text(json.dumps(summary, indent=1))
+    tmp = run_dir / f".eval_summary.json.{os.getpid()}.tmp"  # (written whole, then renamed over the old one)
+    tmp.write_text(json.dumps(_json_safe(summary), indent=1, allow_nan=False))
+    os.replace(tmp, run_dir / "eval_summary.json")
 
     print()
     print(f"fastvid-train: evaluated {args.model} ({weights}) in {_format_seconds(elapsed)} on {summary['val_videos']} "
@@ -592,10 +594,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"argument --resume: cannot read {ckpt_path} ({' '.join(str(e).split())[:200]}); "
                          "an epoch checkpoint beside it may be intact (--resume PATH)")
         if progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]:
-            say(f"fastvid-train: {ckpt_path} has finished this run already ({progress['epochs']} epochs, "
-                f"{progress['global_step']} steps; --epochs {args.epochs}"
+            here = os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
+            say(f"fastvid-train: {ckpt_path} has finished " + ("this run" if here else "its run") + " already ("
+                f"{progress['epochs']} epochs, {progress['global_step']} steps; --epochs {args.epochs}"
                 + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
-                + "): nothing to train, its outputs are left as they are")
+                + "): nothing to train" + (", its outputs are left as they are" if here else
+                                           " (raise --epochs to train it further)"))
             return 0
     # Resuming this run's own checkpoint continues it; a checkpoint from elsewhere starts this folder afresh.
     resuming_here = ckpt_path is not None and os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)

@@ -114,6 +114,8 @@ class VideoClassificationModule(pl.LightningModule):
         dropout_rate: head dropout of a named model (None: the model's default).
         video_level_val: also compute video-level accuracy over all views of each video (needs
             ``video_index`` in the batch).
+        stop_on_divergence: raise :class:`TrainingDiverged` when the training loss (checked at each epoch's end)
+            or the validation loss is not finite, before that epoch's checkpoints are written.
     """
 
     #: Videos per block when the video-level scores are reduced at the end of validation (see
@@ -139,6 +141,7 @@ class VideoClassificationModule(pl.LightningModule):
         val_gpu_transform: Callable | None = None,
         dropout_rate: float | None = None,
         video_level_val: bool = True,
+        stop_on_divergence: bool = True,
     ) -> None:
         super().__init__()
         if optimizer not in ("sgd", "adamw"):
@@ -242,6 +245,8 @@ class VideoClassificationModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         # (before Lightning's checkpoint callbacks save this epoch: they run after the module's hook)
         trainer = self._trainer
+        if not self.hparams.get("stop_on_divergence", True):
+            return
         if trainer is not None and str(trainer.precision) == "16-mixed":
             return  # (the GradScaler skips the steps whose values overflowed; validation still checks)
         distributed = _distributed()
@@ -379,6 +384,7 @@ class VideoClassificationModule(pl.LightningModule):
                 "load (the data module's val_dataset.failures lists them), or a batch limit kept only failed ones"
             )
         fitting = self._trainer is not None and self._trainer.state.fn == "fit"  # (an evaluation reports what it saw)
+        fitting = fitting and self.hparams.get("stop_on_divergence", True)
         if fitting and not math.isfinite(float(totals[0])):  # (the same on every rank: reduced above)
             raise TrainingDiverged(
                 f"VideoClassificationModule: the validation loss is not finite ({float(totals[0]) / float(totals[1])}) "
