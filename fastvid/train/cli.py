@@ -524,6 +524,18 @@ def _checkpoint_progress(path: str) -> dict:
     return {"epochs": epochs, "global_step": int(ckpt["global_step"]), "hparams": dict(ckpt.get("hyper_parameters") or {})}
 
 
+def _leave_process_group(status: int) -> int:
+    """Ends a DDP process group once every rank is done, and returns ``status``. Left to the interpreter's exit,
+    gloo's threads could still run when the C++ runtime stopped: "terminate called without an active exception",
+    an abort (seen with tasks started by SLURM's srun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    return status
+
+
 def _lock_run_dir(run_dir: Path, parser: argparse.ArgumentParser):
     """An exclusive lock on RUN_DIR/.lock for the run (the system drops it when the process dies): two runs in one
     folder would share last.ckpt and summary.json. Returns the open lock file (close it to release), or None where
@@ -774,8 +786,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"classes, not {num_classes}: --eval-only evaluates it as it is")
         say(f"fastvid-train: initialized {args.model} with {loaded}")
     if args.eval_only:
-        return _evaluate(args, trainer, module, datamodule, run_dir, weights_source, num_classes, chance, started,
-                         csv_logger, say)
+        return _leave_process_group(_evaluate(args, trainer, module, datamodule, run_dir, weights_source, num_classes,
+                                              chance, started, csv_logger, say))
     if ckpt_path:
         stored = progress["hparams"]
         changed = [k for k in _RESUME_FIXED if k in stored and k in module.hparams and stored[k] != module.hparams[k]]
@@ -799,9 +811,9 @@ def main(argv: list[str] | None = None) -> int:
     say = print if rank == 0 else (lambda *a, **k: None)
     run_lock = _lock_run_dir(run_dir, parser) if rank == 0 else None
     try:
-        return _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir, run_name, earlier,
-                               rank, say, checkpoint, throughput, csv_logger, loggers, chance, has_val, started,
-                               remove_partial_checkpoints)
+        return _leave_process_group(_fit_and_report(
+            args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir, run_name, earlier, rank, say, checkpoint,
+            throughput, csv_logger, loggers, chance, has_val, started, remove_partial_checkpoints))
     finally:
         if run_lock is not None:
             run_lock.close()
