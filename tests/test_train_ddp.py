@@ -22,14 +22,19 @@ def tiny_root(tmp_path_factory):
     return make_motion_dataset(tmp_path_factory.mktemp("ddp-data"), cfg)
 
 
+def _run_ranks(tiny_root, tmp_path, *extra_args, **extra_env) -> list[dict]:
+    """Runs SCRIPT (two gloo ranks through Lightning's DDP) and returns what each rank wrote."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", **extra_env)
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path), *map(str, extra_args)],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
 def test_ddp_two_ranks_disjoint_shards_and_synced_metrics(tiny_root, tmp_path):
     # Video-level scores reduced in blocks of 3 videos: the first block holds rows of both ranks.
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", VIDEO_REDUCE_CHUNK="3")
-    env.pop("LOCAL_RANK", None)
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = _run_ranks(tiny_root, tmp_path, VIDEO_REDUCE_CHUNK="3")
     assert [r["world"] for r in ranks] == [2, 2]
     n_train = ranks[0]["num_train_videos"]  # 8 videos, one random clip each
     # Training: each rank sees half of the videos, none twice, none on both ranks, none missing.
@@ -68,12 +73,7 @@ def test_ddp_validation_when_every_video_of_one_rank_fails(tiny_root, tmp_path):
     lines = (tiny_root / "val.csv").read_text().splitlines()[:2]
     val = tmp_path / "val.csv"
     val.write_text("\n".join([*lines, f"{tmp_path / 'gone1.mp4'} 2", f"{tmp_path / 'gone2.mp4'} 3"]) + "\n")
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-    env.pop("LOCAL_RANK", None)
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path), str(val)], env=env,
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = _run_ranks(tiny_root, tmp_path, val)
     assert ranks[1]["val"] == [] and len(ranks[0]["val"]) == 2 * 3
     assert sorted(f[0] for f in ranks[1]["val_failures"]) == [2, 3]
     m0, m1 = ranks[0]["metrics"], ranks[1]["metrics"]
@@ -105,13 +105,7 @@ def test_ddp_cli_summary_lists_the_failures_of_every_rank(tiny_root, tmp_path):
 def test_ddp_divergence_stops_every_rank_and_names_the_first_bad_step(tiny_root, tmp_path):
     # A nan in rank 1's first batch (step 0): its gradients make every rank's weights nan, so rank 0's loss is nan
     # from step 1. Both ranks must stop (one alone would leave the other in a collective) naming step 0.
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", NAN_RANK="1")
-    env.pop("LOCAL_RANK", None)
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tiny_root), str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    for r in ranks:
+    for r in _run_ranks(tiny_root, tmp_path, NAN_RANK="1"):
         assert r["diverged"] and "the training loss was not finite (nan or inf) at step 0, in epoch 0" in r["diverged"]
 
 
