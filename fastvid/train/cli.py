@@ -372,18 +372,13 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
               started: float, csv_logger, say) -> int:
     """--eval-only: one validation pass (clip and video level) of the loaded model, printed and written to
     RUN_DIR/eval_summary.json (a training run's summary.json is never overwritten)."""
-    from pytorch_lightning.utilities.exceptions import SIGTERMException
-
     try:
         trainer.validate(module, datamodule=datamodule, verbose=False)
-    except SystemExit as e:  # Ctrl-C (Lightning exits 1 after its shutdown) or SIGTERM (a job scheduler's stop)
-        if not trainer.interrupted:
-            raise
-        sigterm = isinstance(e, SIGTERMException)
+    except SystemExit as e:
+        signal_name, status = _interruption(trainer, e)
         if trainer.global_rank == 0:
-            print(f"fastvid-train: the evaluation was stopped by {'SIGTERM' if sigterm else 'Ctrl-C'}; nothing was "
-                  "written", file=sys.stderr)
-        return 143 if sigterm else 130
+            print(f"fastvid-train: the evaluation was stopped by {signal_name}; nothing was written", file=sys.stderr)
+        return status
     failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
         return 0
@@ -408,9 +403,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
         "failed_videos": failed,
     }
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".eval_summary.json.{os.getpid()}.tmp"  # (written whole, then renamed over the old one)
-    tmp.write_text(json.dumps(_json_safe(summary), indent=1, allow_nan=False))
-    os.replace(tmp, run_dir / "eval_summary.json")
+    _write_summary(run_dir / "eval_summary.json", summary)
 
     print()
     print(f"fastvid-train: evaluated {args.model} ({weights}) in {_format_seconds(elapsed)} on {summary['val_videos']} "
@@ -524,6 +517,23 @@ def _checkpoint_progress(path: str) -> dict:
     return {"epochs": epochs, "global_step": int(ckpt["global_step"]), "hparams": dict(ckpt.get("hyper_parameters") or {})}
 
 
+def _write_summary(path: Path, summary: dict) -> None:
+    """Writes a run's summary whole (then renamed over the old one), non-finite values as null."""
+    from fastvid.train.prepare import _write_atomic
+
+    _write_atomic(str(path), json.dumps(_json_safe(summary), indent=1, allow_nan=False))
+
+
+def _interruption(trainer, exc: SystemExit) -> tuple[str, int]:
+    """(what stopped the run, its exit status) for Lightning's exit on Ctrl-C (status 1 after its shutdown) or on
+    SIGTERM (a job scheduler's stop; a SystemExit without a code); re-raises any other SystemExit."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    if not trainer.interrupted:
+        raise exc
+    return ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
+
+
 def _leave_process_group(status: int) -> int:
     """Ends a DDP process group once every rank is done, and returns ``status``. Left to the interpreter's exit,
     gloo's threads could still run when the C++ runtime stopped: "terminate called without an active exception",
@@ -605,16 +615,15 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, RuntimeError, EOFError, ValueError) as e:
             parser.error(f"argument --resume: cannot read {ckpt_path} ({' '.join(str(e).split())[:200]}); "
                          "an epoch checkpoint beside it may be intact (--resume PATH)")
-        if progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]:
-            here = os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
-            say(f"fastvid-train: {ckpt_path} has finished " + ("this run" if here else "its run") + " already ("
-                f"{progress['epochs']} epochs, {progress['global_step']} steps; --epochs {args.epochs}"
-                + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
-                + "): nothing to train" + (", its outputs are left as they are" if here else
-                                           " (raise --epochs to train it further)"))
-            return 0
     # Resuming this run's own checkpoint continues it; a checkpoint from elsewhere starts this folder afresh.
     resuming_here = ckpt_path is not None and os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
+    if progress is not None and (progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]):
+        say(f"fastvid-train: {ckpt_path} has finished " + ("this run" if resuming_here else "its run") + " already ("
+            f"{progress['epochs']} epochs, {progress['global_step']} steps; --epochs {args.epochs}"
+            + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
+            + "): nothing to train" + (", its outputs are left as they are" if resuming_here else
+                                       " (raise --epochs to train it further)"))
+        return 0
     earlier = [] if args.eval_only or resuming_here else _earlier_run(run_dir)
     if earlier and not (args.overwrite or args.demo and args.run_name is None):  # (the demo replaces runs/demo)
         parser.error(f"{run_dir} holds an earlier run ({', '.join(earlier)}); continue it with --resume last, start "
@@ -822,8 +831,6 @@ def main(argv: list[str] | None = None) -> int:
 def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, run_dir: Path, run_name: str, earlier,
                     rank: int, say, checkpoint, throughput, csv_logger, loggers, chance, has_val, started,
                     remove_partial_checkpoints) -> int:
-    from pytorch_lightning.utilities.exceptions import SIGTERMException
-
     from fastvid.train.module import TrainingDiverged
 
     ckpt_dir = run_dir / "checkpoints"
@@ -846,16 +853,14 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
             print(f"fastvid-train: {e}" + (f" The last epoch saved is in {last_ckpt}." if last_ckpt.is_file() else ""),
                   file=sys.stderr)
         return 1
-    except SystemExit as e:  # Ctrl-C (Lightning exits 1 after its shutdown) or SIGTERM (a job scheduler's stop)
-        if not trainer.interrupted:
-            raise
-        sigterm = isinstance(e, SIGTERMException)
+    except SystemExit as e:
+        signal_name, status = _interruption(trainer, e)
         if rank == 0:
             last_ckpt = ckpt_dir / "last.ckpt"
-            print(f"fastvid-train: stopped by {'SIGTERM' if sigterm else 'Ctrl-C'} in epoch {trainer.current_epoch}; "
+            print(f"fastvid-train: stopped by {signal_name} in epoch {trainer.current_epoch}; "
                   + (f"{last_ckpt} holds the last epoch saved: continue with --resume last" if last_ckpt.is_file()
                      else "no epoch was saved"), file=sys.stderr)
-        return 143 if sigterm else 130
+        return status
 
     failed = _failed_videos(datamodule, trainer)  # (every rank)
     if trainer.global_rank != 0:
@@ -901,9 +906,7 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
         # every video (or clip window) a split's dataset skipped on any rank, as [index, path, reason]
         "failed_videos": failed,
     }
-    tmp = run_dir / f".summary.json.{os.getpid()}.tmp"  # (written whole, then renamed over the old one)
-    tmp.write_text(json.dumps(_json_safe(summary), indent=1, allow_nan=False))
-    os.replace(tmp, run_dir / "summary.json")
+    _write_summary(run_dir / "summary.json", summary)
 
     print()
     print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epochs, {summary['steps']} steps)")
