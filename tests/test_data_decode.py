@@ -99,6 +99,84 @@ def test_frame_index_decode_is_bit_identical(videos, name, index, monkeypatch):
             assert v._index is None or whole_at_open  # the whole file was never indexed for a clip
 
 
+@pytest.mark.parametrize("index", ["full", "window"])
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_many_windows_in_shared_passes_are_each_windows_own_clip(videos, name, index, monkeypatch):
+    # get_clips_frames reads overlapping, nearby, far, repeated, unsorted and empty windows in shared passes:
+    # every clip must be the reference's and get_clip_frames' (frame indices too), in the order given
+    if name not in videos:
+        pytest.skip(f"encoder for {name} not available in this FFmpeg")
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 0.0 if index == "window" else 1e9)
+    path = videos[name]
+    decoded = decode_all_frames(path)
+    rng = random.Random(len(name))
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        d = v.duration
+        ws = _windows(d, seed=len(name) + 1)
+        views = [(Fraction(k, 10) * d, Fraction(k, 10) * d + Fraction(2, 3)) for k in range(10)]  # 10 views
+        for windows in (ws, views, views[::-1] + views[:3], rng.sample(ws + views, 8), [views[0], ws[2]]):
+            for n in (None, 1, 8):
+                got = v.get_clips_frames(windows, n)
+                assert len(got) == len(windows)
+                for (s, e), g in zip(windows, got):
+                    ref = reference_clip(path, s, e, n, decoded=decoded)
+                    one = v.get_clip_frames(s, e, n)
+                    if ref is None:
+                        assert g["video"] is None and one["video"] is None, (s, e, n)
+                        continue
+                    assert g["video"].shape == ref.shape and torch.equal(g["video"], ref), (name, s, e, n)
+                    assert torch.equal(g["frame_indices"], one["frame_indices"]), (s, e, n)
+                    assert g["video"].permute(1, 2, 3, 0).is_contiguous()
+        assert v.fallbacks == 0
+
+
+def test_shared_passes_decode_each_frame_once(videos):
+    # 10 overlapping views of the GOP-250 video: one pass from the only keyframe to the last kept frame,
+    # where reading them one by one decodes from that keyframe ten times
+    path = videos["h264_gop250.mp4"]  # 75 frames, one keyframe
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        views = [(Fraction(k, 6), Fraction(k, 6) + 1) for k in range(10)]
+        v.get_clips_frames(views, 8)
+        shared = v.last_decode_stats
+        alone = 0
+        for s, e in views:
+            v.get_clip_frames(s, e, 8)
+            alone += v.last_decode_stats["frames_decoded"]
+    assert shared["passes"] == 1 and shared["frames_converted"] <= 80
+    last = int(Fraction(9, 6) * 30 + 30)  # the last window ends at frame 75 (2.5 s)
+    assert shared["frames_decoded"] <= last + 4, shared  # (+ the decoder's B-frame delay)
+    assert alone > 3 * shared["frames_decoded"], (alone, shared)
+
+
+def test_far_apart_windows_seek_instead_of_decoding_the_gap(videos):
+    path = videos["h264_yuv420p_bframes.mp4"]  # a keyframe every 12 frames
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        windows = [(Fraction(0), Fraction(1, 5)), (Fraction(2), Fraction(11, 5))]  # frames 0-5 and 60-65
+        got = v.get_clips_frames(windows, 4)
+        assert v.last_decode_stats["passes"] == 2
+        assert v.last_decode_stats["frames_decoded"] < 40, v.last_decode_stats
+        for (s, e), g in zip(windows, got):
+            assert torch.equal(g["video"], reference_clip(path, s, e, 4, decoded=decoded))
+
+
+def test_a_shared_pass_that_disagrees_with_the_index_is_read_window_by_window(videos):
+    from fastvid.data.encoded_video import VideoIndex
+
+    path = videos["h264_yuv420p_bframes.mp4"]
+    decoded = decode_all_frames(path)
+    windows = [(Fraction(1, 3), Fraction(5, 3)), (Fraction(0), Fraction(3)), (Fraction(1, 2), Fraction(1))]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        pts = v.index.pts
+        v._index = VideoIndex(torch.cat([pts[:40], pts[41:]]), v.index.keyframes[v.index.keyframes < 40])
+        got = v.get_clips_frames(windows, 8)
+        for (s, e), g in zip(windows, got):
+            assert torch.equal(g["video"], reference_clip(path, s, e, 8, decoded=decoded))
+        assert v.fallbacks == 2  # the windows reaching frame 40; the third never passes it
+    with pytest.raises(ValueError, match="num_samples"):
+        EncodedVideo.from_path(path).get_clips_frames(windows, 0)
+
+
 def test_long_videos_index_only_around_the_clip(videos, monkeypatch):
     path = videos["h264_yuv420p_bframes.mp4"]  # 75 frames, a keyframe every 12
     with EncodedVideo.from_path(path, decode_audio=False) as v:

@@ -44,7 +44,7 @@ import math
 import os
 import pathlib
 import warnings
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import av
 import numpy as np
@@ -287,6 +287,16 @@ def _positional_flags(owner: str, flags: tuple, given: dict, defaults: dict, *, 
     return tuple(defaults[name] if values[name] is _UNSET else values[name] for name in main)
 
 
+class _Pass(NamedTuple):
+    """One decoding pass of :meth:`EncodedVideoPyAV.get_clips_frames`."""
+
+    members: list  # the window numbers it reads
+    data: np.ndarray | None  # (frames, H, W, 3) uint8, each member's frames one after another; None: failed
+    offsets: list  # where each member's frames start in ``data``
+    rels: list  # each member's kept frames, as indices within its window (None: the window has no frame)
+    stats: dict  # its decode counts
+
+
 class EncodedVideoPyAV:
     """One encoded video opened with PyAV. Close it (or use ``with``) when done.
 
@@ -427,6 +437,12 @@ class EncodedVideoPyAV:
         """The video's duration in seconds (PyTorchVideo's rule: the longer of the video and audio
         stream durations, as a Fraction of the stream time base)."""
         return self._duration
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(height, width) of the video stream's frames, as its header gives them (0 where it does not)."""
+        cc = self._vstream.codec_context
+        return int(cc.height or 0), int(cc.width or 0)
 
     @property
     def rotation(self) -> int:
@@ -905,6 +921,115 @@ class EncodedVideoPyAV:
             return {"video": video, "audio": self._get_audio(start_sec, end_sec), "frame_indices": rel}
         except _AV_ERRORS as e:
             raise self._decode_error(e, start_sec, end_sec) from e
+
+    def get_clips_frames(self, windows, num_samples: int | None = None) -> list[dict]:
+        """Several clips of this video, each exactly what :meth:`get_clip_frames` gives for its window, decoded
+        in as few passes as the windows allow.
+
+        Windows are taken in order of the keyframe each decodes from; one whose keyframe a pass has already
+        gone by (it shows before the pass's last kept frame: overlapping or nearby windows, as
+        ConstantClipsPerVideoSampler's views of a short video) is read by that pass, so no frame is decoded twice,
+        and one farther on starts a pass of its own with a seek. A pass that fails (a decode error, frames that
+        disagree with the packet index) is read again window by window, which gives each window's own error or
+        fallback.
+
+        Args:
+            windows: sequence of (start_sec, end_sec) pairs, in any order (repeats allowed).
+            num_samples: frames kept per clip (None: every frame of each window).
+
+        Returns:
+            One dict per window, in the order given, as :meth:`get_clip_frames` returns. The clips of one pass
+            are views of one buffer.
+        """
+        self._check_open()
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+                                        or num_samples < 1):
+            raise ValueError(f"get_clips_frames: num_samples must be None or a positive int, got {num_samples!r}")
+        windows = [tuple(w) for w in windows]
+        if any(len(w) != 2 for w in windows):
+            raise ValueError("get_clips_frames: windows must be (start_sec, end_sec) pairs")
+        out: list = [None] * len(windows)
+        try:
+            planned = self._shared_passes([self._window_pts(s, e) for s, e in windows], num_samples)
+        except _AV_ERRORS:
+            planned = None  # (indexing around the windows failed: each window alone says why)
+        if planned is None:
+            planned = [_Pass(list(range(len(windows))), None, [], [], {})]
+        stats = {"frames_decoded": 0, "frames_converted": 0, "passes": 0}
+        for p in planned:
+            if p.data is None:  # each window alone (also when the shared pass failed)
+                for i in p.members:
+                    out[i] = self.get_clip_frames(*windows[i], num_samples)
+                    stats["passes"] += 1
+                    for k in ("frames_decoded", "frames_converted"):
+                        stats[k] += self.last_decode_stats.get(k, 0)
+                continue
+            stats["passes"] += p.data.shape[0] > 0
+            for k in ("frames_decoded", "frames_converted"):
+                stats[k] += p.stats.get(k, 0)
+            for i, o, rel in zip(p.members, p.offsets, p.rels):
+                s, e = windows[i]
+                try:
+                    audio = self._get_audio(s, e)
+                except _AV_ERRORS as err:
+                    raise self._decode_error(err, s, e) from err
+                video = None if rel is None else thwc_to_cthw(torch.from_numpy(p.data[o : o + len(rel)]))
+                out[i] = {"video": video, "audio": audio, "frame_indices": rel}
+        self.last_decode_stats = stats
+        return out
+
+    def _shared_passes(self, pts_windows: list, num_samples) -> list[_Pass] | None:
+        """Groups windows (in pts) into decoding passes for :meth:`get_clips_frames` and decodes them.
+
+        Returns None when the windows cannot be planned together (the caller reads each alone), else the
+        passes (:class:`_Pass`; a pass whose decode failed has ``data`` None: its windows are read alone). The
+        windows without frames make one pass with an empty buffer and ``rels`` None."""
+        if len(pts_windows) < 2 or self._pts_are_decode_times():
+            return None
+        if any(s == math.inf or e == math.inf for s, e in pts_windows):
+            return None
+        index = None
+        if self._index is None and not self._seek_unreliable and float(self._duration) > self.window_index_after_sec:
+            index = self._window_index(min(s for s, _ in pts_windows), max(e for _, e in pts_windows))
+        if index is None:
+            index = self.index
+        if not index.usable:
+            return None
+        rows = torch.tensor([[int(s), int(math.ceil(e))] for s, e in pts_windows], dtype=torch.long).view(-1, 2)
+        plan = plan_clip_frames(index.pts, index.keyframes, rows, num_samples)
+        firsts, counts, seeks = plan.first.tolist(), plan.count.tolist(), plan.seek.tolist()
+        indices = None if num_samples is None else plan.indices.tolist()
+        kept = [list(range(f, f + c)) if indices is None else indices[i] for i, (f, c) in enumerate(zip(firsts, counts))]
+        pts_list = index.pts_list
+        empty = [i for i, c in enumerate(counts) if c == 0]
+        passes = [_Pass(empty, np.empty((0,), np.uint8), [0] * len(empty), [None] * len(empty), {})] if empty else []
+        # windows by the keyframe they decode from; a window joins the pass before when that pass goes by its
+        # keyframe (which shows at or before the pass's last kept frame)
+        groups: list[list[int]] = []
+        reach = -2
+        for i in sorted((i for i, c in enumerate(counts) if c > 0), key=lambda i: (seeks[i], firsts[i])):
+            if groups and seeks[i] <= reach:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+            reach = max(reach, max(kept[i]))  # (a new pass's keyframe is past the reach before)
+        for members in groups:
+            start_pts = min(pts_windows[i][0] for i in members)
+            end_pts = max(pts_windows[i][1] for i in members)
+            lo, hi = min(firsts[i] for i in members), max(firsts[i] + counts[i] for i in members)
+            want_pts, offsets = [], []
+            for i in members:
+                offsets.append(len(want_pts))
+                want_pts.extend(pts_list[k] for k in kept[i])
+            seek = seeks[members[0]]
+            try:
+                data = self._decode_selected(want_pts, set(pts_list[lo:hi]), start_pts, end_pts,
+                                             pts_list[seek] if seek >= 0 else None, index)
+            except (*_AV_ERRORS, RuntimeError):
+                data = None  # read again window by window: each gives its own error
+            rels = [torch.tensor([k - firsts[i] for k in kept[i]], dtype=torch.long) for i in members]
+            passes.append(_Pass(members, data, offsets, rels, dict(self.last_decode_stats)))
+        return passes
 
     def plan_clips(self, windows, num_samples: int | None = None):
         """Plans many clip windows of this video at once (the C++ planner runs over them in parallel).
