@@ -651,3 +651,94 @@ print(log.path)
     path = proc.stdout.strip().splitlines()[-1]
     assert "fastvid-failures-" in path and not os.path.exists(path)
 
+
+
+def _same_items(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x is None) == (y is None)
+        if x is None:
+            continue
+        assert x.keys() == y.keys()
+        for k in x:
+            if isinstance(x[k], torch.Tensor):
+                assert torch.equal(x[k], y[k]), k
+            else:
+                assert x[k] == y[k], k
+
+
+def _view_transform(crops):
+    from fastvid.train.data import val_transform
+
+    return val_transform(num_frames=4, crop_size=32, short_side=40, crops=crops, mean=(0.45,) * 3, std=(0.225,) * 3)
+
+
+@pytest.mark.parametrize("sampler, crops", [(("constant_clips_per_video", 0.7, 5, 3), 3), (("uniform", 0.4, 0.25), 1)])
+@pytest.mark.parametrize("batch", [2, 7, 16, 64])
+def test_map_style_batches_read_a_videos_windows_together_and_give_each_item(good_videos, sampler, crops, batch,
+                                                                                 monkeypatch):
+    # DataLoader asks for whole batches (__getitems__): the windows of a video in a batch are decoded in shared
+    # passes, and every item is what dataset[i] gives alone
+    def make():
+        return LabeledVideoMapDataset(_paths(good_videos), make_clip_sampler(*sampler), transform=_view_transform(crops),
+                                      on_failure="skip")
+
+    alone = [make()[i] for i in range(len(make()))]
+    calls = {"clip": 0, "clips": []}
+    real_clip, real_clips = _ClipDecoder.clip, _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clip", lambda self, *a: calls.__setitem__("clip", calls["clip"] + 1) or real_clip(self, *a))
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: calls["clips"].append(len(w)) or real_clips(self, v, w))
+    ds = make()
+    n = len(ds)
+    batches = [list(range(k, min(k + batch, n))) for k in range(0, n, batch)]
+    got = [x for b in batches for x in ds.__getitems__(b)]
+    _same_items(got, alone)
+    # a video's windows in a batch are decoded together, a window alone in its batch through clip() (unless the
+    # item before it was of the same window: the crops of a window share its decode)
+    expected_clips, expected_clip, last = [], 0, None
+    for b in batches:
+        groups = {}
+        for i in b:
+            groups.setdefault(alone[i]["video_index"], []).append(alone[i]["clip_index"])
+        for v, clip_indices in groups.items():
+            if len(set(clip_indices)) > 1:
+                expected_clips.append(len(set(clip_indices)))
+            elif (v, clip_indices[0]) != last:
+                expected_clip += 1
+            last = (v, clip_indices[-1])
+    assert calls["clips"] == expected_clips
+    assert calls["clip"] == expected_clip
+    assert len(expected_clips) > 0
+    # through a DataLoader with workers, the same batches
+    loader = DataLoader(make(), batch_size=batch, num_workers=2, collate_fn=lambda b: b)
+    _same_items([x for b in loader for x in b], alone)
+
+
+def test_map_style_batch_reads_are_bounded_by_prefetch_bytes(good_videos, monkeypatch):
+    sizes = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
+    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
+                                transform=_view_transform(3), on_failure="skip")
+    ds.prefetch_bytes = 2 * 4 * 64 * 48 * 3  # two windows of 4 frames of 64x48
+    alone = [ds[i] for i in range(len(ds))]
+    got = ds.__getitems__(list(range(len(ds))))
+    _same_items(got, alone)
+    assert sizes == [2, 2, 2] * 2  # 7 windows per video: 3 passes of 2, the last window alone
+    assert ds._prefetched == {}  # no decoded frames held after the batch
+
+
+def test_map_style_batch_reads_meet_failures_as_item_reads_do(good_videos, bad_videos, tmp_path):
+    cut = _headers_only(tmp_path, 1)
+    videos = [good_videos[0], *bad_videos[:3], good_videos[1], *cut, good_videos[2]]
+    make = functools.partial(LabeledVideoMapDataset, _paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 3, 3),
+                             transform=_view_transform(3), on_failure="skip", max_consecutive_failures=100)
+    one = make()
+    alone = [one[i] for i in range(len(one))]
+    ds = make()
+    got = [x for k in range(0, len(ds), 8) for x in ds.__getitems__(list(range(k, min(k + 8, len(ds)))))]
+    _same_items(got, alone)
+    assert [(f.video_index, f.reason) for f in ds.failures] == [(f.video_index, f.reason) for f in one.failures]
+    assert sum(x is None for x in got) == 9 * 4  # 3 videos that do not open, 1 whose windows do not decode
+    with pytest.raises(IndexError):
+        ds.__getitems__([0, len(ds)])

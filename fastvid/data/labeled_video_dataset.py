@@ -152,6 +152,11 @@ class _ClipDecoder:
             return None
         return {"video": out["video"], "audio": out.get("audio")}
 
+    def clips(self, video, windows: list) -> list:
+        """:meth:`clip` of each window, in decoding passes that the windows share (frame plan only)."""
+        outs = video.get_clips_frames(windows, int(self.plan.num_samples))
+        return [None if o["video"] is None else {"video": o["video"], "audio": o.get("audio")} for o in outs]
+
 
 def _make_sample(clip: dict, video, video_index: int, clip_index, aug_index, info: dict) -> dict:
     audio = clip.get("audio")
@@ -521,6 +526,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         self._uniform_cache = (None, None)  # (video_index, UniformClipSampler's clips of that video)
         self._cache_key = None
         self._cache_clip = None
+        self._prefetched: dict = {}  # (video_index, start, end) -> clip: the windows of a batch decoded together
         self._open = None
 
     def _probe_durations(self) -> list:
@@ -606,6 +612,79 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             video_index = self._draw_readable()
             slot = min(slot, max(int(self._per_video[video_index]) - 1, 0))
 
+    #: the most decoded frames (bytes) that :meth:`__getitems__` holds for one video's windows read together
+    prefetch_bytes: int = 256 << 20
+
+    def __getitems__(self, indices: list) -> list:
+        """The items of a batch (what a DataLoader asks for), each exactly ``dataset[i]``. With a frame plan and a
+        sampler whose windows are fixed (ConstantClipsPerVideoSampler, UniformClipSampler), the windows of one
+        video that follow one another in ``indices`` are decoded together, up to :attr:`prefetch_bytes` of frames
+        at a time (:meth:`EncodedVideoPyAV.get_clips_frames`: a frame that overlapping windows share, or that
+        lies on the way from one to the next, is decoded once)."""
+        out = []
+        start = 0
+        while start < len(indices):
+            video_index = self._video_of(indices[start])
+            end = start + 1
+            while end < len(indices) and video_index is not None and self._video_of(indices[end]) == video_index:
+                end += 1
+            group = indices[start:end]
+            start = end
+            for part in self._prefetch(video_index, group) if len(group) > 1 else [group]:
+                try:
+                    out.extend(self[i] for i in part)
+                finally:
+                    self._prefetched = {}
+        return out
+
+    def _video_of(self, index) -> int | None:
+        n = len(self)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n <= index < n:
+            return None  # (dataset[index] says what is wrong)
+        return self._locate(int(index) % n)[0]
+
+    def _prefetch(self, video_index: int, indices: list):
+        """Yields ``indices`` (items of one video) in parts, having decoded each part's windows together into
+        :attr:`_prefetched` first. Anything that fails is left for the items, read one by one, to meet and
+        record."""
+        plan = self._decoder.plan
+        if (plan is None or video_index in self._unreadable
+                or not isinstance(self._clip_sampler, (ConstantClipsPerVideoSampler, UniformClipSampler))):
+            yield indices
+            return
+        path, _ = self._labeled_videos[video_index]
+        try:
+            video = self._video(video_index, path)
+            keys = []
+            for index in indices:
+                clip_info = self._clip_info(video_index, self._locate(int(index) % len(self))[1], video.duration)
+                keys.append(None if clip_info is None else (clip_info.clip_start_sec, clip_info.clip_end_sec))
+            height, width = video.frame_size
+            frame_bytes = 3 * max(height * width, 1)
+            per_part = max(self.prefetch_bytes // (frame_bytes * int(plan.num_samples)), 1)
+        except Exception:
+            self.close()
+            yield indices
+            return
+        part_start = 0
+        while part_start < len(indices):
+            windows: dict = {}
+            part_end = part_start
+            while part_end < len(indices) and (keys[part_end] in windows or keys[part_end] is None
+                                               or len(windows) < per_part):
+                if keys[part_end] is not None:
+                    windows[keys[part_end]] = None
+                part_end += 1
+            if len(windows) > 1:
+                try:
+                    clips = self._decoder.clips(self._video(video_index, path), list(windows))
+                except Exception:
+                    self.close()
+                else:
+                    self._prefetched = {(video_index, s, e): c for (s, e), c in zip(windows, clips)}
+            yield indices[part_start:part_end]
+            part_start = part_end
+
     def _draw_readable(self) -> int:
         """A video index drawn uniformly among those this process has not failed to open."""
         n = len(self._labeled_videos)
@@ -668,6 +747,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         state = self.__dict__.copy()
         state["_open"] = None  # workers open their own videos
         state["_cache_key"] = state["_cache_clip"] = None
+        state["_prefetched"] = {}
         return state
 
     def _load(self, video_index: int, slot: int, path: str, info: dict) -> dict | None:
@@ -693,6 +773,9 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 key = (video_index, clip_info.clip_start_sec, clip_info.clip_end_sec)
                 if key == self._cache_key:
                     clip = self._cache_clip
+                elif key in self._prefetched:
+                    clip = self._prefetched[key]
+                    self._cache_key, self._cache_clip = key, clip
                 else:
                     clip = self._decoder.clip(video, clip_info.clip_start_sec, clip_info.clip_end_sec)
                     self._cache_key, self._cache_clip = key, clip
