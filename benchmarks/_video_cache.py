@@ -20,11 +20,13 @@ def bench_video(gop: int, seed: int = 0, *, seconds: int = 10, width: int = 340,
     return path
 
 
-def bench_csv(name: str, num_videos: int, num_classes: int) -> str:
-    """A Kinetics CSV (``<path> <label>``) of ``num_videos`` 10 s GOP-250 benchmark videos (seeds 0..n-1),
-    labels cycling over ``num_classes``, written to the cache as ``<name>_<num_videos>.csv``."""
-    paths = [bench_video(250, seed=i) for i in range(num_videos)]
-    path = os.path.join(CACHE, f"{name}_{num_videos}.csv")
+def bench_csv(name: str, num_videos: int, num_classes: int, *, gop: int = 250) -> str:
+    """A Kinetics CSV (``<path> <label>``) of ``num_videos`` 10 s benchmark videos (seeds 0..n-1, a keyframe every
+    ``gop`` frames), labels cycling over ``num_classes``, written to the cache as ``<name>_<num_videos>.csv``
+    (``<name>_gop<gop>_<num_videos>.csv`` for another GOP)."""
+    paths = [bench_video(gop, seed=i) for i in range(num_videos)]
+    tag = name if gop == 250 else f"{name}_gop{gop}"
+    path = os.path.join(CACHE, f"{tag}_{num_videos}.csv")
     with open(path, "w") as f:
         for i, p in enumerate(paths):
             f.write(f"{p} {i % num_classes}\n")

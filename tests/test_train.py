@@ -251,6 +251,14 @@ def test_datamodule_train_and_val_batches(tiny_root):
     views = [(v, c, a) for batch in val for v, c, a in
              zip(batch["video_index"].tolist(), batch["clip_index"].tolist(), batch["aug_index"].tolist())]
     assert sorted(views) == [(v, c, a) for v in range(4) for c in range(2) for a in range(3)]
+    # validation batches of their own size: 6, a video's views, the items of batches of 2
+    dm6 = _tiny_dm(tiny_root, val_batch_size=6)
+    val6 = list(dm6.val_dataloader())
+    assert [b["video"].shape[0] for b in val6] == [6] * 4 and dm6.batch_size == 2
+    assert torch.equal(torch.cat([b["video"] for b in val6]), torch.cat([b["video"] for b in val]))
+    assert _tiny_dm(tiny_root).val_batch_size == 2
+    with pytest.raises(ValueError, match="val_batch_size"):
+        _tiny_dm(tiny_root, val_batch_size=0)
 
 
 def test_val_views_are_uniform_crops_of_the_scaled_clip(tiny_root):
@@ -355,10 +363,11 @@ def test_cli_trains_writes_summary_plot_checkpoint_and_resumes(tiny_root, tmp_pa
     common = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
               "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
               "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "1",
-              "--output-dir", "runs", "--run-name", "t", "--no-progress", "--seed", "3"]
+              "--output-dir", "runs", "--run-name", "t", "--no-progress", "--seed", "3", "--val-batch-size", "3"]
     assert main(common + ["--epochs", "1", "--lr", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "val accuracy" in out and "training clips/s" in out and "checkpoints" in out
+    assert "batch 2 x 1 device(s) (validation 3)," in out
     summary = json.loads((tmp_path / "runs" / "t" / "summary.json").read_text())
     assert summary["steps"] == 4 and summary["epochs"] == 1
     assert 0.0 <= summary["val_acc_video"] <= 1.0 and summary["chance"] == 0.25
@@ -883,6 +892,7 @@ def _main_error(argv, capsys) -> str:
     (["--config", "nope.yaml"], ["--config", "nope.yaml", "not found"]),
     (["--model", "foo"], ["--model", "foo", "resnet_small", "resnet50", "swin3d_t"]),
     (["--batch-size", "0"], ["--batch-size"]),
+    (["--val-batch-size", "0"], ["--val-batch-size"]),
     (["--hflip", "2"], ["--hflip"]),
     (["--lr", "0"], ["--lr"]),
     (["--lr", "-0.1"], ["--lr"]),

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--val-clips-per-video", type=int, help="validation clips per video (run: 10, demo: 2)")
     d.add_argument("--val-crops", type=int, choices=(1, 3), help="validation crops per clip: 3 (UniformCropVideo) or 1 (center)")
     d.add_argument("--batch-size", type=int, help="clips per batch per device (8)")
+    d.add_argument("--val-batch-size", type=int, help="validation clips per batch per device (default: --batch-size); a "
+                   "multiple of --val-clips-per-video x --val-crops (30) has each worker decode a video's windows in "
+                   "shared passes (faster validation: docs/TRAINING.md)")
     d.add_argument("--workers", type=int, help="DataLoader workers per device (run: 4, demo: 2)")
     d.add_argument("--gpu-augment", action="store_true", help="workers only decode; scale/crop/flip/normalize run on the GPU in one launch")
     m = p.add_argument_group("model and optimization")
@@ -153,7 +156,7 @@ def _load_config(parser: argparse.ArgumentParser, path: str) -> dict:
 # Allowed values of the numeric options (None is always allowed: "not given"), checked after the config
 # file and the defaults are applied, so values from --config are checked too.
 _INT_AT_LEAST = dict(num_classes=1, frames=1, crop_size=1, min_short_side=1, max_short_side=1, val_short_side=1,
-                     val_clips_per_video=1, batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1, log_every=1)
+                     val_clips_per_video=1, batch_size=1, val_batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1, log_every=1)
 _FLOAT_RANGES = dict(  # name: (low, low included, high, high included, in words)
     clip_duration=(0.0, False, math.inf, False, "a number of seconds > 0"),
     hflip=(0.0, True, 1.0, True, "a probability in [0, 1]"),
@@ -657,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         datamodule = KineticsDataModule(
             train_path, val_path, video_path_prefix=args.video_path_prefix, clip_duration=args.clip_duration,
-            num_frames=args.frames, batch_size=args.batch_size, num_workers=args.workers, crop_size=args.crop_size,
+            num_frames=args.frames, batch_size=args.batch_size, val_batch_size=args.val_batch_size, num_workers=args.workers, crop_size=args.crop_size,
             min_short_side=args.min_short_side, max_short_side=args.max_short_side,
             val_short_side=args.val_short_side, hflip_p=args.hflip, val_clips_per_video=args.val_clips_per_video,
             val_crops=args.val_crops, gpu_augment=args.gpu_augment,
@@ -813,7 +816,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"fastvid-train: resuming from {ckpt_path} (after {progress['epochs']} epochs, {progress['global_step']} steps)")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
-        f"batch {args.batch_size} x {world} device(s), lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+        f"batch {args.batch_size} x {world} device(s)"
+        + (f" (validation {args.val_batch_size})" if args.val_batch_size not in (None, args.batch_size) else "")
+        + f", lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
     # The trainer's global rank, not the environment's LOCAL_RANK / RANK: SLURM's srun sets neither (every task read
     # rank 0 and all but one were refused by the lock).
     rank = trainer.global_rank

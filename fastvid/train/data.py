@@ -177,6 +177,9 @@ class KineticsDataModule(pl.LightningDataModule):
             where the folder walk found them).
         clip_duration: seconds per clip; num_frames: frames kept per clip (uniformly).
         batch_size: clips per batch and per device; num_workers: DataLoader workers per device.
+        val_batch_size: validation clips per batch and per device (None: ``batch_size``). A multiple of the
+            views per video (``val_clips_per_video * val_crops``) has each worker decode a whole video's windows in
+            shared passes (a frame that overlapping windows share is decoded once).
         crop_size, min_short_side, max_short_side: training random short-side scale and crop.
         val_short_side: validation short side (default ``min_short_side``).
         hflip_p: horizontal flip probability (training).
@@ -198,6 +201,7 @@ class KineticsDataModule(pl.LightningDataModule):
         clip_duration: float = 2.0,
         num_frames: int = 8,
         batch_size: int = 8,
+        val_batch_size: int | None = None,
         num_workers: int = 4,
         crop_size: int = 224,
         min_short_side: int = 256,
@@ -214,8 +218,10 @@ class KineticsDataModule(pl.LightningDataModule):
         drop_last: bool = True,
     ) -> None:
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("num_frames", num_frames), ("crop_size", crop_size),
-                            ("val_clips_per_video", val_clips_per_video)):
+        if val_batch_size is None:
+            val_batch_size = batch_size
+        for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size), ("num_frames", num_frames),
+                            ("crop_size", crop_size), ("val_clips_per_video", val_clips_per_video)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"KineticsDataModule: {name} must be a positive int, got {value!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -248,6 +254,7 @@ class KineticsDataModule(pl.LightningDataModule):
         self.clip_duration = float(clip_duration)
         self.num_frames = num_frames
         self.batch_size = batch_size
+        self.val_batch_size = val_batch_size
         self.num_workers = num_workers
         self.crop_size = crop_size
         self.min_short_side = min_short_side
@@ -424,7 +431,7 @@ class KineticsDataModule(pl.LightningDataModule):
 
             collate_fn = collate_clips
         # (a batch whose videos all failed is None: VideoClassificationModule skips it)
-        return self._loader(self.val_dataset, sampler=sampler, batch_size=self.batch_size, drop_last=False,
+        return self._loader(self.val_dataset, sampler=sampler, batch_size=self.val_batch_size, drop_last=False,
                             collate_fn=skip_none(collate_fn))
 
     def views_per_video(self) -> int:
