@@ -240,20 +240,25 @@ def test_foreign_transform_gets_pytorchvideo_clip(good_videos):
 
 def test_window_decoded_once_for_all_augs(good_videos, monkeypatch):
     calls = []
-    real = _ClipDecoder.clip
+    real, real_many = _ClipDecoder.clip, _ClipDecoder.clips
 
     def counting(self, video, s, e):
         calls.append((video.name, s))
         return real(self, video, s, e)
 
+    def counting_many(self, video, windows):  # (a video's windows read together)
+        calls.extend((video.name, s) for s, _ in windows)
+        return real_many(self, video, windows)
+
     monkeypatch.setattr(_ClipDecoder, "clip", counting)
+    monkeypatch.setattr(_ClipDecoder, "clips", counting_many)
     ds = LabeledVideoDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 2, 3),
                              video_sampler=SequentialSampler, transform=tutorial_transform())
     items = list(ds)
     assert [(s["video_index"], s["clip_index"], s["aug_index"]) for s in items] == [
         (v, c, a) for v in range(2) for c in range(2) for a in range(3)
     ]
-    assert len(calls) == 4  # 2 videos x 2 windows
+    assert len(calls) == 4 and len(set(calls)) == 4  # 2 videos x 2 windows, each decoded once
     # random sampler with augs_per_clip: one window, three views
     calls.clear()
     ds = LabeledVideoDataset(_paths(good_videos[:3]), make_clip_sampler("random", 0.5, 3), video_sampler=SequentialSampler,
@@ -742,3 +747,32 @@ def test_map_style_batch_reads_meet_failures_as_item_reads_do(good_videos, bad_v
     assert sum(x is None for x in got) == 9 * 4  # 3 videos that do not open, 1 whose windows do not decode
     with pytest.raises(IndexError):
         ds.__getitems__([0, len(ds)])
+
+
+@pytest.mark.parametrize("sampler, crops", [(("constant_clips_per_video", 0.7, 5, 3), 3), (("uniform", 0.4, 0.25), 1),
+                                            (("uniform", 0.5), 1)])
+@pytest.mark.parametrize("budget_windows", [None, 2])
+def test_iterable_reads_a_videos_next_windows_together_and_gives_the_same_clips(good_videos, sampler, crops,
+                                                                                budget_windows, monkeypatch):
+    def items(prefetch_bytes):
+        ds = LabeledVideoDataset(_paths(good_videos), make_clip_sampler(*sampler), video_sampler=SequentialSampler,
+                                 transform=_view_transform(crops))
+        if prefetch_bytes is not None:
+            ds.prefetch_bytes = prefetch_bytes
+        return list(ds)
+
+    alone = items(0)  # a budget below one window: every window decoded alone
+    sizes = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
+    got = items(None if budget_windows is None else budget_windows * 4 * 64 * 64 * 3)
+    _same_items(got, alone)
+    assert [(x["video_index"], x["clip_index"], x["aug_index"]) for x in got] == [
+        (x["video_index"], x["clip_index"], x["aug_index"]) for x in alone]
+    per_video = {}
+    for x in alone:
+        per_video.setdefault(x["video_index"], set()).add(x["clip_index"])
+    if budget_windows is None:  # each video's windows in one call
+        assert sorted(sizes) == sorted(len(c) for c in per_video.values() if len(c) > 1)
+    else:
+        assert sizes and max(sizes) <= 2 and sum(sizes) >= sum(len(c) for c in per_video.values()) - len(per_video) * 1

@@ -8,6 +8,7 @@ transform -> sample dict {video, label, video_name, video_index, clip_index, aug
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import os
@@ -290,7 +291,11 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         self._loaded = None
         self._loaded_clip = None
         self._last_clip_end_time = None
+        self._prefetched: dict = {}  # (start, end) -> clip: the loaded video's next windows, decoded together
         self._epoch = 0
+
+    #: the most decoded frames (bytes) held for a video's next windows read together (see :meth:`_window_clip`)
+    prefetch_bytes: int = 256 << 20
 
     @property
     def filtered(self) -> list[VideoFailure]:
@@ -325,6 +330,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         self._loaded = None
         self._loaded_clip = None
         self._last_clip_end_time = None
+        self._prefetched = {}
         self._clip_sampler.reset()
 
     def __iter__(self):
@@ -374,7 +380,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
                             if any(a is None for a in self._loaded_clip["audio"]):
                                 self._loaded_clip["audio"] = None
                     else:
-                        self._loaded_clip = self._decoder.clip(video, clip_info.clip_start_sec, clip_info.clip_end_sec)
+                        self._loaded_clip = self._window_clip(video, info, clip_info)
             except Exception as e:
                 self._close_loaded()
                 self._record_failure(video_index, path, _reason(e))
@@ -401,6 +407,35 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
                     self._filtered_log.add(VideoFailure(video_index, path, "the transform returned None"))
                     continue
             return sample
+
+    def _window_clip(self, video, info: dict, clip_info):
+        """The clip of ``clip_info``'s window. With a frame plan and a sampler whose windows are fixed
+        (ConstantClipsPerVideoSampler, UniformClipSampler), the video's next windows (those the sampler gives
+        after this one, up to :attr:`prefetch_bytes` of frames) are decoded with it in shared passes
+        (:meth:`EncodedVideoPyAV.get_clips_frames`) and kept for their turn; the clips are the same."""
+        key = (clip_info.clip_start_sec, clip_info.clip_end_sec)
+        if key in self._prefetched:
+            return self._prefetched.pop(key)
+        plan = self._decoder.plan
+        if plan is None or not isinstance(self._clip_sampler, (ConstantClipsPerVideoSampler, UniformClipSampler)):
+            return self._decoder.clip(video, *key)
+        try:
+            height, width = video.frame_size
+            per_pass = max(self.prefetch_bytes // (3 * max(height * width, 1) * int(plan.num_samples)), 1)
+            windows = {key: None}
+            upcoming = copy.deepcopy(self._clip_sampler)  # (the sampler's own state is left as it is)
+            last, end = clip_info, clip_info.clip_end_sec
+            while not last.is_last_clip and len(windows) < per_pass:
+                last = upcoming(end, video.duration, info)
+                end = last.clip_end_sec
+                windows.setdefault((last.clip_start_sec, last.clip_end_sec), None)
+            if len(windows) < 2:
+                return self._decoder.clip(video, *key)
+            clips = self._decoder.clips(video, list(windows))
+        except Exception:
+            return self._decoder.clip(video, *key)  # (alone: what fails is this window's own error, if any)
+        self._prefetched = dict(zip(list(windows)[1:], clips[1:]))
+        return clips[0]
 
     def __del__(self) -> None:
         try:
