@@ -108,3 +108,58 @@ def test_val_loader_views_per_second(benchmark, impl, gop):
         info["clips_per_s"] = num_videos * BATCH / benchmark.stats.stats.median
     benchmark.extra_info.update(info)
     loader = None  # drops the loader, shutting its persistent workers down
+
+
+def step_by_step_center(sample: dict) -> dict:
+    sample["aug_index"] = 1  # UniformCropVideo's centre crop is CenterCropVideo's on these sizes
+    return step_by_step_val(sample)
+
+
+@pytest.mark.benchmark(group="loader-val")
+@pytest.mark.parametrize("impl", ["fastvid", "fastvid-window-by-window", "pytorchvideo-style"])
+def test_iterable_val_loader_clips_per_second(benchmark, impl):
+    """PyTorchVideo's tutorial validation loader: Kinetics (iterable), uniform 2 s clips (5 per 10 s video, no
+    overlap), center crop, batch 8, GOP-250 videos. fastvid reads a video's next windows with each window;
+    window by window is the same dataset with prefetch_bytes 0."""
+    from fastvid.data import Kinetics, make_clip_sampler
+    from fastvid.train.data import val_transform
+
+    num_videos = NUM_VIDEOS if not benchmark.disabled else 2
+    csv = bench_csv("val", num_videos, 4, gop=250)
+    sampler = make_clip_sampler("uniform", 2.0)
+    if impl == "pytorchvideo-style":
+        ds = Kinetics(csv, sampler, transform=step_by_step_center, use_frame_plan=False,
+                      video_sampler=torch.utils.data.SequentialSampler)
+    else:
+        ds = Kinetics(csv, sampler, video_sampler=torch.utils.data.SequentialSampler,
+                      transform=val_transform(num_frames=8, crop_size=224, short_side=256, crops=1, mean=MEAN, std=STD))
+        assert ds.uses_frame_plan
+        if impl == "fastvid-window-by-window":
+            ds.prefetch_bytes = 0
+    loader = DataLoader(ds, batch_size=8, num_workers=WORKERS, persistent_workers=True)
+    seen = []
+
+    def epoch():
+        n = 0
+        for batch in loader:
+            n += batch["video"].shape[0]
+            assert batch["video"].shape[1:] == (3, 8, 224, 224) and batch["video"].dtype == torch.float32
+        seen.append(n)
+        return n
+
+    benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1, warmup_rounds=1)
+    assert all(n == num_videos * 5 for n in seen)
+    info = dict(
+        role="fastvid" if impl == "fastvid" else "baseline",
+        case=f"{NUM_VIDEOS} videos 340x256 10s H.264 GOP 250, Kinetics iterable, uniform 2s clips (5 per video), "
+        f"center crop, batch 8, {WORKERS} workers",
+        impl=impl,
+        shape=[8, 3, 8, 224, 224],
+        dtype="float32",
+        threads=WORKERS,
+        input="float32 all frames" if impl == "pytorchvideo-style" else "uint8 planned frames",
+    )
+    if benchmark.stats is not None:
+        info["clips_per_s"] = num_videos * 5 / benchmark.stats.stats.median
+    benchmark.extra_info.update(info)
+    loader = None
