@@ -113,6 +113,66 @@ def test_sigterm_ends_the_run_with_143_and_says_how_to_resume(tiny_root, tmp_pat
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4  # (epoch 0's 4 steps)
 
 
+def _stop_in_epoch_1(monkeypatch):
+    from fastvid.train import VideoClassificationModule
+
+    step = VideoClassificationModule.training_step
+
+    def training_step(self, batch, batch_idx):
+        if self.current_epoch == 1 and batch_idx == 1 and os.environ.get("_FASTVID_TEST_STOP") == "1":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(VideoClassificationModule, "training_step", training_step)
+
+
+def _schedule_warnings(argv) -> tuple[int, list[str]]:
+    import warnings
+
+    from fastvid.train.cli import main
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return status, [str(w.message) for w in caught if "learning-rate schedule" in str(w.message)]
+
+
+def test_a_resume_that_reshapes_the_learning_rate_schedule_says_so(tiny_root, tmp_path, monkeypatch):
+    # Resuming with another --epochs re-plans the cosine over the new step count: the learning rate jumps (back up,
+    # for a longer run) at the resumed step. Said with both values; a resume with the run's own settings says nothing.
+    _stop_in_epoch_1(monkeypatch)
+    for run, epochs, reshaped in (("same", "3", False), ("longer", "6", True)):
+        monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
+        assert _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", run=run)) == (143, [])
+        monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
+        status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", epochs, "--resume", "last", run=run))
+        assert status == 0
+        if not reshaped:
+            assert said == []
+            continue
+        # 4 steps per epoch, 2 epochs of warmup: 12 steps (8 of warmup) planned, then 24 (8): at step 4, still in the
+        # warmup, both give 0.01 * 5 / 8; they part after it
+        assert len(said) == 1, said
+        assert ("that run's was planned over 12 steps (8 of warmup), this run's is planned over 24 steps (8 of "
+                "warmup); at step 4 the learning rate is 0.00625 where the checkpoint's schedule gives 0.00625") in said[0]
+    # a checkpoint that does not record its plan (an earlier fastvid's): the restored learning rate tells, past warmup
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
+    short = ["--epochs", "3", "--warmup-epochs", "0.5"]
+    assert _schedule_warnings(_argv(tiny_root, tmp_path, *short, run="old")) == (143, [])
+    last = tmp_path / "runs" / "old" / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    assert ckpt.pop("fastvid_lr_schedule") == {"total": 12, "warmup": 2, "unit": "step"}
+    torch.save(ckpt, last)
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
+    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "6", "--warmup-epochs", "0.5", "--resume",
+                                            "last", run="old"))
+    assert status == 0 and len(said) == 1 and "whose plan the checkpoint does not record" in said[0], said
+
+
 def test_sigterm_during_an_evaluation_exits_143(tiny_root, tmp_path, capsys, monkeypatch):
     from fastvid.train import VideoClassificationModule
     from fastvid.train.cli import main

@@ -180,6 +180,8 @@ class VideoClassificationModule(pl.LightningModule):
         self._reset_video_sums()
         self._val_loss_sum = self._val_clips = None  # (set by on_validation_epoch_start)
         self._bad_step = None  # the first training step of the epoch whose loss was not finite, on the device
+        self._schedule_plan = None  # (total, warmup, "step" | "epoch"): the learning-rate schedule's plan
+        self._restored_plan = None  # the plan a resumed checkpoint recorded
         self.last_validated_epoch: int | None = None  # the epoch (0-based) of the last finished validation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,6 +240,56 @@ class VideoClassificationModule(pl.LightningModule):
                  sync_dist=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return loss
+
+    def on_train_start(self) -> None:
+        message = self._schedule_change()
+        if message:
+            from pytorch_lightning.utilities import rank_zero_warn
+
+            rank_zero_warn(message, category=UserWarning)
+
+    def _schedule_change(self) -> str | None:
+        """On a resumed run, says when the learning-rate schedule no longer continues the checkpoint's: this run
+        plans it over its own steps (--epochs, batch size, devices, --warmup-epochs, --limit-train-batches,
+        --max-steps), and a change of them since the checkpoint reshapes it from the resumed step on. Compared with
+        the plan the checkpoint recorded, else (a checkpoint without one) with the learning rate it restored.
+        None when they agree, or when nothing was restored."""
+        trainer = self._trainer
+        if trainer is None or trainer.global_step == 0 or not trainer.lr_scheduler_configs:
+            return None
+        schedule = trainer.lr_scheduler_configs[0].scheduler
+        if not isinstance(schedule, torch.optim.lr_scheduler.LambdaLR) or self._schedule_plan is None:
+            return None
+        step = schedule.last_epoch
+        total, warmup, unit = self._schedule_plan
+        base = schedule.base_lrs[0]
+        new = base * warmup_cosine(step, total_steps=total, warmup_steps=warmup, final_ratio=self.hparams.final_lr_ratio)
+        stored = self._restored_plan
+        if stored is not None:
+            if (stored.get("total"), stored.get("warmup"), stored.get("unit")) == (total, warmup, unit):
+                return None
+            old = base * warmup_cosine(step, total_steps=stored["total"], warmup_steps=stored["warmup"],
+                                       final_ratio=self.hparams.final_lr_ratio)
+            was = f"planned over {stored['total']} {stored['unit']}s ({stored['warmup']} of warmup)"
+        else:
+            old = schedule.optimizer.param_groups[0]["lr"]
+            if math.isclose(old, new, rel_tol=1e-6, abs_tol=1e-12):
+                return None
+            was = "whose plan the checkpoint does not record"
+        return (f"fastvid: the resumed run's learning-rate schedule does not continue the checkpoint's: that run's was "
+                f"{was}, this run's is planned over {total} {unit}s ({warmup} of warmup); at {unit} {step} the "
+                f"learning rate is {new:.6g} where the checkpoint's schedule gives {old:.6g}, and the two part from "
+                "there. A change of the epochs, batch size, devices, warmup, train batches per epoch or max steps since "
+                "the checkpoint does this (resume with the run's own settings to continue its schedule).")
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self._schedule_plan is not None:
+            total, warmup, unit = self._schedule_plan
+            checkpoint["fastvid_lr_schedule"] = {"total": total, "warmup": warmup, "unit": unit}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        plan = checkpoint.get("fastvid_lr_schedule")
+        self._restored_plan = plan if isinstance(plan, dict) else None
 
     def on_train_epoch_start(self) -> None:
         self._bad_step = None
@@ -481,6 +533,7 @@ class VideoClassificationModule(pl.LightningModule):
             warmup = int(round(hp.warmup_epochs))
             interval = "epoch"
         warmup = min(warmup, max(total - 1, 0))
+        self._schedule_plan = (total, warmup, interval)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda step: warmup_cosine(step, total_steps=total, warmup_steps=warmup, final_ratio=hp.final_lr_ratio)
         )
