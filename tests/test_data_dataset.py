@@ -776,3 +776,105 @@ def test_iterable_reads_a_videos_next_windows_together_and_gives_the_same_clips(
         assert sorted(sizes) == sorted(len(c) for c in per_video.values() if len(c) > 1)
     else:
         assert sizes and max(sizes) <= 2 and sum(sizes) >= sum(len(c) for c in per_video.values()) - len(per_video) * 1
+
+
+def _cut_in_the_middle(tmp_path):
+    """A faststart MP4 (header first) cut halfway through its frames: it opens, and its later windows fail."""
+    path = str(tmp_path / "half.mp4")
+    with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        st = out.add_stream("libx264", rate=30)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.codec_context.gop_size = 10
+        for k in range(60):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (4 * k) % 255, np.uint8), format="rgb24")
+            for p in st.encode(frame):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    data = open(path, "rb").read()
+    mdat = data.index(b"mdat") - 4
+    open(path, "wb").write(data[: mdat + (len(data) - mdat) // 2])
+    return path
+
+
+def test_a_videos_failed_shared_read_is_not_tried_again(good_videos, tmp_path, monkeypatch):
+    # windows after the cut fail: the shared read that reaches them fails once, then the video's windows are read
+    # alone (trying the shared read again at every window decoded the good windows over and over)
+    half = _cut_in_the_middle(tmp_path)
+    # (the map dataset gives up on a video after 3 failed windows: here it goes on reading the cut one's windows)
+    monkeypatch.setattr(sys.modules[LabeledVideoMapDataset.__module__], "_WINDOW_FAILURES_PER_VIDEO", 1000)
+    calls = []
+    real = _ClipDecoder.clips
+
+    def clips(self, video, windows):
+        calls.append((video.name, None))
+        calls[-1] = (video.name, "failed")
+        out = real(self, video, windows)
+        calls[-1] = (video.name, "ok")
+        return out
+
+    monkeypatch.setattr(_ClipDecoder, "clips", clips)
+
+    def run(iterable, prefetch_bytes=None):
+        paths = _paths([good_videos[0], half])
+        sampler = make_clip_sampler("uniform", Fraction(1, 10))
+        if iterable:
+            ds = LabeledVideoDataset(paths, sampler, video_sampler=SequentialSampler, frame_plan=4)
+        else:
+            ds = LabeledVideoMapDataset(paths, sampler, frame_plan=4, on_failure="skip")
+        if prefetch_bytes is not None:
+            ds.prefetch_bytes = prefetch_bytes
+        items = list(ds) if iterable else [x for k in range(0, len(ds), 4) for x in ds.__getitems__(list(range(k, min(k + 4, len(ds)))))]
+        return items, [(f.video_index, f.reason) for f in ds.failures]
+
+    for iterable in (True, False):
+        alone = run(iterable, prefetch_bytes=0)
+        calls.clear()
+        got = run(iterable)
+        _same_items(got[0], alone[0])
+        assert got[1] == alone[1] and len(got[1]) >= 1 and all(i == 1 for i, _ in got[1])
+        cut = [state for name, state in calls if name == "half.mp4"]
+        assert "failed" in cut and cut[-1] == "failed", calls  # after the one that failed, no shared read of it
+        assert iterable or cut.count("ok") >= 1  # (the map's first batch of it, before the cut, read together)
+
+
+def test_map_style_batch_reads_do_not_hold_a_parts_buffer_after_the_batch(good_videos):
+    ds = LabeledVideoMapDataset(_paths(good_videos[:1]), make_clip_sampler("constant_clips_per_video", 0.5, 4, 3),
+                                transform=_view_transform(3), on_failure="skip")
+    import tracemalloc
+
+    ds[0]  # (the dataset's own caches, before measuring)
+    tracemalloc.start()  # (NumPy reports its buffers to tracemalloc: the parts' buffers are NumPy arrays)
+    try:
+        items = ds.__getitems__(list(range(len(ds))))
+        del items
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # the last window is kept for crops that the next batch may hold: as a copy, not through the part's buffer of 4
+    # windows (4 frames of 64x48 each)
+    assert ds._cache_clip is not None
+    assert held < 4 * 4 * 64 * 48 * 3 / 2, held
+
+
+def test_iterable_look_ahead_only_for_fastvids_own_samplers(good_videos, monkeypatch):
+    # a sampler subclass may draw random numbers: calling it ahead would move the global random stream
+    class Jittered(type(make_clip_sampler("uniform", 0.5))):
+        def __call__(self, last_clip_end_time, video_duration, annotation):
+            random.random()
+            return super().__call__(last_clip_end_time, video_duration, annotation)
+
+    calls = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: calls.append(len(w)) or real(self, v, w))
+    random.seed(0)
+    ds = LabeledVideoDataset(_paths(good_videos[:2]), Jittered(0.5), video_sampler=SequentialSampler,
+                             transform=_view_transform(1))
+    items = list(ds)
+    assert len(items) == 4 and calls == []
+    draws_after = random.random()
+    random.seed(0)
+    for _ in range(len(items)):
+        random.random()
+    assert draws_after == random.random()  # one draw per clip, none more

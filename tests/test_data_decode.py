@@ -160,6 +160,25 @@ def test_far_apart_windows_seek_instead_of_decoding_the_gap(videos):
             assert torch.equal(g["video"], reference_clip(path, s, e, 4, decoded=decoded))
 
 
+@pytest.mark.parametrize("gap, clusters", [(0.5, 2), (10.0, 1)])
+def test_a_long_videos_far_apart_windows_are_indexed_apart(videos, monkeypatch, gap, clusters):
+    # a long video is indexed around its windows only: windows far apart each around their own cluster (not the
+    # packets between them, which made shared reads slower than reading each window alone)
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 1.0)  # "long": over 1 s (this one is 2.5 s)
+    monkeypatch.setattr(EncodedVideoPyAV, "cluster_gap_sec", gap)
+    path = videos["h264_yuv420p_bframes.mp4"]
+    decoded = decode_all_frames(path)
+    spans = []
+    real = EncodedVideoPyAV._window_index
+    monkeypatch.setattr(EncodedVideoPyAV, "_window_index", lambda self, s, e: spans.append((s, e)) or real(self, s, e))
+    windows = [(Fraction(21, 10), Fraction(12, 5)), (Fraction(0), Fraction(3, 10)), (Fraction(2), Fraction(23, 10))]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        got = v.get_clips_frames(windows, 4)
+        assert v._index is None and len(spans) == clusters, spans
+        for (s, e), g in zip(windows, got):
+            assert torch.equal(g["video"], reference_clip(path, s, e, 4, decoded=decoded))
+
+
 def test_a_shared_pass_that_disagrees_with_the_index_is_read_window_by_window(videos):
     from fastvid.data.encoded_video import VideoIndex
 

@@ -1353,3 +1353,24 @@ def test_module_validation_with_failed_batches_sanity_check_and_direct_calls(tin
     fresh = VideoClassificationModule("resnet_small", num_classes=4, num_frames=4, crop_size=32)
     batch = next(iter(torch.utils.data.DataLoader(dm.val_dataset, batch_size=2)))
     assert torch.isfinite(fresh.validation_step(batch, 0))
+
+
+@pytest.mark.parametrize("n, world, block", [(0, 2, 1), (1, 2, 1), (7, 3, 1), (100, 4, 1), (210, 4, 30), (200, 3, 30),
+                                             (45, 4, 30), (90, 4, 30), (31, 1, 6), (600, 8, 6)])
+def test_contiguous_distributed_sampler_splits_every_item_once_at_block_boundaries(n, world, block):
+    from fastvid.train.data import ContiguousDistributedSampler
+
+    parts = [list(ContiguousDistributedSampler(range(n), num_replicas=world, rank=r, block=block)) for r in range(world)]
+    assert [i for p in parts for i in p] == list(range(n))  # contiguous, in order, each item once
+    assert all(len(p) == len(ContiguousDistributedSampler(range(n), num_replicas=world, rank=r, block=block))
+               for r, p in enumerate(parts))
+    blocks = -(-n // block)
+    if blocks >= world:  # each rank starts on a block boundary: no video's views split between ranks
+        assert all(p[0] % block == 0 for p in parts if p)
+        assert all(p for p in parts)  # and none is left without items
+        sizes = [-(-len(p) // block) for p in parts]
+        assert max(sizes) - min(sizes) <= 1
+    else:  # fewer videos than ranks: split by items, as without a block
+        assert [len(p) for p in parts] == [(r + 1) * n // world - r * n // world for r in range(world)]
+    with pytest.raises(ValueError, match="block"):
+        ContiguousDistributedSampler(range(4), num_replicas=2, rank=0, block=0)

@@ -939,7 +939,8 @@ class EncodedVideoPyAV:
 
         Returns:
             One dict per window, in the order given, as :meth:`get_clip_frames` returns. The clips of one pass
-            are views of one buffer.
+            are views of one buffer; every clip asked for is held until the call returns (no bound: the datasets
+            ask for a few windows at a time, see ``prefetch_bytes``).
         """
         self._check_open()
         if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
@@ -988,47 +989,78 @@ class EncodedVideoPyAV:
             return None
         if any(s == math.inf or e == math.inf for s, e in pts_windows):
             return None
-        index = None
         if self._index is None and not self._seek_unreliable and float(self._duration) > self.window_index_after_sec:
-            index = self._window_index(min(s for s, _ in pts_windows), max(e for _, e in pts_windows))
-        if index is None:
-            index = self.index
+            # a long video: each cluster of nearby windows indexed on its own (as a window alone is), not the
+            # packets between far-apart windows
+            passes = []
+            for ids in self._window_clusters(pts_windows):
+                index = self._index or self._window_index(min(pts_windows[i][0] for i in ids),
+                                                          max(pts_windows[i][1] for i in ids))
+                found = self._passes_on(index if index is not None else self.index, ids, pts_windows, num_samples)
+                passes.extend(found if found is not None else [_Pass(ids, None, [], [], {})])
+            return passes
+        return self._passes_on(self.index, list(range(len(pts_windows))), pts_windows, num_samples)
+
+    #: windows further apart than this (seconds) are indexed apart in a long video (see _shared_passes): demuxing
+    #: the packets between them would cost more than a seek
+    cluster_gap_sec: float = 10.0
+
+    def _window_clusters(self, pts_windows: list) -> list[list[int]]:
+        """Window numbers in clusters: by start, a window starting more than :attr:`cluster_gap_sec` after the
+        cluster's furthest end starts a new one."""
+        gap = self.cluster_gap_sec * self._pts_per_second
+        clusters: list[list[int]] = []
+        end = -math.inf
+        for i in sorted(range(len(pts_windows)), key=lambda i: pts_windows[i][0]):
+            s, e = pts_windows[i]
+            if clusters and s <= end + gap:
+                clusters[-1].append(i)
+            else:
+                clusters.append([i])
+                end = -math.inf
+            end = max(end, e)
+        return clusters
+
+    def _passes_on(self, index: VideoIndex, ids: list, pts_windows: list, num_samples) -> list[_Pass] | None:
+        """The decoding passes of windows ``ids`` planned on ``index`` (None when the index is unusable)."""
         if not index.usable:
             return None
-        rows = torch.tensor([[int(s), int(math.ceil(e))] for s, e in pts_windows], dtype=torch.long).view(-1, 2)
+        rows = torch.tensor([[int(pts_windows[i][0]), int(math.ceil(pts_windows[i][1]))] for i in ids],
+                            dtype=torch.long).view(-1, 2)
         plan = plan_clip_frames(index.pts, index.keyframes, rows, num_samples)
         firsts, counts, seeks = plan.first.tolist(), plan.count.tolist(), plan.seek.tolist()
         indices = None if num_samples is None else plan.indices.tolist()
-        kept = [list(range(f, f + c)) if indices is None else indices[i] for i, (f, c) in enumerate(zip(firsts, counts))]
+        kept = [list(range(f, f + c)) if indices is None else indices[k] for k, (f, c) in enumerate(zip(firsts, counts))]
         pts_list = index.pts_list
-        empty = [i for i, c in enumerate(counts) if c == 0]
-        passes = [_Pass(empty, np.empty((0,), np.uint8), [0] * len(empty), [None] * len(empty), {})] if empty else []
+        empty = [k for k, c in enumerate(counts) if c == 0]
+        passes = ([_Pass([ids[k] for k in empty], np.empty((0,), np.uint8), [0] * len(empty), [None] * len(empty), {})]
+                  if empty else [])
         # windows by the keyframe they decode from; a window joins the pass before when that pass goes by its
         # keyframe (which shows at or before the pass's last kept frame)
         groups: list[list[int]] = []
         reach = -2
-        for i in sorted((i for i, c in enumerate(counts) if c > 0), key=lambda i: (seeks[i], firsts[i])):
-            if groups and seeks[i] <= reach:
-                groups[-1].append(i)
+        for k in sorted((k for k, c in enumerate(counts) if c > 0), key=lambda k: (seeks[k], firsts[k])):
+            if groups and seeks[k] <= reach:
+                groups[-1].append(k)
             else:
-                groups.append([i])
-            reach = max(reach, max(kept[i]))  # (a new pass's keyframe is past the reach before)
+                groups.append([k])
+            reach = max(reach, max(kept[k]))  # (a new pass's keyframe is past the reach before)
         for members in groups:
-            start_pts = min(pts_windows[i][0] for i in members)
-            end_pts = max(pts_windows[i][1] for i in members)
-            lo, hi = min(firsts[i] for i in members), max(firsts[i] + counts[i] for i in members)
+            start_pts = min(pts_windows[ids[k]][0] for k in members)
+            end_pts = max(pts_windows[ids[k]][1] for k in members)
+            lo, hi = min(firsts[k] for k in members), max(firsts[k] + counts[k] for k in members)
             want_pts, offsets = [], []
-            for i in members:
+            for k in members:
                 offsets.append(len(want_pts))
-                want_pts.extend(pts_list[k] for k in kept[i])
+                want_pts.extend(pts_list[j] for j in kept[k])
             seek = seeks[members[0]]
             try:
                 data = self._decode_selected(want_pts, set(pts_list[lo:hi]), start_pts, end_pts,
                                              pts_list[seek] if seek >= 0 else None, index)
             except (*_AV_ERRORS, RuntimeError):
                 data = None  # read again window by window: each gives its own error
-            rels = [torch.tensor([k - firsts[i] for k in kept[i]], dtype=torch.long) for i in members]
-            passes.append(_Pass(members, data, offsets, rels, dict(self.last_decode_stats)))
+            rels = [torch.tensor([j - firsts[k] for j in kept[k]], dtype=torch.long) for k in members]
+            passes.append(_Pass([ids[k] for k in members], data, offsets, rels, dict(self.last_decode_stats)))
         return passes
 
     def plan_clips(self, windows, num_samples: int | None = None):

@@ -87,6 +87,14 @@ class _FailureLog:
                 pass
 
 
+def _windows_per_pass(video, plan, budget: int) -> int:
+    """How many windows of ``plan.num_samples`` frames of ``video`` fit in ``budget`` bytes (at least 1); a frame
+    size the header does not give counts as 1920x1080."""
+    height, width = video.frame_size
+    frame_bytes = 3 * (height * width if height > 0 and width > 0 else 1920 * 1080)
+    return max(budget // (frame_bytes * int(plan.num_samples)), 1)
+
+
 def resolve_temporal_plan(transform) -> Any | None:
     """The transform's temporal plan when it has one and accepts uint8 video (fastvid.transforms'
     contract: ``temporal_plan(t)`` -> object with ``num_samples`` and ``indices(T)``; ``accepts_uint8(t)``);
@@ -292,6 +300,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         self._loaded_clip = None
         self._last_clip_end_time = None
         self._prefetched: dict = {}  # (start, end) -> clip: the loaded video's next windows, decoded together
+        self._shared_failed = False  # a shared read of the loaded video failed: its windows are read alone
         self._epoch = 0
 
     #: the most decoded frames (bytes) held for a video's next windows read together (see :meth:`_window_clip`)
@@ -331,6 +340,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         self._loaded_clip = None
         self._last_clip_end_time = None
         self._prefetched = {}
+        self._shared_failed = False
         self._clip_sampler.reset()
 
     def __iter__(self):
@@ -417,11 +427,12 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
         if key in self._prefetched:
             return self._prefetched.pop(key)
         plan = self._decoder.plan
-        if plan is None or not isinstance(self._clip_sampler, (ConstantClipsPerVideoSampler, UniformClipSampler)):
+        # (exactly these samplers: a subclass may draw random numbers, which the look-ahead below would consume)
+        if (plan is None or self._shared_failed
+                or type(self._clip_sampler) not in (ConstantClipsPerVideoSampler, UniformClipSampler)):
             return self._decoder.clip(video, *key)
         try:
-            height, width = video.frame_size
-            per_pass = max(self.prefetch_bytes // (3 * max(height * width, 1) * int(plan.num_samples)), 1)
+            per_pass = _windows_per_pass(video, plan, self.prefetch_bytes)
             windows = {key: None}
             upcoming = copy.deepcopy(self._clip_sampler)  # (the sampler's own state is left as it is)
             last, end = clip_info, clip_info.clip_end_sec
@@ -433,6 +444,7 @@ class LabeledVideoDataset(_FailureMixin, torch.utils.data.IterableDataset):
                 return self._decoder.clip(video, *key)
             clips = self._decoder.clips(video, list(windows))
         except Exception:
+            self._shared_failed = True  # (not tried again for this video: each try would decode the passes again)
             return self._decoder.clip(video, *key)  # (alone: what fails is this window's own error, if any)
         self._prefetched = dict(zip(list(windows)[1:], clips[1:]))
         return clips[0]
@@ -562,6 +574,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         self._cache_key = None
         self._cache_clip = None
         self._prefetched: dict = {}  # (video_index, start, end) -> clip: the windows of a batch decoded together
+        self._shared_failed: set[int] = set()  # videos whose shared read failed: their windows are read alone
         self._open = None
 
     def _probe_durations(self) -> list:
@@ -669,8 +682,16 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 try:
                     out.extend(self[i] for i in part)
                 finally:
-                    self._prefetched = {}
+                    self._release_prefetched()
         return out
+
+    def _release_prefetched(self) -> None:
+        """Lets go of a part's decoded windows; the window kept for the crops of the next item (which may be the
+        next batch's) is copied out of the part's buffer, so the buffer is not held after the batch."""
+        prefetched, self._prefetched = self._prefetched, {}
+        clip = self._cache_clip
+        if self._cache_key in prefetched and clip is not None and clip is prefetched[self._cache_key]:
+            self._cache_clip = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in clip.items()}
 
     def _video_of(self, index) -> int | None:
         n = len(self)
@@ -683,7 +704,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
         :attr:`_prefetched` first. Anything that fails is left for the items, read one by one, to meet and
         record."""
         plan = self._decoder.plan
-        if (plan is None or video_index in self._unreadable
+        if (plan is None or video_index in self._unreadable or video_index in self._shared_failed
                 or not isinstance(self._clip_sampler, (ConstantClipsPerVideoSampler, UniformClipSampler))):
             yield indices
             return
@@ -694,9 +715,7 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
             for index in indices:
                 clip_info = self._clip_info(video_index, self._locate(int(index) % len(self))[1], video.duration)
                 keys.append(None if clip_info is None else (clip_info.clip_start_sec, clip_info.clip_end_sec))
-            height, width = video.frame_size
-            frame_bytes = 3 * max(height * width, 1)
-            per_part = max(self.prefetch_bytes // (frame_bytes * int(plan.num_samples)), 1)
+            per_part = _windows_per_pass(video, plan, self.prefetch_bytes)
         except Exception:
             self.close()
             yield indices
@@ -710,10 +729,11 @@ class LabeledVideoMapDataset(_FailureMixin, torch.utils.data.Dataset):
                 if keys[part_end] is not None:
                     windows[keys[part_end]] = None
                 part_end += 1
-            if len(windows) > 1:
+            if len(windows) > 1 and video_index not in self._unreadable and video_index not in self._shared_failed:
                 try:
                     clips = self._decoder.clips(self._video(video_index, path), list(windows))
                 except Exception:
+                    self._shared_failed.add(video_index)  # (each try would decode the passes again)
                     self.close()
                 else:
                     self._prefetched = {(video_index, s, e): c for (s, e), c in zip(windows, clips)}

@@ -50,13 +50,23 @@ class ContiguousDistributedSampler(DistributedSampler):
     """Splits ``range(len(dataset))`` over ranks in contiguous, unpadded parts (rank r gets
     ``[r * n // W, (r + 1) * n // W)``), in order: every item is seen exactly once over all ranks, and
     the views of one video stay together (the dataset reuses a decoded window for its crops).
-    Ranks may get one item more or less; evaluation needs no equal lengths."""
+    Ranks may get one item more or less; evaluation needs no equal lengths.
 
-    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None) -> None:
+    With ``block`` (e.g. the views per video), the parts are split at multiples of it instead (rank r gets blocks
+    ``[r * B // W, (r + 1) * B // W)`` of the ``B = ceil(n / block)``), so that no video's views are split between
+    two ranks and a batch of ``block`` items holds one video's on every rank; unless there are fewer blocks than
+    ranks, when the items are split as without it."""
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, *, block: int = 1) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
+        if isinstance(block, bool) or not isinstance(block, int) or block < 1:
+            raise ValueError(f"ContiguousDistributedSampler: block must be a positive int, got {block!r}")
         n = len(self.dataset)
-        self._begin = self.rank * n // self.num_replicas
-        self._end = (self.rank + 1) * n // self.num_replicas
+        blocks = -(-n // block)
+        if blocks < self.num_replicas:
+            block, blocks = 1, n
+        self._begin = min(self.rank * blocks // self.num_replicas * block, n)
+        self._end = min((self.rank + 1) * blocks // self.num_replicas * block, n)
         self.num_samples = self._end - self._begin
         self.total_size = n
 
@@ -423,7 +433,7 @@ class KineticsDataModule(pl.LightningDataModule):
         if self.val_dataset is None:
             self.setup("validate")
         world, rank = self._world()
-        sampler = (ContiguousDistributedSampler(self.val_dataset, num_replicas=world, rank=rank)
+        sampler = (ContiguousDistributedSampler(self.val_dataset, num_replicas=world, rank=rank, block=self.views_per_video())
                    if world > 1 else SequentialSampler(self.val_dataset))
         collate_fn = None
         if self.gpu_augment:
