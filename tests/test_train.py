@@ -1374,3 +1374,32 @@ def test_contiguous_distributed_sampler_splits_every_item_once_at_block_boundari
         assert [len(p) for p in parts] == [(r + 1) * n // world - r * n // world for r in range(world)]
     with pytest.raises(ValueError, match="block"):
         ContiguousDistributedSampler(range(4), num_replicas=2, rank=0, block=0)
+
+
+def test_default_workers_share_the_machines_cpus_between_its_devices(monkeypatch):
+    from fastvid.train.cli import default_workers
+
+    for cpus, devices, want in ((16, 1, 15), (96, 8, 11), (2, 1, 2), (64, 1, 16), (8, 4, 2), (26, 2, 12)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid, n=cpus: set(range(n)), raising=False)
+        assert default_workers(devices) == want, (cpus, devices)
+
+
+@pytest.mark.parametrize("argv, want", [(["--accelerator", "gpu", "--devices", "2"], 7),
+                                        (["--accelerator", "gpu", "--devices", "2", "--workers", "3"], 3),
+                                        (["--accelerator", "cpu"], 4), (["--demo"], 2)])
+def test_cli_workers_default_by_where_it_trains(argv, want, tiny_root, tmp_path, monkeypatch):
+    from fastvid.train import cli
+
+    class Built(Exception):
+        pass
+
+    def record(self, *a, num_workers, **k):
+        raise Built(num_workers)
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr("fastvid.train.data.KineticsDataModule.__init__", record)
+    monkeypatch.setattr("fastvid.train.synthetic.make_motion_dataset", lambda root, *a, **k: tiny_root)
+    data = [] if "--demo" in argv else ["--data", str(tiny_root)]
+    with pytest.raises(Built) as e:
+        cli.main([*data, *argv, "--output-dir", str(tmp_path), "--no-progress"])
+    assert e.value.args[0] == want

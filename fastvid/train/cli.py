@@ -29,7 +29,7 @@ __all__ = ["main", "build_parser", "DEMO_DEFAULTS", "RUN_DEFAULTS"]
 
 # Defaults of a real run (Kinetics, 3D ResNet-50) and of the demo (synthetic motion set, small ResNet on CPU).
 RUN_DEFAULTS = dict(
-    model="resnet50", epochs=30, batch_size=8, workers=4, clip_duration=2.0, frames=8, crop_size=224,
+    model="resnet50", epochs=30, batch_size=8, workers=None, clip_duration=2.0, frames=8, crop_size=224,
     min_short_side=256, max_short_side=320, val_short_side=None, val_clips_per_video=10, val_crops=3,
     warmup_epochs=2.0, weight_decay=1e-4, hflip=0.5, dropout=None, output_dir="runs",
 )
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--val-batch-size", type=int, help="validation clips per batch per device (default: --batch-size); a "
                    "multiple of --val-clips-per-video x --val-crops (30) has each worker decode a video's windows in "
                    "shared passes (faster validation: docs/TRAINING.md)")
-    d.add_argument("--workers", type=int, help="DataLoader workers per device (run: 4, demo: 2)")
+    d.add_argument("--workers", type=int, help="DataLoader workers per device (run on GPUs: the CPUs this process may "
+                   "use per device on this machine, minus one, from 2 to 16; run on the CPU: 4; demo: 2)")
     d.add_argument("--gpu-augment", action="store_true", help="workers only decode; scale/crop/flip/normalize run on the GPU in one launch")
     m = p.add_argument_group("model and optimization")
     m.add_argument("--model", metavar="NAME", choices=list_models(),
@@ -135,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
     t.add_argument("--config", help="YAML or JSON file of option values (flags given on the command line win)")
     return p
+
+
+def default_workers(devices_here: int) -> int:
+    """DataLoader workers per device for a run on GPUs: the CPUs this process may use, shared by the devices on this
+    machine, one of each share left to its training process; at least 2, at most 16."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on Linux)
+        cpus = os.cpu_count() or 1
+    return max(2, min(16, cpus // max(devices_here, 1) - 1))
 
 
 def _load_config(parser: argparse.ArgumentParser, path: str) -> dict:
@@ -655,6 +666,19 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("argument --eval-only: no validation split to evaluate on: give --val, or a --data root "
                              "holding val.csv or val/")
         train_path = None
+    accelerator = args.accelerator or "auto"
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if args.gpu_augment and not on_gpu:
+        say("fastvid-train: --gpu-augment without a GPU: the batched augmentation runs on the CPU after collation")
+    precision = args.precision or ("bf16-mixed" if on_gpu else "32-true")
+    log_every = args.log_every if args.log_every is not None else (20 if on_gpu else 1)
+    devices = args.devices if args.devices is not None else "auto"
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    n_devices = devices if isinstance(devices, int) else (torch.cuda.device_count() if on_gpu else 1)
+    world = max(n_devices, 1) * args.num_nodes
+    if args.workers is None:
+        args.workers = default_workers(n_devices) if on_gpu else 4
     pl.seed_everything(args.seed, workers=True, verbose=False)
 
     try:
@@ -721,17 +745,6 @@ def main(argv: list[str] | None = None) -> int:
     if chance is None:
         chance = 1.0 / num_classes
 
-    accelerator = args.accelerator or "auto"
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-    if args.gpu_augment and not on_gpu:
-        say("fastvid-train: --gpu-augment without a GPU: the batched augmentation runs on the CPU after collation")
-    precision = args.precision or ("bf16-mixed" if on_gpu else "32-true")
-    log_every = args.log_every if args.log_every is not None else (20 if on_gpu else 1)
-    devices = args.devices if args.devices is not None else "auto"
-    if isinstance(devices, str) and devices.isdigit():
-        devices = int(devices)
-    n_devices = devices if isinstance(devices, int) else (torch.cuda.device_count() if on_gpu else 1)
-    world = max(n_devices, 1) * args.num_nodes
     lr = args.lr if args.lr is not None else 0.1 * args.batch_size * world / 64
 
     has_val = datamodule.val_path is not None
@@ -818,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s)"
         + (f" (validation {args.val_batch_size})" if args.val_batch_size not in (None, args.batch_size) else "")
-        + f", lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+        + f", {args.workers} workers per device, lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
     # The trainer's global rank, not the environment's LOCAL_RANK / RANK: SLURM's srun sets neither (every task read
     # rank 0 and all but one were refused by the lock).
     rank = trainer.global_rank
