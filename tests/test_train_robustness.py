@@ -109,7 +109,9 @@ def test_sigterm_ends_the_run_with_143_and_says_how_to_resume(tiny_root, tmp_pat
         signal.signal(signal.SIGTERM, previous)
     err = capsys.readouterr().err
     last = tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt"
-    assert f"stopped by SIGTERM in epoch 1; {last} holds the last epoch saved: continue with --resume last" in err
+    assert f"stopped by SIGTERM in epoch 1; {last} holds the last epoch saved; continue with: fastvid-train " in err
+    command = err.split("continue with: ")[1].splitlines()[0]
+    assert command.endswith(" --epochs 3 --resume last") and "--run-name m" in command
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 4  # (epoch 0's 4 steps)
 
 
@@ -214,7 +216,46 @@ def test_ctrl_c_ends_the_run_with_130(tiny_root, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 130, proc.stderr[-3000:]
-    assert "stopped by Ctrl-C in epoch 1; " in proc.stderr and "continue with --resume last" in proc.stderr
+    assert "stopped by Ctrl-C in epoch 1; " in proc.stderr and " --epochs 2 --resume last" in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups")
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_sigterm_to_the_whole_process_group_ends_the_run_with_143(tiny_root, tmp_path, overwrite):
+    # timeout(1), SLURM and most schedulers signal every process of the job: the DataLoader workers died first and the
+    # main process ended in a traceback ("DataLoader worker ... is killed by signal: Terminated"), exit status 1
+    import time
+
+    argv = _argv(tiny_root, tmp_path, "--epochs", "50", "--workers", "2", *(["--overwrite"] if overwrite else []))
+    ready = tmp_path / "epoch1"
+    script = textwrap.dedent(f"""
+        import pathlib, sys
+        from fastvid.train import VideoClassificationModule
+        from fastvid.train.cli import main
+        start = VideoClassificationModule.on_train_epoch_start
+        def on_train_epoch_start(self):
+            if self.current_epoch == 1:
+                pathlib.Path({str(ready)!r}).touch()
+            return start(self)
+        VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
+        sys.exit(main({argv!r}))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    try:
+        deadline = time.monotonic() + 200
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # (into the epoch's steps, the workers busy)
+        os.killpg(proc.pid, signal.SIGTERM)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err[-3000:]
+    assert "Traceback" not in err and "stopped by SIGTERM in epoch" in err, err[-3000:]
+    command = err.split("continue with: ")[1].splitlines()[0]
+    assert command.endswith("--resume last") and "--overwrite" not in command  # (it would delete the checkpoints)
 
 
 # -- checkpoint files ---------------------------------------------------------------------------------------------

@@ -388,8 +388,14 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     RUN_DIR/eval_summary.json (a training run's summary.json is never overwritten)."""
     try:
         trainer.validate(module, datamodule=datamodule, verbose=False)
-    except SystemExit as e:
-        signal_name, status = _interruption(trainer, e)
+    except (SystemExit, Exception) as e:
+        if isinstance(e, SystemExit):
+            signal_name, status = _interruption(trainer, e)
+        elif _stopped_by_sigterm(trainer, e):
+            signal_name, status = "SIGTERM", 143
+        else:
+            raise
+        _quiet_dead_workers()
         if trainer.global_rank == 0:
             print(f"fastvid-train: the evaluation was stopped by {signal_name}; nothing was written", file=sys.stderr)
         return status
@@ -548,6 +554,35 @@ def _interruption(trainer, exc: SystemExit) -> tuple[str, int]:
     return ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
 
 
+def _stopped_by_sigterm(trainer, exc: BaseException) -> bool:
+    """True for an error that a SIGTERM to the whole process group caused (a scheduler's stop, ``timeout``, SLURM):
+    the DataLoader workers die of it first, and the main process meets their death before its own stop."""
+    return bool(getattr(trainer, "received_sigterm", False)) and isinstance(exc, RuntimeError)
+
+
+def _quiet_dead_workers() -> None:
+    """After a stop by a signal that the DataLoader workers got too: the DataLoader's SIGCHLD handler would report
+    each one's death ("DataLoader worker ... is killed by signal: Terminated", a traceback as the process exits)."""
+    import signal
+
+    if hasattr(signal, "SIGCHLD"):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def _resume_command(argv: list[str]) -> str:
+    """The command line that continues this run: its own arguments with ``--resume last`` (not ``--overwrite``, which
+    would delete the checkpoints to resume from)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--resume":
+            skip = True
+        elif not (arg.startswith("--resume=") or arg == "--overwrite"):
+            kept.append(arg)
+    return shlex.join(["fastvid-train", *kept, "--resume", "last"])
+
+
 def _leave_process_group(status: int) -> int:
     """Ends a DDP process group once every rank is done, and returns ``status``. Left to the interpreter's exit,
     gloo's threads could still run when the C++ runtime stopped: "terminate called without an active exception",
@@ -593,6 +628,7 @@ def _lock_run_dir(run_dir: Path, parser: argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(argv, parser)
+    args.command_line = list(sys.argv[1:] if argv is None else argv)  # (for the resume command an interruption prints)
     problem = check_inputs(args) or check_model(args)
     if problem:
         parser.error(problem)
@@ -871,12 +907,19 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
             print(f"fastvid-train: {e}" + (f" The last epoch saved is in {last_ckpt}." if last_ckpt.is_file() else ""),
                   file=sys.stderr)
         return 1
-    except SystemExit as e:
-        signal_name, status = _interruption(trainer, e)
+    except (SystemExit, Exception) as e:
+        if isinstance(e, SystemExit):
+            signal_name, status = _interruption(trainer, e)
+        elif _stopped_by_sigterm(trainer, e):
+            signal_name, status = "SIGTERM", 143
+        else:
+            raise
+        _quiet_dead_workers()
         if rank == 0:
             last_ckpt = ckpt_dir / "last.ckpt"
             print(f"fastvid-train: stopped by {signal_name} in epoch {trainer.current_epoch}; "
-                  + (f"{last_ckpt} holds the last epoch saved: continue with --resume last" if last_ckpt.is_file()
+                  + (f"{last_ckpt} holds the last epoch saved; continue with: "
+                     f"{_resume_command(args.command_line)}" if last_ckpt.is_file()
                      else "no epoch was saved"), file=sys.stderr)
         return status
 
