@@ -718,3 +718,24 @@ def test_a_fifo_is_reported_as_not_a_regular_file(tmp_path):
     assert errors[str(tmp_path / "d/train/c/dir.mp4")] == "not a regular file: a folder"
     assert s.done == 1
     assert (out / "l.csv").read_text() == "train/c/ok.mp4 0\n"
+
+
+def test_csv_paths_relative_to_the_csvs_folder_need_the_prefix_and_a_run_where_all_fail_is_an_error(
+        tmp_path, capsys, monkeypatch):
+    # the CSV's paths are relative to its own folder (the usual layout): without --video-path-prefix every video was
+    # "file not found", an empty CSV was written and the exit status was 0
+    make_video(str(tmp_path / "data/train/dog/v1.mp4"), 48, 32, 30)
+    (tmp_path / "data/train.csv").write_text("train/dog/v1.mp4 0\n")
+    monkeypatch.chdir(tmp_path)
+    assert main([str(tmp_path / "data/train.csv"), "-o", str(tmp_path / "out")] + CLI_SMALL) == 2
+    err = capsys.readouterr().err
+    assert "are relative to its folder" in err and f"pass --video-path-prefix {tmp_path / 'data'}" in err
+    assert not (tmp_path / "out" / "train.csv").exists()
+    # videos that are missing wherever one looks: the run fails as a whole, exit status 1 without --strict
+    (tmp_path / "gone.csv").write_text("nowhere/a.mp4 0\nnowhere/b.mp4 1\n")
+    assert main([str(tmp_path / "gone.csv"), "-o", str(tmp_path / "out2")] + CLI_SMALL) == 1
+    assert "none of the 2 videos could be read" in capsys.readouterr().err
+    # with the prefix it goes through, and the closing line names the option to pass on
+    assert main([str(tmp_path / "data/train.csv"), "--video-path-prefix", str(tmp_path / "data"), "-o",
+                 str(tmp_path / "out")] + CLI_SMALL[:-1]) == 0
+    assert "pass it as --video-path-prefix (fastvid-train)" in capsys.readouterr().out

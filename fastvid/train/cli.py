@@ -285,13 +285,15 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
         return f"argument {option}: {e}"
     if not lines:
         return f"argument {option}: {csv_path} holds no videos"
+    from fastvid.train.prepare import csv_folder_prefix
+
     lineno, video, _ = lines[0]
     tried = os.path.join(prefix, video)
     if os.path.exists(tried):
         return None
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    beside = os.path.join(folder, video)
-    if os.path.exists(beside):
+    folder = csv_folder_prefix(csv_path, video, prefix)
+    if folder is not None:
+        beside = os.path.join(folder, video)
         where = f"under --video-path-prefix {prefix}" if prefix else "relative to the current directory"
         return (f"argument {option}: the video paths of {csv_path} are relative to its folder: its first video, "
                 f"{video}, is not found {where} ({tried}) but is at {beside}; pass --video-path-prefix "

@@ -43,7 +43,8 @@ or with no record of its source (a folder made by an older fastvid-prepare) is r
 anything is written, never reused nor overwritten. Rerunning into a folder prepared with other settings is
 refused, and so is a second run into a folder while one is writing to it. Unreadable videos (and paths that are
 missing or not regular files) are listed in the failures file and left out of the CSVs; the exit code is 0
-unless ``--strict`` is given and some failed.
+unless ``--strict`` is given and some failed, or none could be read (1). A CSV whose first video is not found under
+``--video-path-prefix`` but is relative to the CSV's folder is refused before any work, naming the prefix to pass.
 
 Progress goes to stderr: a bar on a terminal; otherwise (nohup, SLURM, ``2> log``) a plain line at the start,
 every 30 s (:data:`PROGRESS_EVERY_S`) and at the end, with done/total, failures, rate and ETA; none with
@@ -58,6 +59,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shlex
 import stat
 import sys
 import time
@@ -196,6 +198,16 @@ def scan_class_folders(root: str) -> tuple[list[tuple[str, str]], list[str]]:
     return [(os.path.abspath(path), str(label)) for path, label in items], classes
 
 
+def csv_folder_prefix(csv_path: str, video: str, prefix: str) -> str | None:
+    """The folder to give as ``--video-path-prefix`` when ``video`` (a path of ``csv_path``) is not found under
+    ``prefix`` (``os.path.join(prefix, video)``) but is relative to the CSV's folder (as fastvid-prepare writes its
+    CSVs); None otherwise."""
+    if os.path.exists(os.path.join(prefix, video)):
+        return None
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    return folder if os.path.exists(os.path.join(folder, video)) else None
+
+
 def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
     loaded = []
     for p in inputs:
@@ -212,6 +224,13 @@ def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
                 lines = read_path_label_lines(ap)
             except ValueError as e:
                 raise PrepareError(str(e)) from None
+            folder = csv_folder_prefix(ap, lines[0][1], video_path_prefix) if lines else None
+            if folder is not None:
+                where = f"under --video-path-prefix {video_path_prefix}" if video_path_prefix else "relative to the current directory"
+                raise PrepareError(
+                    f"the video paths of {p} are relative to its folder: its first video, {lines[0][1]}, is not found "
+                    f"{where} but is at {os.path.join(folder, lines[0][1])}; pass --video-path-prefix {shlex.quote(folder)}"
+                )
             name = os.path.splitext(os.path.basename(ap))[0]
             loaded.append(_Input(ap, "csv", name, _csv_entries(lines, video_path_prefix)))
         else:
@@ -1092,8 +1111,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"fastvid-prepare: error: {e}", file=sys.stderr)
         return 2
     print(summary.text())
+    if summary.total and len(summary.failed) == summary.total:
+        print(f"fastvid-prepare: error: none of the {summary.total} videos could be read (see the reasons above); "
+              "check the paths (--video-path-prefix) and the files", file=sys.stderr)
+        return 1
     if not args.absolute_paths:
-        print(f"  CSV paths are relative to {summary.out_dir}: pass it as video_path_prefix.")
+        print(f"  CSV paths are relative to {summary.out_dir}: pass it as --video-path-prefix (fastvid-train) or "
+              "video_path_prefix (the datasets).")
     return 1 if args.strict and summary.failed else 0
 
 
