@@ -1403,3 +1403,17 @@ def test_cli_workers_default_by_where_it_trains(argv, want, tiny_root, tmp_path,
     with pytest.raises(Built) as e:
         cli.main([*data, *argv, "--output-dir", str(tmp_path), "--no-progress"])
     assert e.value.args[0] == want
+
+
+def test_cli_says_when_it_trains_without_validation(tiny_root, tmp_path, capsys):
+    # --data pointed at a folder of class folders (no train/ val/ split inside): it trained and said nothing of the
+    # missing validation; the summary's accuracy was null
+    from fastvid.train.cli import main
+
+    assert main(["--data", str(tiny_root / "train.csv"), "--model", "resnet_small", "--batch-size", "2", "--workers", "0",
+                 "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+                 "--max-short-side", "40", "--accelerator", "cpu", "--devices", "1", "--epochs", "1", "--output-dir",
+                 str(tmp_path), "--no-progress", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "fastvid-train: no validation split (give --val" in out and "without validation" in out
+    assert "(1 epoch, 4 steps)" in out and ", 1 epoch -> " in out

@@ -409,7 +409,7 @@ def test_resume_from_another_runs_checkpoint_does_not_mix_two_runs(tiny_root, tm
     assert main(_argv(tiny_root, tmp_path, "--epochs", "2", "--resume", str(other), run="c")) == 0  # (a new folder)
     capsys.readouterr()
     assert main(_argv(tiny_root, tmp_path, "--resume", str(other), run="d")) == 0
-    assert "has finished its run already (1 epochs, 4 steps; --epochs 1): nothing to train (raise --epochs" in \
+    assert "has finished its run already (1 epoch, 4 steps; --epochs 1): nothing to train (raise --epochs" in \
         capsys.readouterr().out
 
 
@@ -430,3 +430,22 @@ def test_a_second_run_into_a_busy_folder_is_refused(tiny_root, tmp_path, capsys)
         last = _error(_argv(tiny_root, tmp_path), capsys)
     assert f"another fastvid-train run is using {run} (process 12345 on elsewhere)" in last
     assert main(_argv(tiny_root, tmp_path)) == 0  # (free again)
+
+
+def test_eval_only_takes_the_model_frames_and_crop_from_a_fastvid_checkpoint(tiny_root, tmp_path, capsys):
+    # without --model the evaluation built a resnet50 (the run default) and refused the weights with 266 tensor
+    # names; with --model but no --crop-size it evaluated a model trained on 32 crops at 224
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    weights = str(tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt")
+    capsys.readouterr()
+    common = ["--data", str(tiny_root), "--eval-only", "--weights", weights, "--batch-size", "2", "--workers", "0",
+              "--clip-duration", "0.5", "--min-short-side", "32", "--max-short-side", "40", "--val-clips-per-video", "1",
+              "--accelerator", "cpu", "--devices", "1", "--output-dir", str(tmp_path / "runs"), "--no-progress"]
+    assert main(common) == 0
+    out = capsys.readouterr().out
+    assert "evaluating with the checkpoint's --model resnet_small, --frames 4, --crop-size 32" in out, out
+    assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
+    last = _error(common + ["--crop-size", "40"], capsys)
+    assert f"argument --crop-size: the checkpoint {weights} was trained with --crop-size 32, not 40" in last

@@ -249,6 +249,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
         parser.error("argument --val: a validation split needs a training split: give --train (or --data) too "
                      "(or --eval-only to validate a checkpoint)")
     args.demo = bool(args.demo or not (args.data or args.train or args.val))
+    if args.eval_only:
+        _take_checkpoint_settings(parser, args)
     defaults = DEMO_DEFAULTS if args.demo else RUN_DEFAULTS
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -257,6 +259,36 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
         args.val_short_side = args.min_short_side
     _check_values(parser, args)
     return args
+
+
+# fastvid-train's options that a checkpoint's module records (option: hyperparameter)
+_CHECKPOINT_SETTINGS = {"model": "model", "frames": "num_frames", "crop_size": "crop_size"}
+
+
+def _take_checkpoint_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--eval-only of a fastvid-train checkpoint: the model, frames and crop size it was trained with, where the
+    command gives none (a value given that differs is an error: the weights would not fit, or the clips would not be
+    those it learned on). Other files (PyTorchVideo's, plain state dicts, URLs) are left to --weights' loading."""
+    if not args.weights or not os.path.isfile(args.weights):
+        return
+    try:
+        hparams = _checkpoint_progress(args.weights)["hparams"]
+    except Exception:  # (not a Lightning checkpoint, or unreadable: --weights' own loading says what is wrong)
+        return
+    if not isinstance(hparams.get("model"), str):
+        return  # (a module built on an nn.Module, not a model name)
+    args.checkpoint_settings = []
+    for option, key in _CHECKPOINT_SETTINGS.items():
+        if key not in hparams:
+            continue
+        given = getattr(args, option)
+        if given is None:
+            setattr(args, option, hparams[key])
+            args.checkpoint_settings.append(f"{_flag(option)} {hparams[key]}")
+        elif given != hparams[key]:
+            parser.error(f"argument {_flag(option)}: the checkpoint {args.weights} was trained with {_flag(option)} "
+                         f"{hparams[key]}, not {given} (--eval-only takes its model, frames and crop size when they are "
+                         "not given)")
 
 
 def _limit_arg(text: str) -> int | float:
@@ -650,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rank = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
     say = print if rank == 0 else (lambda *a, **k: None)
+    if getattr(args, "checkpoint_settings", None):
+        say(f"fastvid-train: evaluating with the checkpoint's {', '.join(args.checkpoint_settings)}")
 
     # Absolute paths everywhere (Lightning makes the checkpoint paths absolute; the summary's other paths
     # follow, so none of them depends on the directory the summary is read from).
@@ -671,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     resuming_here = ckpt_path is not None and os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
     if progress is not None and (progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]):
         say(f"fastvid-train: {ckpt_path} has finished " + ("this run" if resuming_here else "its run") + " already ("
-            f"{progress['epochs']} epochs, {progress['global_step']} steps; --epochs {args.epochs}"
+            f"{progress['epochs']} epoch{'s' * (progress['epochs'] != 1)}, {progress['global_step']} steps; --epochs {args.epochs}"
             + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
             + "): nothing to train" + (", its outputs are left as they are" if resuming_here else
                                        " (raise --epochs to train it further)"))
@@ -786,6 +820,9 @@ def main(argv: list[str] | None = None) -> int:
     lr = args.lr if args.lr is not None else 0.1 * args.batch_size * world / 64
 
     has_val = datamodule.val_path is not None
+    if not has_val:
+        say(f"fastvid-train: no validation split (give --val, or a --data root holding val.csv or val/ beside "
+            f"train.csv or train/): training {datamodule.train_path} without validation, so no accuracy is measured")
     monitor = "val_video_acc" if has_val else None
     checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
                                  monitor=monitor, mode="max", save_top_k=1)
@@ -864,12 +901,13 @@ def main(argv: list[str] | None = None) -> int:
             say("fastvid-train: warning: the checkpoint's optimizer state is restored with its own " + ", ".join(
                 f"{k} {stored[k]:g}" for k in restored) + " (this command's " + ", ".join(
                 f"{module.hparams[k]:g}" for k in restored) + " is not used)")
-        say(f"fastvid-train: resuming from {ckpt_path} (after {progress['epochs']} epochs, {progress['global_step']} steps)")
+        say(f"fastvid-train: resuming from {ckpt_path} (after {progress['epochs']} epoch{'s' * (progress['epochs'] != 1)}, "
+            f"{progress['global_step']} steps)")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s)"
         + (f" (validation {args.val_batch_size})" if args.val_batch_size not in (None, args.batch_size) else "")
-        + f", {args.workers} workers per device, lr {lr:g}, {precision}, {args.epochs} epochs -> {run_dir}")
+        + f", {args.workers} workers per device, lr {lr:g}, {precision}, {args.epochs} epoch{'s' * (args.epochs != 1)} -> {run_dir}")
     # The trainer's global rank, not the environment's LOCAL_RANK / RANK: SLURM's srun sets neither (every task read
     # rank 0 and all but one were refused by the lock).
     rank = trainer.global_rank
@@ -972,7 +1010,7 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
     _write_summary(run_dir / "summary.json", summary)
 
     print()
-    print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epochs, {summary['steps']} steps)")
+    print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epoch{'s' * (summary['epochs'] != 1)}, {summary['steps']} steps)")
     if has_val:
         when = summary["val_after_epochs"]
         note = f" (after epoch {when}: the last validation)" if when is not None and when != summary["epochs"] else ""
