@@ -1417,3 +1417,10 @@ def test_cli_says_when_it_trains_without_validation(tiny_root, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "fastvid-train: no validation split (give --val" in out and "without validation" in out
     assert "(1 epoch, 4 steps)" in out and ", 1 epoch -> " in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cli_accelerator_gpu_without_one_is_one_error_line(tiny_root, tmp_path, capsys, no_training):
+    last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--accelerator", "gpu", "--output-dir",
+                        str(tmp_path)], capsys)
+    assert "Lightning rejected --accelerator" in last and "No supported gpu backend found" in last

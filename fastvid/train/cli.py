@@ -853,9 +853,11 @@ def main(argv: list[str] | None = None) -> int:
         trainer_kwargs["limit_train_batches"] = args.limit_train_batches
     if args.limit_val_batches is not None:
         trainer_kwargs["limit_val_batches"] = args.limit_val_batches
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
+
     try:  # before the model is built: a bad --accelerator / --devices / --strategy / --precision ends here
         trainer = pl.Trainer(**trainer_kwargs)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, MisconfigurationException) as e:  # (e.g. --accelerator gpu without one)
         parser.error("Lightning rejected --accelerator / --devices / --strategy / --precision: "
                      + " ".join(str(e).split()))
 
