@@ -1424,3 +1424,21 @@ def test_cli_accelerator_gpu_without_one_is_one_error_line(tiny_root, tmp_path, 
     last = _main_error(["--data", str(tiny_root), "--model", "resnet_small", "--accelerator", "gpu", "--output-dir",
                         str(tmp_path)], capsys)
     assert "Lightning rejected --accelerator" in last and "No supported gpu backend found" in last
+
+
+def test_cli_warns_when_the_training_labels_do_not_start_at_0(tiny_root, tmp_path, capsys, no_training):
+    # labels counted from 1 were taken as one class more, without a word (and a chance level that is not the data's)
+    for split in ("train", "val"):
+        lines = (tiny_root / f"{split}.csv").read_text().splitlines()
+        (tmp_path / f"{split}.csv").write_text("".join(f"{p} {int(label) + 1}\n" for p, label in
+                                                       (line.rsplit(" ", 1) for line in lines)))
+    from fastvid.train.cli import main
+
+    with pytest.raises(no_training):
+        main(["--data", str(tmp_path), "--model", "resnet_small", "--output-dir", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert f"the labels of {tmp_path / 'train.csv'} start at 1, not 0: label 0 is a class without a training " \
+           "video (5 classes in all, chance 20.0%); if the labels count from 1, subtract 1 from each" in out
+    with pytest.raises(no_training):
+        main(["--data", str(tiny_root), "--model", "resnet_small", "--output-dir", str(tmp_path / "runs2")])
+    assert "start at" not in capsys.readouterr().out

@@ -806,6 +806,15 @@ def main(argv: list[str] | None = None) -> int:
                         else f"the training labels go up to {labels_num_classes - 1}")
                 parser.error(f"argument --num-classes: {args.num_classes} is too few: {what}")
             num_classes = args.num_classes or labels_num_classes
+            if os.path.isfile(datamodule.train_path):
+                from fastvid.train.data import label_range
+
+                low = label_range(datamodule.train_path)[0]
+                if low > 0:
+                    say(f"fastvid-train: warning: the labels of {datamodule.train_path} start at {low}, not 0: "
+                        + ("label 0 is a class" if low == 1 else f"labels 0-{low - 1} are classes")
+                        + f" without a training video ({num_classes} classes in all, chance "
+                        f"{1 / num_classes:.1%}); if the labels count from 1, subtract 1 from each")
             if datamodule.val_path is not None:
                 label_max = datamodule.max_label(datamodule.val_path)
                 if label_max >= num_classes:

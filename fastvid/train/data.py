@@ -118,8 +118,13 @@ def _resolve_split(data_path: str | os.PathLike, split: str) -> str:
 
 
 def max_label(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> int:
-    """The largest label of a split (a CSV of ``<path> <label>`` lines or a class-folder tree; ``paths``: the
-    tree's listing when it is already made, so that it is not walked again).
+    """The largest label of a split: :func:`label_range`'s high end."""
+    return label_range(split, paths)[1]
+
+
+def label_range(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> tuple[int, int]:
+    """The smallest and largest labels of a split (a CSV of ``<path> <label>`` lines or a class-folder tree;
+    ``paths``: the tree's listing when it is already made, so that it is not walked again).
 
     Raises:
         ValueError: the split holds no videos, a video without a label or one with a negative label.
@@ -140,7 +145,7 @@ def max_label(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) 
         labels = [paths[i][1]["label"] for i in range(len(paths))]
     if not labels:
         raise ValueError(f"KineticsDataModule: {split} has no videos")
-    return max(labels)
+    return min(labels), max(labels)
 
 
 def num_classes_of(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> int:
