@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 import fastvid.transforms as T
 from fastvid.data import Kinetics, make_clip_sampler
 
+from _loader_epochs import time_loader_epochs
 from _video_cache import bench_csv
 
 NUM_VIDEOS = 32
@@ -81,18 +82,7 @@ def test_loader_clips_per_second(benchmark, impl):
     else:
         ds = Kinetics(csv, make_clip_sampler("random", 2), transform=StepByStep(), use_frame_plan=False)
     loader = DataLoader(ds, batch_size=BATCH, num_workers=WORKERS, persistent_workers=True)
-    seen = []
-
-    def epoch():
-        n = 0
-        for batch in loader:
-            n += batch["video"].shape[0]
-            assert batch["video"].shape[1:] == (3, 8, 224, 224) and batch["video"].dtype == torch.float32
-        seen.append(n)
-        return n
-
-    benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1, warmup_rounds=1)
-    assert all(n == num_videos for n in seen)
+    time_loader_epochs(benchmark, loader, num_videos)
     info = dict(
         role="fastvid" if impl == "fastvid" else "baseline",
         case=f"{NUM_VIDEOS} videos 340x256 10s H.264 GOP 250, random 2s clip, tutorial train transform, "

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from fastvid.data import skip_none
 from fastvid.train.data import KineticsDataModule
 
+from _loader_epochs import time_loader_epochs
 from _video_cache import bench_csv
 
 NUM_VIDEOS = 8
@@ -82,18 +83,7 @@ def test_val_loader_views_per_second(benchmark, impl, gop):
     else:
         assert ds.uses_frame_plan
     loader = DataLoader(ds, batch_size=BATCH, num_workers=WORKERS, persistent_workers=True, collate_fn=skip_none())
-    seen = []
-
-    def epoch():
-        n = 0
-        for batch in loader:
-            n += batch["video"].shape[0]
-            assert batch["video"].shape[1:] == (3, 8, 224, 224) and batch["video"].dtype == torch.float32
-        seen.append(n)
-        return n
-
-    benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1, warmup_rounds=1)
-    assert all(n == num_videos * BATCH for n in seen)
+    time_loader_epochs(benchmark, loader, num_videos * BATCH)
     info = dict(
         role="fastvid" if impl == "fastvid" else "baseline",
         case=f"{NUM_VIDEOS} videos 340x256 10s H.264 GOP {gop}, {CLIPS} clips x {CROPS} crops of 2s, val transform, "
@@ -137,18 +127,7 @@ def test_iterable_val_loader_clips_per_second(benchmark, impl):
         if impl == "fastvid-window-by-window":
             ds.prefetch_bytes = 0
     loader = DataLoader(ds, batch_size=8, num_workers=WORKERS, persistent_workers=True)
-    seen = []
-
-    def epoch():
-        n = 0
-        for batch in loader:
-            n += batch["video"].shape[0]
-            assert batch["video"].shape[1:] == (3, 8, 224, 224) and batch["video"].dtype == torch.float32
-        seen.append(n)
-        return n
-
-    benchmark.pedantic(epoch, rounds=3 if not benchmark.disabled else 1, iterations=1, warmup_rounds=1)
-    assert all(n == num_videos * 5 for n in seen)
+    time_loader_epochs(benchmark, loader, num_videos * 5)
     info = dict(
         role="fastvid" if impl == "fastvid" else "baseline",
         case=f"{NUM_VIDEOS} videos 340x256 10s H.264 GOP 250, Kinetics iterable, uniform 2s clips (5 per video), "

@@ -453,23 +453,32 @@ def test_map_style_still_stops_when_no_video_can_be_read(bad_videos, tmp_path):
         [ds[i] for i in range(len(ds))]
 
 
+def _faststart_mp4(path, num_frames, rate, shade, gop=None) -> bytes:
+    """Writes a 64x48 H.264 MP4 with its header (moov) first, frame k of shade ``shade(k)``; returns its bytes and
+    where its frame data (mdat) starts."""
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        st = out.add_stream("libx264", rate=rate)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        if gop is not None:
+            st.codec_context.gop_size = gop
+        for k in range(num_frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade(k) % 255, np.uint8), format="rgb24")
+            for p in st.encode(frame):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    data = open(path, "rb").read()
+    mdat = data.index(b"mdat") - 4
+    assert data.index(b"moov") < mdat
+    return data, mdat
+
+
 def _headers_only(tmp_path, n):
     """MP4s cut right after their header (moov first): they open, and no clip window decodes."""
     paths = []
     for i in range(n):
         path = str(tmp_path / f"cut{i}.mp4")
-        with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            st = out.add_stream("libx264", rate=15)
-            st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
-            for k in range(30):
-                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (8 * k + i) % 255, np.uint8), format="rgb24")
-                for p in st.encode(frame):
-                    out.mux(p)
-            for p in st.encode(None):
-                out.mux(p)
-        data = open(path, "rb").read()
-        mdat = data.index(b"mdat") - 4
-        assert data.index(b"moov") < mdat
+        data, mdat = _faststart_mp4(path, 30, 15, lambda k, i=i: 8 * k + i)
         open(path, "wb").write(data[: mdat + 16])
         paths.append(path)
     return paths
@@ -781,18 +790,7 @@ def test_iterable_reads_a_videos_next_windows_together_and_gives_the_same_clips(
 def _cut_in_the_middle(tmp_path):
     """A faststart MP4 (header first) cut halfway through its frames: it opens, and its later windows fail."""
     path = str(tmp_path / "half.mp4")
-    with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        st = out.add_stream("libx264", rate=30)
-        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
-        st.codec_context.gop_size = 10
-        for k in range(60):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (4 * k) % 255, np.uint8), format="rgb24")
-            for p in st.encode(frame):
-                out.mux(p)
-        for p in st.encode(None):
-            out.mux(p)
-    data = open(path, "rb").read()
-    mdat = data.index(b"mdat") - 4
+    data, mdat = _faststart_mp4(path, 60, 30, lambda k: 4 * k, gop=10)
     open(path, "wb").write(data[: mdat + (len(data) - mdat) // 2])
     return path
 

@@ -423,13 +423,7 @@ def _evaluate(args, trainer, module, datamodule, run_dir: Path, weights: str, nu
     try:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     except (SystemExit, Exception) as e:
-        if isinstance(e, SystemExit):
-            signal_name, status = _interruption(trainer, e)
-        elif _stopped_by_sigterm(trainer, e):
-            signal_name, status = "SIGTERM", 143
-        else:
-            raise
-        _quiet_dead_workers()
+        signal_name, status = _interruption(trainer, e)
         if trainer.global_rank == 0:
             print(f"fastvid-train: the evaluation was stopped by {signal_name}; nothing was written", file=sys.stderr)
         return status
@@ -578,20 +572,20 @@ def _write_summary(path: Path, summary: dict) -> None:
     _write_atomic(str(path), json.dumps(_json_safe(summary), indent=1, allow_nan=False))
 
 
-def _interruption(trainer, exc: SystemExit) -> tuple[str, int]:
+def _interruption(trainer, exc: BaseException) -> tuple[str, int]:
     """(what stopped the run, its exit status) for Lightning's exit on Ctrl-C (status 1 after its shutdown) or on
-    SIGTERM (a job scheduler's stop; a SystemExit without a code); re-raises any other SystemExit."""
+    SIGTERM (a job scheduler's stop; a SystemExit without a code, or the error of a DataLoader worker that the same
+    SIGTERM, sent to the whole process group, killed first); re-raises anything else."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-    if not trainer.interrupted:
+    if isinstance(exc, SystemExit) and trainer.interrupted:
+        stop = ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
+    elif isinstance(exc, RuntimeError) and getattr(trainer, "received_sigterm", False):
+        stop = ("SIGTERM", 143)
+    else:
         raise exc
-    return ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
-
-
-def _stopped_by_sigterm(trainer, exc: BaseException) -> bool:
-    """True for an error that a SIGTERM to the whole process group caused (a scheduler's stop, ``timeout``, SLURM):
-    the DataLoader workers die of it first, and the main process meets their death before its own stop."""
-    return bool(getattr(trainer, "received_sigterm", False)) and isinstance(exc, RuntimeError)
+    _quiet_dead_workers()
+    return stop
 
 
 def _quiet_dead_workers() -> None:
@@ -959,13 +953,7 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
                   file=sys.stderr)
         return 1
     except (SystemExit, Exception) as e:
-        if isinstance(e, SystemExit):
-            signal_name, status = _interruption(trainer, e)
-        elif _stopped_by_sigterm(trainer, e):
-            signal_name, status = "SIGTERM", 143
-        else:
-            raise
-        _quiet_dead_workers()
+        signal_name, status = _interruption(trainer, e)
         if rank == 0:
             last_ckpt = ckpt_dir / "last.ckpt"
             print(f"fastvid-train: stopped by {signal_name} in epoch {trainer.current_epoch}; "
