@@ -231,7 +231,12 @@ def test_forked_worker_reading_every_path_keeps_sharing_the_parents_pages():
 def test_csv_errors_name_file_and_line(tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("a.mp4 1\nb.mp4 one\n")
-    with pytest.raises(ValueError, match=r"bad.csv, line 2: label 'one' is not an integer"):
+    with pytest.raises(ValueError, match=r"bad.csv, line 2: label 'one' is not an integer") as e:
+        LabeledVideoPaths.from_csv(f)
+    assert "header" not in str(e.value)
+    f.write_text("path label\na.mp4 1\n")  # a header line: said so
+    with pytest.raises(ValueError, match=r"line 1: label 'label' is not an integer .*a header line\? these CSVs have "
+                                         r"none: remove it"):
         LabeledVideoPaths.from_csv(f)
     f.write_text("a.mp4 1\n\nb.mp4 2\n")
     with pytest.raises(ValueError, match=r"bad.csv, line 2: blank line"):

@@ -227,3 +227,20 @@ def test_same_module_tree_and_state_dict_as_pytorchvideo_hub(name):
     assert [(k, v.shape) for k, v in ours.state_dict().items()] == [(k, v.shape) for k, v in theirs.state_dict().items()]
     # and the checkpoint it would load
     assert hub.CHECKPOINT_URLS[name] == inspect.getmodule(theirs_fn).checkpoint_paths[name]
+
+
+def test_a_checkpoint_that_cannot_be_downloaded_is_named_with_the_way_out(tmp_path, monkeypatch):
+    # offline: a raw URLError ("<urlopen error [Errno -2] Name or service not known>") named neither the URL nor
+    # what to do
+    import urllib.error
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def offline(url, dst, hash_prefix=None, progress=True):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(ConnectionError) as e:
+        hub.x3d_xs(pretrained=True, progress=False)
+    assert hub.CHECKPOINT_URLS["x3d_xs"] in str(e.value) and "give the local file's path" in str(e.value)
+    assert "Name or service not known" in str(e.value)

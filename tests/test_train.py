@@ -1442,3 +1442,18 @@ def test_cli_warns_when_the_training_labels_do_not_start_at_0(tiny_root, tmp_pat
     with pytest.raises(no_training):
         main(["--data", str(tiny_root), "--model", "resnet_small", "--output-dir", str(tmp_path / "runs2")])
     assert "start at" not in capsys.readouterr().out
+
+
+def test_cli_mistakes_print_a_short_usage_line_and_the_error(capsys):
+    # argparse printed all ~40 options (27 lines) before the one line that says what is wrong
+    from fastvid.train.cli import main
+    from fastvid.train.prepare import main as prepare_main
+
+    with pytest.raises(SystemExit):
+        main(["--frames", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["usage: fastvid-train [options]   (every option: fastvid-train --help)",
+                   "fastvid-train: error: argument --frames: expected an integer >= 1, got 0"]
+    with pytest.raises(SystemExit):
+        prepare_main([])
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2

@@ -67,8 +67,10 @@ def read_path_label_lines(file_path: str | os.PathLike) -> list[tuple[int, str, 
                 "expected '<path> <integer label>' with white space between them"
             )
         if not _is_int(parts[1]):
+            header = " (a header line? these CSVs have none: remove it)" if not out else ""
             raise ValueError(
                 f"{file_path}, line {lineno}: label {parts[1]!r} is not an integer (expected '<path> <integer label>')"
+                + header
             )
         out.append((lineno, parts[0].strip(), int(parts[1])))
     return out

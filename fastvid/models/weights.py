@@ -103,6 +103,7 @@ def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool =
 
     Raises:
         FileNotFoundError: no file at the path.
+        ConnectionError: an http(s) checkpoint could not be downloaded (the message names the URL).
         ValueError: the file is not a PyTorch checkpoint, holds no state dict, or (``weights_only=True``)
             holds other Python objects.
     """
@@ -148,8 +149,13 @@ def _load_file(name: str, weights_only: bool, progress: bool = True):
             torch.serialization.add_safe_globals([argparse.Namespace])
         with safe([argparse.Namespace]) if safe is not None and weights_only else contextlib.nullcontext():
             return load(map_location="cpu", weights_only=weights_only)
-    except (FileNotFoundError, urllib.error.URLError):
+    except FileNotFoundError:
         raise
+    except urllib.error.URLError as e:  # (no network, a wrong address, a refused download)
+        raise ConnectionError(
+            f"read_state_dict: cannot download {name} ({getattr(e, 'reason', e)}); on a machine without network, "
+            "download it elsewhere and give the local file's path instead"
+        ) from e
     except pickle.UnpicklingError as e:
         text = _ANSI.sub("", str(e))
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="fastvid-train",
+        usage="%(prog)s [options]   (every option: fastvid-train --help)",
         description="Train a video classifier (3D ResNet by default) with fastvid's data pipeline and Lightning. "
         "With no data (or --demo) it generates a small synthetic motion dataset and trains on the CPU.",
         formatter_class=_HelpFormatter,

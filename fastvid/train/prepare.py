@@ -1042,6 +1042,7 @@ def _prepare_locked(plan: Plan, settings: EncodeSettings, absolute_paths: bool, 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fastvid-prepare",
+        usage="%(prog)s INPUT [INPUT ...] -o OUTPUT [options]   (every option: fastvid-prepare --help)",
         description="Re-encode a Kinetics-style dataset (CSV of 'path label' lines or class folders) into a copy "
         "that is fast to decode for training: short side 256 (--short-side), a keyframe every few frames, H.264 yuv420p. "
         "Rerunning resumes; an existing output is reused only if it was made from the same video with the same "
