@@ -360,7 +360,9 @@ class EncodedVideoPyAV:
         try:
             self._container = av.open(src)
         except Exception as e:
-            raise RuntimeError(f"Failed to open video {video_name or src}: {type(e).__name__}: {e}") from e
+            empty = isinstance(src, str) and os.path.isfile(src) and os.path.getsize(src) == 0
+            why = "the file is empty (0 bytes)" if empty else f"{type(e).__name__}: {e}"
+            raise RuntimeError(f"Failed to open video {video_name or src}: {why}") from e
         try:
             self._init_streams(threads)
         except BaseException:
