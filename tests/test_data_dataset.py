@@ -876,3 +876,21 @@ def test_iterable_look_ahead_only_for_fastvids_own_samplers(good_videos, monkeyp
     for _ in range(len(items)):
         random.random()
     assert draws_after == random.random()  # one draw per clip, none more
+
+
+def test_a_csv_of_paths_relative_to_its_folder_asks_for_the_prefix(good_videos, tmp_path, monkeypatch):
+    # PyTorchVideo's Kinetics opens the CSV's paths as written; a CSV of folder-relative paths (fastvid-prepare's)
+    # read from elsewhere failed video after video and ended in "Failed to load 10 videos in a row"
+    import shutil
+
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    shutil.copy(good_videos[0], tmp_path / "data" / "train" / "a.mp4")
+    (tmp_path / "data" / "train.csv").write_text("train/a.mp4 0\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"pass video_path_prefix='.*data'"):
+        Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5))
+    ds = Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5),
+                  video_path_prefix=str(tmp_path / "data"), transform=tutorial_transform(), map_style=True)
+    assert ds[0]["video"].shape == (3, 4, 32, 32)
+    monkeypatch.chdir(tmp_path / "data")  # from the CSV's folder, the paths are right as they are
+    Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5))

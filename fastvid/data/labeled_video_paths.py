@@ -9,7 +9,8 @@ import pathlib
 
 import numpy as np
 
-__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "class_folder_names", "read_path_label_lines", "scan_class_folders"]
+__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "class_folder_names", "csv_folder_prefix", "read_path_label_lines",
+           "scan_class_folders"]
 
 #: What a class-folder tree's video files end with (any case).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
@@ -134,6 +135,16 @@ def _walk_class_folder(top: pathlib.Path) -> list[tuple[str, list[str]]]:
         dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
         out.append((dirpath, [f for f in files if not _hidden(f)]))
     return sorted(out)
+
+
+def csv_folder_prefix(csv_path: str, video: str, prefix: str) -> str | None:
+    """The folder to give as ``--video-path-prefix`` when ``video`` (a path of ``csv_path``) is not found under
+    ``prefix`` (``os.path.join(prefix, video)``) but is relative to the CSV's folder (as fastvid-prepare writes its
+    CSVs); None otherwise."""
+    if os.path.exists(os.path.join(prefix, video)):
+        return None
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    return folder if os.path.exists(os.path.join(folder, video)) else None
 
 
 class LabeledVideoPaths:

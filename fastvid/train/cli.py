@@ -318,7 +318,7 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
         return f"argument {option}: {e}"
     if not lines:
         return f"argument {option}: {csv_path} holds no videos"
-    from fastvid.train.prepare import csv_folder_prefix
+    from fastvid.data.labeled_video_paths import csv_folder_prefix
 
     lineno, video, _ = lines[0]
     tried = os.path.join(prefix, video)

@@ -70,7 +70,7 @@ from typing import Iterable, Optional, Sequence
 
 from fastvid.data import labeled_video_paths
 from fastvid.data.encoded_video import video_stream
-from fastvid.data.labeled_video_paths import read_path_label_lines
+from fastvid.data.labeled_video_paths import csv_folder_prefix, read_path_label_lines
 from fastvid.reference import short_side_scale_size
 
 FAILURES_FILE = "prepare_failures.txt"
@@ -196,16 +196,6 @@ def scan_class_folders(root: str) -> tuple[list[tuple[str, str]], list[str]]:
     if not classes:
         raise PrepareError(f"{root} has no class folders (expected {root}/<class>/<video>).")
     return [(os.path.abspath(path), str(label)) for path, label in items], classes
-
-
-def csv_folder_prefix(csv_path: str, video: str, prefix: str) -> str | None:
-    """The folder to give as ``--video-path-prefix`` when ``video`` (a path of ``csv_path``) is not found under
-    ``prefix`` (``os.path.join(prefix, video)``) but is relative to the CSV's folder (as fastvid-prepare writes its
-    CSVs); None otherwise."""
-    if os.path.exists(os.path.join(prefix, video)):
-        return None
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    return folder if os.path.exists(os.path.join(folder, video)) else None
 
 
 def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
