@@ -15,6 +15,10 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   :attr:`EncodedVideoPyAV.window_index_after_sec` (60 s) are indexed whole on their first clip (one
   demux, reused by every later clip); longer ones are indexed around each clip window only, so that
   opening a long video for one clip does not read the whole file.
+* :meth:`EncodedVideoPyAV.get_clips_frames` gives several windows' clips at once, each exactly
+  ``get_clip_frames``', in shared decoding passes: a window whose keyframe the pass before goes by is read by
+  that pass (overlapping validation views decode each frame once); one farther on seeks. Long videos are
+  indexed around each cluster of nearby windows (:attr:`EncodedVideoPyAV.cluster_gap_sec`).
 
 Seeking is verified: after a seek, packets are read up to the first keyframe, which must show at or
 before the frames wanted (in MPEG-TS / MPEG-PS also be one of the packet index's keyframes, and every
