@@ -893,6 +893,7 @@ def _main_error(argv, capsys) -> str:
     (["--model", "foo"], ["--model", "foo", "resnet_small", "resnet50", "swin3d_t"]),
     (["--batch-size", "0"], ["--batch-size"]),
     (["--val-batch-size", "0"], ["--val-batch-size"]),
+    (["--loader-timeout", "-1"], ["--loader-timeout", ">= 0"]),
     (["--hflip", "2"], ["--hflip"]),
     (["--lr", "0"], ["--lr"]),
     (["--lr", "-0.1"], ["--lr"]),

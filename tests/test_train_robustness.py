@@ -449,3 +449,35 @@ def test_eval_only_takes_the_model_frames_and_crop_from_a_fastvid_checkpoint(tin
     assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
     last = _error(common + ["--crop-size", "40"], capsys)
     assert f"argument --crop-size: the checkpoint {weights} was trained with --crop-size 32, not 40" in last
+
+
+def test_a_stalled_worker_stops_the_run_after_the_loader_timeout(tiny_root, tmp_path):
+    # a read that never returns (a hung network file system) hung the run forever, with no message
+    script = textwrap.dedent(f"""
+        import os, pathlib, sys, time
+        from fastvid.data.labeled_video_dataset import LabeledVideoMapDataset
+        from fastvid.train import VideoClassificationModule
+        from fastvid.train.cli import main
+        get = LabeledVideoMapDataset.__getitem__
+        def stalled(self, index):
+            import torch.utils.data
+            info = torch.utils.data.get_worker_info()
+            if info is not None and os.path.exists({str(tmp_path / "stall")!r}):
+                time.sleep(3600)
+            return get(self, index)
+        LabeledVideoMapDataset.__getitem__ = stalled
+        start = VideoClassificationModule.on_train_epoch_start
+        def on_train_epoch_start(self):
+            if self.current_epoch == 1:  # (read by the workers, which hold their own copy of the dataset)
+                pathlib.Path({str(tmp_path / "stall")!r}).touch()
+            return start(self)
+        VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
+        sys.exit(main({_argv(tiny_root, tmp_path, "--epochs", "3", "--workers", "1", "--loader-timeout", "5")!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert ("stopped by the DataLoader: no batch came from its workers within --loader-timeout (DataLoader timed out "
+            "after 5.0 seconds) in epoch") in proc.stderr
+    assert "continue with: fastvid-train " in proc.stderr

@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "logged step reads the loss on the host, which waits for the device")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (it is redrawn at most twice a second)")
     t.add_argument("--no-plot", action="store_true", help="do not write the loss/accuracy PNG")
+    t.add_argument("--loader-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="stop the run when no batch comes from the DataLoader workers for this long (a read stalled "
+                   "on a hung network file system); 0 waits forever")
     t.add_argument("--config", help="YAML or JSON file of option values (flags given on the command line win)")
     return p
 
@@ -171,6 +174,7 @@ _INT_AT_LEAST = dict(num_classes=1, frames=1, crop_size=1, min_short_side=1, max
                      val_clips_per_video=1, batch_size=1, val_batch_size=1, workers=0, epochs=1, num_nodes=1, val_every=1, log_every=1)
 _FLOAT_RANGES = dict(  # name: (low, low included, high, high included, in words)
     clip_duration=(0.0, False, math.inf, False, "a number of seconds > 0"),
+    loader_timeout=(0.0, True, math.inf, False, "a number of seconds >= 0 (0: wait forever)"),
     hflip=(0.0, True, 1.0, True, "a probability in [0, 1]"),
     lr=(0.0, False, math.inf, False, "a number > 0"),
     momentum=(0.0, True, 1.0, False, "a number in [0, 1)"),
@@ -576,17 +580,25 @@ def _write_summary(path: Path, summary: dict) -> None:
 def _interruption(trainer, exc: BaseException) -> tuple[str, int]:
     """(what stopped the run, its exit status) for Lightning's exit on Ctrl-C (status 1 after its shutdown) or on
     SIGTERM (a job scheduler's stop; a SystemExit without a code, or the error of a DataLoader worker that the same
-    SIGTERM, sent to the whole process group, killed first); re-raises anything else."""
+    SIGTERM, sent to the whole process group, killed first), and for a DataLoader that timed out (--loader-timeout:
+    status 1); re-raises anything else."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     if isinstance(exc, SystemExit) and trainer.interrupted:
         stop = ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
     elif isinstance(exc, RuntimeError) and getattr(trainer, "received_sigterm", False):
         stop = ("SIGTERM", 143)
+    elif _loader_timed_out(exc):
+        stop = (f"the DataLoader: no batch came from its workers within --loader-timeout ({exc})", 1)
     else:
         raise exc
     _quiet_dead_workers()
     return stop
+
+
+def _loader_timed_out(exc: BaseException) -> bool:
+    """True for the error a DataLoader raises when no batch came from its workers within its timeout."""
+    return isinstance(exc, RuntimeError) and str(exc).startswith("DataLoader timed out after")
 
 
 def _quiet_dead_workers() -> None:
@@ -754,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
             num_frames=args.frames, batch_size=args.batch_size, val_batch_size=args.val_batch_size, num_workers=args.workers, crop_size=args.crop_size,
             min_short_side=args.min_short_side, max_short_side=args.max_short_side,
             val_short_side=args.val_short_side, hflip_p=args.hflip, val_clips_per_video=args.val_clips_per_video,
-            val_crops=args.val_crops, gpu_augment=args.gpu_augment,
+            val_crops=args.val_crops, gpu_augment=args.gpu_augment, loader_timeout=args.loader_timeout,
         )
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))

@@ -205,6 +205,8 @@ class KineticsDataModule(pl.LightningDataModule):
         decoder_threads: FFmpeg threads per decoder (None: 1 in workers).
         pin_memory: None: when CUDA is available.
         drop_last: drop the last partial training batch.
+        loader_timeout: seconds a DataLoader waits for a worker's batch before it raises (0: forever, PyTorch's
+            default): a worker stalled on a read (a hung network file system) then stops the run instead of hanging it.
     """
 
     def __init__(
@@ -231,6 +233,7 @@ class KineticsDataModule(pl.LightningDataModule):
         decoder_threads: int | None = None,
         pin_memory: bool | None = None,
         drop_last: bool = True,
+        loader_timeout: float = 0,
     ) -> None:
         super().__init__()
         if val_batch_size is None:
@@ -284,6 +287,9 @@ class KineticsDataModule(pl.LightningDataModule):
         self.decoder_threads = decoder_threads
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.drop_last = drop_last
+        if isinstance(loader_timeout, bool) or not isinstance(loader_timeout, (int, float)) or not loader_timeout >= 0:
+            raise ValueError(f"KineticsDataModule: loader_timeout must be a number of seconds >= 0, got {loader_timeout!r}")
+        self.loader_timeout = float(loader_timeout)
         self.train_dataset = None
         self.val_dataset = None
         self._num_classes = None
@@ -409,6 +415,7 @@ class KineticsDataModule(pl.LightningDataModule):
             drop_last=drop_last,
             collate_fn=collate_fn,
             persistent_workers=self.num_workers > 0,
+            timeout=self.loader_timeout if self.num_workers > 0 else 0,
         )
 
     def train_dataloader(self) -> DataLoader:
