@@ -3,6 +3,7 @@
 import functools
 import gc
 import os
+import pathlib
 import random
 import subprocess
 import sys
@@ -885,12 +886,15 @@ def test_a_csv_of_paths_relative_to_its_folder_asks_for_the_prefix(good_videos, 
 
     (tmp_path / "data" / "train").mkdir(parents=True)
     shutil.copy(good_videos[0], tmp_path / "data" / "train" / "a.mp4")
-    (tmp_path / "data" / "train.csv").write_text("train/a.mp4 0\n")
+    (tmp_path / "data" / "train.csv").write_text("train/gone.mp4 0\ntrain/a.mp4 0\n")  # (the first one missing)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"pass video_path_prefix='.*data'"):
         Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5))
+    with pytest.raises(FileNotFoundError, match=r"under video_path_prefix '/nowhere'"):  # (a pathlib.Path shown as a path)
+        Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5),
+                 video_path_prefix=pathlib.Path("/nowhere"))
     ds = Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5),
                   video_path_prefix=str(tmp_path / "data"), transform=tutorial_transform(), map_style=True)
-    assert ds[0]["video"].shape == (3, 4, 32, 32)
+    assert ds[1]["video"].shape == (3, 4, 32, 32)
     monkeypatch.chdir(tmp_path / "data")  # from the CSV's folder, the paths are right as they are
     Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5))

@@ -244,3 +244,16 @@ def test_a_checkpoint_that_cannot_be_downloaded_is_named_with_the_way_out(tmp_pa
         hub.x3d_xs(pretrained=True, progress=False)
     assert hub.CHECKPOINT_URLS["x3d_xs"] in str(e.value) and "give the local file's path" in str(e.value)
     assert "Name or service not known" in str(e.value)
+
+
+def test_a_checkpoint_url_the_server_refuses_is_named_with_its_http_status(tmp_path, monkeypatch):
+    import urllib.error
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def not_found(url, dst, hash_prefix=None, progress=True):
+        raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", not_found)
+    with pytest.raises(ConnectionError, match=r"cannot download .*X3D_XS.pyth: HTTP 404 Not Found$"):
+        hub.x3d_xs(pretrained=True, progress=False)

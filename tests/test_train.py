@@ -986,7 +986,7 @@ def test_cli_csv_paths_relative_to_the_csv_folder_ask_for_the_prefix(tmp_path, m
     assert "--train" in last and f"--video-path-prefix {root}" in last
     # A wrong prefix: the message says which path was tried and where the video is.
     last = _main_error(["--train", str(root / "train.csv"), "--video-path-prefix", str(elsewhere)], capsys)
-    assert str(elsewhere / "videos" / "a.mp4") in last and str(root / "videos" / "a.mp4") in last
+    assert str(elsewhere / "videos" / "a.mp4") in last and f"are below {root}" in last
     # Training CSV with absolute paths, validation CSV relative: the validation split is named.
     (root / "train.csv").write_text(f"{root / 'videos' / 'a.mp4'} 0\n")
     last = _main_error(["--data", str(root), "--model", "resnet_small"], capsys)
@@ -1001,10 +1001,19 @@ def test_cli_first_video_checks(tmp_path):
     assert _check_first_video(csv, str(root), "--train") is None  # the right prefix
     assert _check_first_video(csv, str(root) + "/", "--train") is None
     missing = tmp_path / "missing.csv"
+    # a missing first video among found ones is the dataset's to skip (Kinetics always has missing videos)
     missing.write_text("videos/zzz.mp4 0\nvideos/a.mp4 1\n")
+    assert _check_first_video(str(missing), str(root), "--train") is None
+    missing.write_text("videos/zzz.mp4 0\nvideos/yyy.mp4 1\n")
     problem = _check_first_video(str(missing), str(root), "--train")
-    assert problem.startswith("argument --train: the first video of") and "(line 1)" in problem
-    assert problem.endswith(str(root / "videos" / "zzz.mp4")) and "--video-path-prefix" not in problem
+    assert problem.startswith("argument --train: none of the first 2 videos of") and "(line 1: " in problem
+    assert problem.endswith(str(root / "videos" / "zzz.mp4") + ")") and "--video-path-prefix" not in problem
+    # relative to the CSV's folder, the first one missing: still the prefix to pass
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "c.mp4").write_bytes(b"")
+    missing.write_text("videos/zzz.mp4 0\nvideos/c.mp4 1\n")
+    problem = _check_first_video(str(missing), str(root / "nowhere"), "--train")
+    assert problem.endswith(f"pass --video-path-prefix {tmp_path}")
     absolute = tmp_path / "abs.csv"
     absolute.write_text(f"{root / 'videos' / 'b.mp4'} 1\n")
     assert _check_first_video(str(absolute), "/somewhere/else", "--val") is None  # an absolute path ignores the prefix
@@ -1383,9 +1392,16 @@ def test_default_workers_share_the_machines_cpus_between_its_devices(monkeypatch
     for cpus, devices, want in ((16, 1, 15), (96, 8, 11), (2, 1, 2), (64, 1, 16), (8, 4, 2), (26, 2, 12)):
         monkeypatch.setattr("os.sched_getaffinity", lambda pid, n=cpus: set(range(n)), raising=False)
         assert default_workers(devices) == want, (cpus, devices)
+    # srun --cpus-per-task=8, one task per GPU, each bound to its 8 CPUs: they are this task's alone (not 8 // 8 - 1)
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "8")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert default_workers(8) == 7
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)  # (not bound: shared)
+    assert default_workers(8) == 7
 
 
 @pytest.mark.parametrize("argv, want", [(["--accelerator", "gpu", "--devices", "2"], 7),
+                                        (["--accelerator", "gpu", "--devices", "0,1"], 7),  # (ids: 2 devices)
                                         (["--accelerator", "gpu", "--devices", "2", "--workers", "3"], 3),
                                         (["--accelerator", "cpu"], 4), (["--demo"], 2)])
 def test_cli_workers_default_by_where_it_trains(argv, want, tiny_root, tmp_path, monkeypatch):
@@ -1458,3 +1474,21 @@ def test_cli_mistakes_print_a_short_usage_line_and_the_error(capsys):
     with pytest.raises(SystemExit):
         prepare_main([])
     assert len(capsys.readouterr().err.strip().splitlines()) == 2
+
+
+def test_eval_only_reads_the_weights_file_without_running_its_code(tmp_path):
+    # the settings of --weights were read with weights_only=False while the arguments were parsed: a pickle's code ran
+    # before the safe read refused the file
+    from fastvid.train.cli import parse_args
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    weights = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"model": "resnet_small"}, "x": Payload()}, weights)
+    args = parse_args(["--eval-only", "--weights", str(weights)])
+    assert not marker.exists()
+    assert args.model == "resnet_small"  # (the demo's default: nothing taken from the refused file)

@@ -861,17 +861,18 @@ def labeled_video_dataset(
     the dataset (decoder_threads, max_consecutive_failures, use_frame_plan, frame_plan, durations).
     """
     paths = LabeledVideoPaths.from_path(data_path)
-    video = paths[0][0]  # (as the CSV gives it: before the prefix)
+    first = [paths[i][0] for i in range(min(len(paths), 5))]  # (as the CSV gives them: before the prefix)
     paths.path_prefix = video_path_prefix
     if os.path.isfile(os.fspath(data_path)):
         from fastvid.data.labeled_video_paths import csv_folder_prefix
 
-        folder = csv_folder_prefix(os.fspath(data_path), video, video_path_prefix)
+        folder = csv_folder_prefix(os.fspath(data_path), first, video_path_prefix)
         if folder is not None:
+            where = (f"under video_path_prefix {os.fspath(video_path_prefix)!r}" if video_path_prefix
+                     else "relative to the current directory")
             raise FileNotFoundError(
-                f"{os.fspath(data_path)}: its video paths are relative to its folder: its first video, {video}, is not "
-                f"found {'under video_path_prefix ' + repr(video_path_prefix) if video_path_prefix else 'relative to the current directory'} "
-                f"but is at {os.path.join(folder, video)}; pass video_path_prefix={folder!r}"
+                f"{os.fspath(data_path)}: its video paths are relative to its folder: its first videos are not found "
+                f"{where} but are below {folder}; pass video_path_prefix={folder!r}"
             )
     if map_style:
         return LabeledVideoMapDataset(

@@ -137,14 +137,16 @@ def _walk_class_folder(top: pathlib.Path) -> list[tuple[str, list[str]]]:
     return sorted(out)
 
 
-def csv_folder_prefix(csv_path: str, video: str, prefix: str) -> str | None:
-    """The folder to give as ``--video-path-prefix`` when ``video`` (a path of ``csv_path``) is not found under
-    ``prefix`` (``os.path.join(prefix, video)``) but is relative to the CSV's folder (as fastvid-prepare writes its
-    CSVs); None otherwise."""
-    if os.path.exists(os.path.join(prefix, video)):
+def csv_folder_prefix(csv_path: str, videos, prefix) -> str | None:
+    """The folder to give as ``--video-path-prefix`` (``video_path_prefix``) when none of ``videos`` (the first few
+    paths of ``csv_path``, as written) is found under ``prefix`` (``os.path.join(prefix, video)``) but one is relative
+    to the CSV's folder (as fastvid-prepare writes its CSVs); None otherwise."""
+    videos = [videos] if isinstance(videos, str) else list(videos)
+    prefix = os.fspath(prefix)
+    if any(os.path.exists(os.path.join(prefix, v)) for v in videos):
         return None
     folder = os.path.dirname(os.path.abspath(csv_path))
-    return folder if os.path.exists(os.path.join(folder, video)) else None
+    return folder if any(os.path.exists(os.path.join(folder, v)) for v in videos) else None
 
 
 class LabeledVideoPaths:

@@ -103,7 +103,8 @@ def read_state_dict(source, *, weights_only: bool = True, strip_prefixes: bool =
 
     Raises:
         FileNotFoundError: no file at the path.
-        ConnectionError: an http(s) checkpoint could not be downloaded (the message names the URL).
+        ConnectionError: an http(s) checkpoint could not be downloaded (the message names the URL, and the HTTP
+            status when the server answered).
         ValueError: the file is not a PyTorch checkpoint, holds no state dict, or (``weights_only=True``)
             holds other Python objects.
     """
@@ -151,7 +152,9 @@ def _load_file(name: str, weights_only: bool, progress: bool = True):
             return load(map_location="cpu", weights_only=weights_only)
     except FileNotFoundError:
         raise
-    except urllib.error.URLError as e:  # (no network, a wrong address, a refused download)
+    except urllib.error.HTTPError as e:  # (the server answered: a wrong address, a refused download)
+        raise ConnectionError(f"read_state_dict: cannot download {name}: HTTP {e.code} {e.reason}") from e
+    except urllib.error.URLError as e:  # (no answer: no network, an unknown host)
         raise ConnectionError(
             f"read_state_dict: cannot download {name} ({getattr(e, 'reason', e)}); on a machine without network, "
             "download it elsewhere and give the local file's path instead"

@@ -144,12 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def default_workers(devices_here: int) -> int:
     """DataLoader workers per device for a run on GPUs: the CPUs this process may use, shared by the devices on this
-    machine, one of each share left to its training process; at least 2, at most 16."""
+    machine, one of each share left to its training process; at least 2, at most 16. A SLURM task bound to its own
+    CPUs (srun --cpus-per-task, one task per device: its affinity is no more than SLURM_CPUS_PER_TASK) has them to
+    itself."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # (not on Linux)
         cpus = os.cpu_count() or 1
-    return max(2, min(16, cpus // max(devices_here, 1) - 1))
+    per_task = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    share = cpus if per_task.isdigit() and cpus <= int(per_task) else cpus // max(devices_here, 1)
+    return max(2, min(16, share - 1))
 
 
 def _load_config(parser: argparse.ArgumentParser, path: str) -> dict:
@@ -276,9 +280,13 @@ def _take_checkpoint_settings(parser: argparse.ArgumentParser, args: argparse.Na
     those it learned on). Other files (PyTorchVideo's, plain state dicts, URLs) are left to --weights' loading."""
     if not args.weights or not os.path.isfile(args.weights):
         return
+    import torch
+
     try:
-        hparams = _checkpoint_progress(args.weights)["hparams"]
-    except Exception:  # (not a Lightning checkpoint, or unreadable: --weights' own loading says what is wrong)
+        # weights_only=True, as --weights files are read (a pickle's code is not run; such a file is refused later)
+        checkpoint = torch.load(args.weights, map_location="cpu", mmap=True, weights_only=True)
+        hparams = dict(checkpoint.get("hyper_parameters") or {})
+    except Exception:  # (not a Lightning checkpoint, unreadable or unsafe: --weights' own loading says what is wrong)
         return
     if not isinstance(hparams.get("model"), str):
         return  # (a module built on an nn.Module, not a model name)
@@ -326,16 +334,17 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
 
     lineno, video, _ = lines[0]
     tried = os.path.join(prefix, video)
-    if os.path.exists(tried):
-        return None
-    folder = csv_folder_prefix(csv_path, video, prefix)
+    first = [v for _, v, _ in lines[:5]]
+    if any(os.path.exists(os.path.join(prefix, v)) for v in first):
+        return None  # (a missing video among them is the dataset's to skip and report)
+    folder = csv_folder_prefix(csv_path, first, prefix)
     if folder is not None:
-        beside = os.path.join(folder, video)
         where = f"under --video-path-prefix {prefix}" if prefix else "relative to the current directory"
-        return (f"argument {option}: the video paths of {csv_path} are relative to its folder: its first video, "
-                f"{video}, is not found {where} ({tried}) but is at {beside}; pass --video-path-prefix "
+        return (f"argument {option}: the video paths of {csv_path} are relative to its folder: its first videos "
+                f"({video}, ...) are not found {where} ({tried}, ...) but are below {folder}; pass --video-path-prefix "
                 f"{shlex.quote(folder)}")
-    return f"argument {option}: the first video of {csv_path} (line {lineno}) was not found: {tried}"
+    return (f"argument {option}: none of the first {len(first)} videos of {csv_path} was found (line {lineno}: "
+            f"{tried})")
 
 
 def check_inputs(args: argparse.Namespace) -> str | None:
@@ -611,8 +620,8 @@ def _quiet_dead_workers() -> None:
 
 
 def _resume_command(argv: list[str]) -> str:
-    """The command line that continues this run: its own arguments with ``--resume last`` (not ``--overwrite``, which
-    would delete the checkpoints to resume from)."""
+    """The command line that continues this run: its own arguments with ``--resume last`` (less ``--overwrite``, which
+    has nothing to do in a resumed run)."""
     kept, skip = [], False
     for arg in argv:
         if skip:
@@ -754,7 +763,11 @@ def main(argv: list[str] | None = None) -> int:
     devices = args.devices if args.devices is not None else "auto"
     if isinstance(devices, str) and devices.isdigit():
         devices = int(devices)
-    n_devices = devices if isinstance(devices, int) else (torch.cuda.device_count() if on_gpu else 1)
+    listed = [d for d in devices.split(",") if d.strip()] if isinstance(devices, str) and "," in devices else None
+    if listed is not None:  # device ids ("0,1"): that many devices, not all of the machine's
+        n_devices = len(listed)
+    else:
+        n_devices = devices if isinstance(devices, int) else (torch.cuda.device_count() if on_gpu else 1)
     world = max(n_devices, 1) * args.num_nodes
     if args.workers is None:
         args.workers = default_workers(n_devices) if on_gpu else 4

@@ -214,12 +214,12 @@ def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
                 lines = read_path_label_lines(ap)
             except ValueError as e:
                 raise PrepareError(str(e)) from None
-            folder = csv_folder_prefix(ap, lines[0][1], video_path_prefix) if lines else None
+            folder = csv_folder_prefix(ap, [v for _, v, _ in lines[:5]], video_path_prefix) if lines else None
             if folder is not None:
                 where = f"under --video-path-prefix {video_path_prefix}" if video_path_prefix else "relative to the current directory"
                 raise PrepareError(
-                    f"the video paths of {p} are relative to its folder: its first video, {lines[0][1]}, is not found "
-                    f"{where} but is at {os.path.join(folder, lines[0][1])}; pass --video-path-prefix {shlex.quote(folder)}"
+                    f"the video paths of {p} are relative to its folder: its first videos ({lines[0][1]}, ...) are not "
+                    f"found {where} but are below {folder}; pass --video-path-prefix {shlex.quote(folder)}"
                 )
             name = os.path.splitext(os.path.basename(ap))[0]
             loaded.append(_Input(ap, "csv", name, _csv_entries(lines, video_path_prefix)))
