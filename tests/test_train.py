@@ -1492,3 +1492,15 @@ def test_eval_only_reads_the_weights_file_without_running_its_code(tmp_path):
     args = parse_args(["--eval-only", "--weights", str(weights)])
     assert not marker.exists()
     assert args.model == "resnet_small"  # (the demo's default: nothing taken from the refused file)
+
+
+def test_datamodule_csv_paths_relative_to_their_folder_ask_for_the_prefix(tmp_path, monkeypatch):
+    root = _prepared_root(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    dm = KineticsDataModule(root, num_workers=0)
+    with pytest.raises(FileNotFoundError, match=f"pass video_path_prefix='{root}'"):
+        dm.setup("fit")
+    dm = KineticsDataModule(root, num_workers=0, video_path_prefix=str(root))
+    dm.setup("fit")
+    assert len(dm.train_dataset) == 2

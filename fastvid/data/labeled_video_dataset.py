@@ -864,16 +864,9 @@ def labeled_video_dataset(
     first = [paths[i][0] for i in range(min(len(paths), 5))]  # (as the CSV gives them: before the prefix)
     paths.path_prefix = video_path_prefix
     if os.path.isfile(os.fspath(data_path)):
-        from fastvid.data.labeled_video_paths import csv_folder_prefix
+        from fastvid.data.labeled_video_paths import check_csv_prefix
 
-        folder = csv_folder_prefix(os.fspath(data_path), first, video_path_prefix)
-        if folder is not None:
-            where = (f"under video_path_prefix {os.fspath(video_path_prefix)!r}" if video_path_prefix
-                     else "relative to the current directory")
-            raise FileNotFoundError(
-                f"{os.fspath(data_path)}: its video paths are relative to its folder: its first videos are not found "
-                f"{where} but are below {folder}; pass video_path_prefix={folder!r}"
-            )
+        check_csv_prefix(os.fspath(data_path), first, video_path_prefix)
     if map_style:
         return LabeledVideoMapDataset(
             paths, clip_sampler, transform, decode_audio=decode_audio, decoder=decoder, **kwargs

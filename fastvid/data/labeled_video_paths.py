@@ -9,8 +9,8 @@ import pathlib
 
 import numpy as np
 
-__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "class_folder_names", "csv_folder_prefix", "read_path_label_lines",
-           "scan_class_folders"]
+__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "check_csv_prefix", "class_folder_names", "csv_folder_prefix",
+           "read_path_label_lines", "scan_class_folders"]
 
 #: What a class-folder tree's video files end with (any case).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
@@ -147,6 +147,18 @@ def csv_folder_prefix(csv_path: str, videos, prefix) -> str | None:
         return None
     folder = os.path.dirname(os.path.abspath(csv_path))
     return folder if any(os.path.exists(os.path.join(folder, v)) for v in videos) else None
+
+
+def check_csv_prefix(csv_path: str, videos, prefix) -> None:
+    """Raises FileNotFoundError naming the ``video_path_prefix`` to pass when the first ``videos`` of ``csv_path`` (as
+    written) are not found under ``prefix`` but are relative to the CSV's folder (:func:`csv_folder_prefix`)."""
+    folder = csv_folder_prefix(csv_path, videos, prefix)
+    if folder is not None:
+        where = f"under video_path_prefix {os.fspath(prefix)!r}" if prefix else "relative to the current directory"
+        raise FileNotFoundError(
+            f"{csv_path}: its video paths are relative to its folder: its first videos are not found {where} but are "
+            f"below {folder}; pass video_path_prefix={folder!r}"
+        )
 
 
 class LabeledVideoPaths:

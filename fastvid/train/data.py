@@ -375,7 +375,10 @@ class KineticsDataModule(pl.LightningDataModule):
         listing = self._folder_listing(split)
         if listing is not None:
             return listing
+        from fastvid.data.labeled_video_paths import check_csv_prefix
+
         paths = LabeledVideoPaths.from_csv(split)
+        check_csv_prefix(split, [paths[i][0] for i in range(min(len(paths), 5))], self.video_path_prefix)
         paths.path_prefix = self.video_path_prefix
         return paths
 
