@@ -861,12 +861,12 @@ def labeled_video_dataset(
     the dataset (decoder_threads, max_consecutive_failures, use_frame_plan, frame_plan, durations).
     """
     paths = LabeledVideoPaths.from_path(data_path)
-    first = [paths[i][0] for i in range(min(len(paths), 5))]  # (as the CSV gives them: before the prefix)
-    paths.path_prefix = video_path_prefix
     if os.path.isfile(os.fspath(data_path)):
         from fastvid.data.labeled_video_paths import check_csv_prefix
 
-        check_csv_prefix(os.fspath(data_path), first, video_path_prefix)
+        # (the paths as the CSV gives them: before the prefix is set)
+        check_csv_prefix(os.fspath(data_path), (path for path, _ in paths), video_path_prefix)
+    paths.path_prefix = video_path_prefix
     if map_style:
         return LabeledVideoMapDataset(
             paths, clip_sampler, transform, decode_audio=decode_audio, decoder=decoder, **kwargs

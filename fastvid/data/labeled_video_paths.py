@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import operator
 import os
 import pathlib
+import shlex
 
 import numpy as np
 
-__all__ = ["LabeledVideoPaths", "VIDEO_EXTENSIONS", "check_csv_prefix", "class_folder_names", "csv_folder_prefix",
-           "read_path_label_lines", "scan_class_folders"]
+__all__ = ["CSV_CHECK_VIDEOS", "LabeledVideoPaths", "VIDEO_EXTENSIONS", "check_csv_prefix", "class_folder_names",
+           "csv_prefix_problem", "read_path_label_lines", "scan_class_folders"]
 
 #: What a class-folder tree's video files end with (any case).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
@@ -137,28 +139,36 @@ def _walk_class_folder(top: pathlib.Path) -> list[tuple[str, list[str]]]:
     return sorted(out)
 
 
-def csv_folder_prefix(csv_path: str, videos, prefix) -> str | None:
-    """The folder to give as ``--video-path-prefix`` (``video_path_prefix``) when none of ``videos`` (the first few
-    paths of ``csv_path``, as written) is found under ``prefix`` (``os.path.join(prefix, video)``) but one is relative
-    to the CSV's folder (as fastvid-prepare writes its CSVs); None otherwise."""
-    videos = [videos] if isinstance(videos, str) else list(videos)
+#: How many of a CSV's first videos the path checks (:func:`csv_prefix_problem`) look at.
+CSV_CHECK_VIDEOS = 5
+
+
+def csv_prefix_problem(csv_path: str, videos, prefix, *, command_line: bool = False) -> str | None:
+    """A message naming the prefix to pass when the first :data:`CSV_CHECK_VIDEOS` of ``videos`` (the paths of
+    ``csv_path`` as written) are none of them found under ``prefix`` (``os.path.join(prefix, video)``) but are relative
+    to the CSV's folder (as fastvid-prepare writes its CSVs); None otherwise. Written for the command line
+    (``--video-path-prefix DIR``) or for Python (``video_path_prefix='DIR'``)."""
+    first = list(itertools.islice(videos, CSV_CHECK_VIDEOS))
     prefix = os.fspath(prefix)
-    if any(os.path.exists(os.path.join(prefix, v)) for v in videos):
+    if not first or any(os.path.exists(os.path.join(prefix, v)) for v in first):
         return None
     folder = os.path.dirname(os.path.abspath(csv_path))
-    return folder if any(os.path.exists(os.path.join(folder, v)) for v in videos) else None
+    if not any(os.path.exists(os.path.join(folder, v)) for v in first):
+        return None
+    if command_line:
+        where, fix = f"under --video-path-prefix {prefix}", f"--video-path-prefix {shlex.quote(folder)}"
+    else:
+        where, fix = f"under video_path_prefix {prefix!r}", f"video_path_prefix={folder!r}"
+    where = where if prefix else "relative to the current directory"
+    return (f"the video paths of {csv_path} are relative to its folder: its first videos ({first[0]}, ...) are not "
+            f"found {where} ({os.path.join(prefix, first[0])}, ...) but are below {folder}; pass {fix}")
 
 
 def check_csv_prefix(csv_path: str, videos, prefix) -> None:
-    """Raises FileNotFoundError naming the ``video_path_prefix`` to pass when the first ``videos`` of ``csv_path`` (as
-    written) are not found under ``prefix`` but are relative to the CSV's folder (:func:`csv_folder_prefix`)."""
-    folder = csv_folder_prefix(csv_path, videos, prefix)
-    if folder is not None:
-        where = f"under video_path_prefix {os.fspath(prefix)!r}" if prefix else "relative to the current directory"
-        raise FileNotFoundError(
-            f"{csv_path}: its video paths are relative to its folder: its first videos are not found {where} but are "
-            f"below {folder}; pass video_path_prefix={folder!r}"
-        )
+    """Raises FileNotFoundError with :func:`csv_prefix_problem`'s message (for Python) when there is one."""
+    problem = csv_prefix_problem(csv_path, videos, prefix)
+    if problem is not None:
+        raise FileNotFoundError(problem)
 
 
 class LabeledVideoPaths:

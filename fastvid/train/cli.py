@@ -320,8 +320,9 @@ def _limit_arg(text: str) -> int | float:
 
 
 def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
-    """An error message when the first video of ``csv_path`` is not where the dataset will look for it
-    (``os.path.join(prefix, path)``), saying where it is when it sits relative to the CSV's folder."""
+    """An error message when none of the first videos of ``csv_path`` (:data:`CSV_CHECK_VIDEOS`) is where the dataset
+    will look for it (``os.path.join(prefix, path)``), naming the prefix to pass when they sit relative to the CSV's
+    folder."""
     from fastvid.data.labeled_video_paths import read_path_label_lines
 
     try:
@@ -330,21 +331,17 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
         return f"argument {option}: {e}"
     if not lines:
         return f"argument {option}: {csv_path} holds no videos"
-    from fastvid.data.labeled_video_paths import csv_folder_prefix
+    from fastvid.data.labeled_video_paths import CSV_CHECK_VIDEOS, csv_prefix_problem
 
     lineno, video, _ = lines[0]
-    tried = os.path.join(prefix, video)
-    first = [v for _, v, _ in lines[:5]]
+    first = [v for _, v, _ in lines[:CSV_CHECK_VIDEOS]]
     if any(os.path.exists(os.path.join(prefix, v)) for v in first):
         return None  # (a missing video among them is the dataset's to skip and report)
-    folder = csv_folder_prefix(csv_path, first, prefix)
-    if folder is not None:
-        where = f"under --video-path-prefix {prefix}" if prefix else "relative to the current directory"
-        return (f"argument {option}: the video paths of {csv_path} are relative to its folder: its first videos "
-                f"({video}, ...) are not found {where} ({tried}, ...) but are below {folder}; pass --video-path-prefix "
-                f"{shlex.quote(folder)}")
+    problem = csv_prefix_problem(csv_path, first, prefix, command_line=True)
+    if problem is not None:
+        return f"argument {option}: {problem}"
     return (f"argument {option}: none of the first {len(first)} videos of {csv_path} was found (line {lineno}: "
-            f"{tried})")
+            f"{os.path.join(prefix, video)})")
 
 
 def check_inputs(args: argparse.Namespace) -> str | None:
@@ -402,7 +399,7 @@ def check_model(args: argparse.Namespace) -> str | None:
 
 
 def check_split_csvs(args: argparse.Namespace, train_path: str | None, val_path: str | None) -> str | None:
-    """The first video of each split CSV must exist where the dataset will look for it (see
+    """One of the first videos of each split CSV must exist where the dataset will look for it (see
     :func:`_check_first_video`); class-folder splits need no check."""
     for path, option in ((train_path, "--train" if args.train else "--data"), (val_path, "--val" if args.val else "--data")):
         if path is not None and os.path.isfile(path):
@@ -579,6 +576,11 @@ def _checkpoint_progress(path: str) -> dict:
     return {"epochs": epochs, "global_step": int(ckpt["global_step"]), "hparams": dict(ckpt.get("hyper_parameters") or {})}
 
 
+def _epochs(n: int) -> str:
+    """'1 epoch', '2 epochs'."""
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def _write_summary(path: Path, summary: dict) -> None:
     """Writes a run's summary whole (then renamed over the old one), non-finite values as null."""
     from fastvid.train.prepare import _write_atomic
@@ -721,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     resuming_here = ckpt_path is not None and os.path.dirname(os.path.realpath(ckpt_path)) == os.path.realpath(ckpt_dir)
     if progress is not None and (progress["epochs"] >= args.epochs or 0 < args.max_steps <= progress["global_step"]):
         say(f"fastvid-train: {ckpt_path} has finished " + ("this run" if resuming_here else "its run") + " already ("
-            f"{progress['epochs']} epoch{'s' * (progress['epochs'] != 1)}, {progress['global_step']} steps; --epochs {args.epochs}"
+            f"{_epochs(progress['epochs'])}, {progress['global_step']} steps; --epochs {args.epochs}"
             + (f", --max-steps {args.max_steps}" if args.max_steps > 0 else "")
             + "): nothing to train" + (", its outputs are left as they are" if resuming_here else
                                        " (raise --epochs to train it further)"))
@@ -827,9 +829,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"argument --num-classes: {args.num_classes} is too few: {what}")
             num_classes = args.num_classes or labels_num_classes
             if os.path.isfile(datamodule.train_path):
-                from fastvid.train.data import label_range
-
-                low = label_range(datamodule.train_path)[0]
+                low = datamodule.label_range(datamodule.train_path)[0]  # (read with the class count)
                 if low > 0:
                     say(f"fastvid-train: warning: the labels of {datamodule.train_path} start at {low}, not 0: "
                         + ("label 0 is a class" if low == 1 else f"labels 0-{low - 1} are classes")
@@ -932,13 +932,13 @@ def main(argv: list[str] | None = None) -> int:
             say("fastvid-train: warning: the checkpoint's optimizer state is restored with its own " + ", ".join(
                 f"{k} {stored[k]:g}" for k in restored) + " (this command's " + ", ".join(
                 f"{module.hparams[k]:g}" for k in restored) + " is not used)")
-        say(f"fastvid-train: resuming from {ckpt_path} (after {progress['epochs']} epoch{'s' * (progress['epochs'] != 1)}, "
+        say(f"fastvid-train: resuming from {ckpt_path} (after {_epochs(progress['epochs'])}, "
             f"{progress['global_step']} steps)")
     say(f"fastvid-train: {args.model} ({sum(p.numel() for p in module.parameters()) / 1e6:.2f} M parameters), "
         f"{num_classes} classes, {args.frames}x{args.crop_size}x{args.crop_size} clips of {args.clip_duration:g} s, "
         f"batch {args.batch_size} x {world} device(s)"
         + (f" (validation {args.val_batch_size})" if args.val_batch_size not in (None, args.batch_size) else "")
-        + f", {args.workers} workers per device, lr {lr:g}, {precision}, {args.epochs} epoch{'s' * (args.epochs != 1)} -> {run_dir}")
+        + f", {args.workers} workers per device, lr {lr:g}, {precision}, {_epochs(args.epochs)} -> {run_dir}")
     # The trainer's global rank, not the environment's LOCAL_RANK / RANK: SLURM's srun sets neither (every task read
     # rank 0 and all but one were refused by the lock).
     rank = trainer.global_rank
@@ -1035,7 +1035,7 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
     _write_summary(run_dir / "summary.json", summary)
 
     print()
-    print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({summary['epochs']} epoch{'s' * (summary['epochs'] != 1)}, {summary['steps']} steps)")
+    print(f"fastvid-train: finished in {_format_seconds(elapsed)} ({_epochs(summary['epochs'])}, {summary['steps']} steps)")
     if has_val:
         when = summary["val_after_epochs"]
         note = f" (after epoch {when}: the last validation)" if when is not None and when != summary["epochs"] else ""

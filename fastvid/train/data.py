@@ -148,17 +148,19 @@ def label_range(split: str | os.PathLike, paths: LabeledVideoPaths | None = None
     return min(labels), max(labels)
 
 
-def num_classes_of(split: str | os.PathLike, paths: LabeledVideoPaths | None = None) -> int:
+def num_classes_of(split: str | os.PathLike, paths: LabeledVideoPaths | None = None, *,
+                   label_max: int | None = None) -> int:
     """The class count a split asks for: its number of class folders (empty ones too: they are classes
     the data has no video of yet) for a class-folder tree, 1 + its largest label for a CSV (``paths``: as for
-    :func:`max_label`)."""
+    :func:`max_label`; ``label_max``: its largest label when already read)."""
     split = os.fspath(split)
+    if label_max is None:
+        label_max = max_label(split, paths)  # (no videos at all: the same error for a tree as for a CSV)
     if os.path.isdir(split):
         from fastvid.data.labeled_video_paths import class_folder_names
 
-        max_label(split, paths)  # (no videos at all: the same error as for a CSV)
         return len(class_folder_names(split))
-    return max_label(split) + 1
+    return label_max + 1
 
 
 def _check_same_class_folders(train_path: str | None, val_path: str | None) -> None:
@@ -294,6 +296,7 @@ class KineticsDataModule(pl.LightningDataModule):
         self.val_dataset = None
         self._num_classes = None
         self._folder_listings: dict[str, LabeledVideoPaths] = {}  # (a class-folder tree is walked once)
+        self._label_ranges: dict[str, tuple[int, int]] = {}  # (a split's labels are read once)
 
     # -- what the data holds ---------------------------------------------------------------------
 
@@ -304,7 +307,8 @@ class KineticsDataModule(pl.LightningDataModule):
             raise ValueError("KineticsDataModule: no training split, so no class count to read from it (validation "
                              "only: take the class count from the model)")
         if self._num_classes is None:
-            self._num_classes = num_classes_of(self.train_path, self._folder_listing(self.train_path))
+            self._num_classes = num_classes_of(self.train_path, self._folder_listing(self.train_path),
+                                               label_max=self.max_label(self.train_path))
         return self._num_classes
 
     @property
@@ -367,9 +371,15 @@ class KineticsDataModule(pl.LightningDataModule):
             self._folder_listings[split] = LabeledVideoPaths.from_directory(split)
         return self._folder_listings[split]
 
+    def label_range(self, split: str) -> tuple[int, int]:
+        """:func:`label_range` of one of this module's splits (read once for all uses)."""
+        if split not in self._label_ranges:
+            self._label_ranges[split] = label_range(split, self._folder_listing(split))
+        return self._label_ranges[split]
+
     def max_label(self, split: str) -> int:
-        """:func:`max_label` of one of this module's splits (a class-folder tree is walked once for all uses)."""
-        return max_label(split, self._folder_listing(split))
+        """:func:`max_label` of one of this module's splits (read once for all uses)."""
+        return self.label_range(split)[1]
 
     def _split_paths(self, split: str) -> LabeledVideoPaths:
         listing = self._folder_listing(split)
@@ -378,7 +388,7 @@ class KineticsDataModule(pl.LightningDataModule):
         from fastvid.data.labeled_video_paths import check_csv_prefix
 
         paths = LabeledVideoPaths.from_csv(split)
-        check_csv_prefix(split, [paths[i][0] for i in range(min(len(paths), 5))], self.video_path_prefix)
+        check_csv_prefix(split, (path for path, _ in paths), self.video_path_prefix)  # (before the prefix is set)
         paths.path_prefix = self.video_path_prefix
         return paths
 

@@ -59,7 +59,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shlex
 import stat
 import sys
 import time
@@ -70,7 +69,7 @@ from typing import Iterable, Optional, Sequence
 
 from fastvid.data import labeled_video_paths
 from fastvid.data.encoded_video import video_stream
-from fastvid.data.labeled_video_paths import csv_folder_prefix, read_path_label_lines
+from fastvid.data.labeled_video_paths import csv_prefix_problem, read_path_label_lines
 from fastvid.reference import short_side_scale_size
 
 FAILURES_FILE = "prepare_failures.txt"
@@ -214,13 +213,9 @@ def _load_inputs(inputs: Sequence[str], video_path_prefix: str) -> list[_Input]:
                 lines = read_path_label_lines(ap)
             except ValueError as e:
                 raise PrepareError(str(e)) from None
-            folder = csv_folder_prefix(ap, [v for _, v, _ in lines[:5]], video_path_prefix) if lines else None
-            if folder is not None:
-                where = f"under --video-path-prefix {video_path_prefix}" if video_path_prefix else "relative to the current directory"
-                raise PrepareError(
-                    f"the video paths of {p} are relative to its folder: its first videos ({lines[0][1]}, ...) are not "
-                    f"found {where} but are below {folder}; pass --video-path-prefix {shlex.quote(folder)}"
-                )
+            problem = csv_prefix_problem(p, (v for _, v, _ in lines), video_path_prefix, command_line=True)
+            if problem is not None:
+                raise PrepareError(problem)
             name = os.path.splitext(os.path.basename(ap))[0]
             loaded.append(_Input(ap, "csv", name, _csv_entries(lines, video_path_prefix)))
         else:
