@@ -2,9 +2,16 @@
 
 The original is a 10 s, 30 fps H.264 video with a keyframe every 250 frames (typical of downloaded Kinetics
 videos); the copy is what ``fastvid-prepare`` writes with its defaults (short side 256, a keyframe every 16
-frames, veryfast, crf 23, tune fastdecode). Both are read the same way, with PyAV on one thread: seek to the
-window start (which lands on the keyframe before it), decode up to the window end, keep 8 evenly spaced frames
-of the window and convert only those to RGB. Each round reads the same 8 random windows from each file.
+frames, veryfast, crf 23, tune fastdecode, no B-frame pyramid). Two readers, each on one thread, read every file
+the same way:
+
+* ``pyav``: seek to the window start (which lands on the keyframe before it), decode up to the window end, keep 8
+  evenly spaced frames of the window and convert only those to RGB (the copy's gain alone);
+* ``fastvid``: what the datasets do (``EncodedVideoPyAV.get_clip_frames``), which also skips decoding the
+  non-reference frames it does not keep; its cases add the copy made with x264's default B-frame pyramid
+  (``b_pyramid=True``, fastvid-prepare's output before that default changed), whose B frames are references.
+
+Each round reads the same 8 random windows from each file.
 """
 
 import math
@@ -71,8 +78,10 @@ def videos(tmp_path_factory):
         _write_original(str(src), w, h)
         listing = root / f"{name}.csv"
         listing.write_text(f"{src} 0\n")
-        prepare([str(listing)], str(root / "prepared" / name), settings=EncodeSettings(), workers=1, progress=False)
-        out[name] = (str(src), str(root / "prepared" / name / "v.mp4"))
+        out[name] = {"original": str(src)}
+        for which, settings in (("prepared", EncodeSettings()), ("prepared-b-pyramid", EncodeSettings(b_pyramid=True))):
+            prepare([str(listing)], str(root / which / name), settings=settings, workers=1, progress=False)
+            out[name][which] = str(root / which / name / "v.mp4")
     return out
 
 
@@ -109,34 +118,64 @@ def _frames_decoded(path, start):
     return math.ceil((start + CLIP_S) * FPS) - round(k * FPS)
 
 
+def read_clip_fastvid(path, start, duration=CLIP_S, keep=KEEP):
+    """The same clip as :func:`read_clip`, read as fastvid's datasets read it."""
+    from fastvid.data import EncodedVideoPyAV
+
+    v = EncodedVideoPyAV(path, decode_audio=False, threads=1)
+    try:
+        clip = v.get_clip_frames(start, start + duration, num_samples=keep)["video"].permute(1, 2, 3, 0).numpy()
+        read_clip_fastvid.frames_decoded = v.last_decode_stats["frames_decoded"]
+        return clip
+    finally:
+        v.close()
+
+
+IMPL = {
+    "original": "original (GOP 250)",
+    "prepared": "fastvid-prepare copy (256, GOP 16, fastdecode, no B pyramid)",
+    "prepared-b-pyramid": "fastvid-prepare copy with B pyramid (x264 default)",
+}
+
+
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("which", ["original", "prepared"])
+@pytest.mark.parametrize(
+    "reader,which",
+    [("pyav", "original"), ("pyav", "prepared"), ("fastvid", "original"), ("fastvid", "prepared"),
+     ("fastvid", "prepared-b-pyramid")],
+)
 @pytest.mark.benchmark(group="prepare-decode")
-def test_bench_decode_random_clip(benchmark, videos, case, which):
-    orig, prepped = videos[case]
-    path = orig if which == "original" else prepped
+def test_bench_decode_random_clip(benchmark, videos, case, reader, which):
+    path = videos[case][which]
+    read = read_clip if reader == "pyav" else read_clip_fastvid
     starts = _starts()
-    clip = read_clip(path, starts[0])
+    clip = read(path, starts[0])
     with av.open(path) as c:
         w, h = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
     assert clip.shape == (KEEP, h, w, 3)
     if which == "prepared":
         assert min(w, h) == 256
 
+    if reader == "fastvid":  # the same frames as the plain read
+        np.testing.assert_array_equal(clip, read_clip(path, starts[0]))
+
     def run():
         for s in starts:
-            read_clip(path, s)
+            read(path, s)
 
     if benchmark.disabled:
         benchmark(run)
     else:
         benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=1)
-    frames = np.mean([_frames_decoded(path, s) for s in starts])
+    if reader == "fastvid":  # what it decoded (no more than the plain read: it skips what it need not decode)
+        frames = np.mean([(read(path, s), read_clip_fastvid.frames_decoded)[1] for s in starts])
+    else:
+        frames = np.mean([_frames_decoded(path, s) for s in starts])
     median = benchmark.stats.stats.median if benchmark.stats else None
     benchmark.extra_info.update(
         role="fastvid" if which == "prepared" else "baseline",
-        case=f"{case} 30fps 10s H.264, random 2s clip keep 8, threads=1",
-        impl="fastvid-prepare copy (256, GOP 16, fastdecode)" if which == "prepared" else "original (GOP 250)",
+        case=f"{case} 30fps 10s H.264, random 2s clip keep 8, read with {reader}, threads=1",
+        impl=IMPL[which],
         shape=f"{w}x{h}",
         dtype="uint8",
         threads=1,

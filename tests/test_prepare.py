@@ -739,3 +739,55 @@ def test_csv_paths_relative_to_the_csvs_folder_need_the_prefix_and_a_run_where_a
     assert main([str(tmp_path / "data/train.csv"), "--video-path-prefix", str(tmp_path / "data"), "-o",
                  str(tmp_path / "out")] + CLI_SMALL[:-1]) == 0
     assert "pass it as --video-path-prefix (fastvid-train)" in capsys.readouterr().out
+
+
+def _decoded_for_clips(path, windows, keep):
+    from fastvid.data import EncodedVideoPyAV
+
+    v = EncodedVideoPyAV(path, decode_audio=False)
+    try:
+        total = 0
+        for s, e in windows:
+            v.get_clip_frames(s, e, num_samples=keep)
+            total += v.last_decode_stats["frames_decoded"]
+        return total
+    finally:
+        v.close()
+
+
+def test_b_frames_are_not_references_by_default_so_reads_skip_them(tmp_path, capsys):
+    from fastvid.data.synthetic import write_video
+
+    src = tmp_path / "src" / "train" / "v.mp4"
+    os.makedirs(src.parent)
+    write_video(str(src), num_frames=90, fps=15, height=64, width=96)  # 6 s of moving noise: x264 writes B frames
+    (tmp_path / "train.csv").write_text("train/v.mp4 0\n")
+    run = dict(video_path_prefix=str(tmp_path / "src"), workers=1, progress=False)
+    fast = dict(short_side=32, gop=16, crf=23, preset="veryfast")  # (ultrafast writes no B frames)
+    prepare([str(tmp_path / "train.csv")], str(tmp_path / "new"), settings=EncodeSettings(**fast), **run)
+    prepare([str(tmp_path / "train.csv")], str(tmp_path / "old"), settings=EncodeSettings(**fast, b_pyramid=True), **run)
+    new, old = str(tmp_path / "new/train/v.mp4"), str(tmp_path / "old/train/v.mp4")
+    # what x264 wrote in its settings record (SEI) of each copy
+    assert b"b_pyramid=0" in open(new, "rb").read() and b"b_pyramid=2" in open(old, "rb").read()
+    assert json.loads((tmp_path / "new/prepare_settings.json").read_text())["b_pyramid"] is False
+    windows = [(0.4, 1.4), (1.9, 2.9), (3.3, 4.3), (4.5, 5.5)]
+    n_new, n_old = _decoded_for_clips(new, windows, 4), _decoded_for_clips(old, windows, 4)
+    assert n_new < 0.85 * n_old, (n_new, n_old)
+    np.testing.assert_allclose(probe(new)[2], probe(old)[2])  # the same frames and times
+
+    # a folder prepared before the setting existed (its record has no b_pyramid; x264's default pyramid) goes on
+    # with b_pyramid=True, reusing its videos; the new default is refused with the way to go on
+    old_dir = tmp_path / "old"
+    recorded = json.loads((old_dir / "prepare_settings.json").read_text())
+    assert "b_pyramid" not in recorded  # exactly what an older fastvid-prepare wrote
+    mtime = os.stat(old).st_mtime_ns
+    s = prepare([str(tmp_path / "train.csv")], str(old_dir), settings=EncodeSettings(**fast, b_pyramid=True), **run)
+    assert (s.done, s.skipped) == (0, 1) and os.stat(old).st_mtime_ns == mtime
+    with pytest.raises(PrepareError, match=r"b_pyramid: True then, False now.*--b-pyramid"):
+        prepare([str(tmp_path / "train.csv")], str(old_dir), settings=EncodeSettings(**fast), **run)
+    args = [str(tmp_path / "train.csv"), "-o", str(old_dir), "--video-path-prefix", str(tmp_path / "src"),
+            "--short-side", "32", "--quiet"]
+    assert main(args) == 2 and "--b-pyramid" in capsys.readouterr().err
+    assert main(args + ["--b-pyramid"]) == 0 and "1 already done" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="b_pyramid must be a bool"):
+        EncodeSettings(b_pyramid="no")

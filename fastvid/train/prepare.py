@@ -3,7 +3,8 @@
 Raw Kinetics videos are often large (up to 1080p) with long GOPs (a keyframe every 250 frames or more), so reading
 a random 2 s clip means decoding seconds of frames before the clip and scaling down every one of them. The copy
 this tool writes has a short side of 256 (or ``--short-side``), a keyframe every ``--gop`` frames, H.264 in
-yuv420p (libx264, tuned for fast decoding) in MP4 with the index at the front, and no audio unless ``--audio``.
+yuv420p (libx264, tuned for fast decoding: no CABAC, no deblocking, and B frames that no other frame refers to, so
+a read can skip the ones a clip does not keep) in MP4 with the index at the front, and no audio unless ``--audio``.
 
 Inputs (one or more, mixed):
 * a CSV file of ``path label`` lines, as PyTorchVideo's ``LabeledVideoPaths`` reads it (the label is the last
@@ -89,13 +90,20 @@ class PrepareError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class EncodeSettings:
-    """How each video is re-encoded. ``threads`` is per worker and not part of what the output depends on."""
+    """How each video is re-encoded. ``threads`` is per worker and not part of what the output depends on.
+
+    ``b_pyramid=False`` (x264's ``b-pyramid=none``) keeps every B frame out of the reference lists, so the decoder
+    skips the B frames a clip does not keep instead of decoding them for the frames that refer to them (a random 2 s
+    clip with 8 frames kept: about 20 % less decoding, for files about 7 % larger). Folders prepared before the
+    setting existed were made with x264's default, ``b_pyramid=True``.
+    """
 
     short_side: int = 256
     gop: int = 16
     crf: int = 23
     preset: str = "veryfast"
     tune: Optional[str] = "fastdecode"
+    b_pyramid: bool = False
     audio: bool = False
     upscale: bool = True
     codec: str = "libx264"
@@ -115,14 +123,27 @@ class EncodeSettings:
         tunes = (None, "film", "animation", "grain", "stillimage", "fastdecode", "zerolatency")
         if self.tune not in tunes:
             raise ValueError(f"tune must be one of {', '.join(t for t in tunes if t)} or None, got {self.tune!r}.")
+        if not isinstance(self.b_pyramid, bool):
+            raise ValueError(f"b_pyramid must be a bool, got {self.b_pyramid!r}.")
         if not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be an int >= 0 (0: let the codec choose), got {self.threads!r}.")
 
     def identity(self) -> dict:
-        """The settings the output depends on (what ``prepare_settings.json`` records)."""
+        """The settings the output depends on (what ``prepare_settings.json`` records).
+
+        A setting added after folders were prepared without it is left out while it holds the value those folders
+        were made with (:data:`_SETTINGS_BEFORE`), so such a folder's record (and manifest digests) still match.
+        """
         d = dataclasses.asdict(self)
         d.pop("threads")
+        for k, v in _SETTINGS_BEFORE.items():
+            if d[k] == v:
+                del d[k]
         return d
+
+
+# Settings added later, with the value that folders prepared before each existed were made with.
+_SETTINGS_BEFORE = {"b_pyramid": True}
 
 
 def output_size(width: int, height: int, short_side: int, upscale: bool = True) -> tuple[int, int]:
@@ -418,6 +439,8 @@ def encode_video(src: str, dst: str, settings: EncodeSettings) -> int:
 
         with av.open(dst, "w", format="mp4", options={"movflags": "+faststart"}) as out:
             x264_params = f"keyint={settings.gop}:min-keyint={settings.gop}:scenecut=0"
+            if not settings.b_pyramid:
+                x264_params += ":b-pyramid=none"
             options = {"crf": str(settings.crf), "preset": settings.preset, "x264-params": x264_params}
             if settings.tune:
                 options["tune"] = settings.tune
@@ -572,10 +595,15 @@ def _check_settings_file(out_dir: str, settings: EncodeSettings) -> None:
         with open(path, encoding="utf-8") as f:
             before = json.load(f)
         if before != settings.identity():
-            diff = {k: (before.get(k), v) for k, v in settings.identity().items() if before.get(k) != v}
+            now = {**_SETTINGS_BEFORE, **settings.identity()}
+            before = {**_SETTINGS_BEFORE, **before}
+            diff = {k: (before.get(k), v) for k, v in now.items() if before.get(k) != v}
+            hint = ""
+            if "b_pyramid" in diff and before.get("b_pyramid"):
+                hint = " (a folder prepared before fastvid-prepare turned the B-frame pyramid off: pass --b-pyramid, or b_pyramid=True, to go on)"
             raise PrepareError(
                 f"{out_dir} was prepared with other settings ({', '.join(f'{k}: {a!r} then, {b!r} now' for k, (a, b) in diff.items())}); "
-                "use a new output folder or the same settings."
+                f"use a new output folder or the same settings{hint}."
             )
 
 
@@ -1058,6 +1086,12 @@ def _parser() -> argparse.ArgumentParser:
         help="libx264 tune; 'none' for none (default fastdecode: no CABAC and no deblocking, about 1.6x cheaper to "
         "decode for about 15-25%% larger files)",
     )
+    p.add_argument(
+        "--b-pyramid",
+        action="store_true",
+        help="let B frames be references (x264's default; off by default: a read then skips the B frames a clip does "
+        "not keep, about 20%% less decoding for about 7%% larger files)",
+    )
     p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=False, help="keep audio as AAC (default: drop it)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--threads", type=int, default=0, help="codec threads per worker (default: cores / workers)")
@@ -1078,6 +1112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             crf=args.crf,
             preset=args.preset,
             tune=None if args.tune in ("", "none", "None") else args.tune,
+            b_pyramid=args.b_pyramid,
             audio=args.audio,
             upscale=not args.no_upscale,
             threads=args.threads,
