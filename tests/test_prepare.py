@@ -791,3 +791,21 @@ def test_b_frames_are_not_references_by_default_so_reads_skip_them(tmp_path, cap
     assert main(args + ["--b-pyramid"]) == 0 and "1 already done" in capsys.readouterr().out
     with pytest.raises(ValueError, match="b_pyramid must be a bool"):
         EncodeSettings(b_pyramid="no")
+
+
+def test_a_reruns_check_of_the_outputs_already_there_shows_progress(dataset, tmp_path, capsys, monkeypatch):
+    import fastvid.train.prepare as P
+
+    args = [str(dataset / "train"), "-o", str(tmp_path / "p"), "--short-side", "32", "--gop", "8", "--preset",
+            "ultrafast", "--workers", "2"]
+    assert main(args + ["--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(P, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(P, "COMPLETE_CHECKS_PER_TASK", 1)  # (a task per output: a line after each)
+    assert main(args) == 0
+    lines = capsys.readouterr().err.splitlines()
+    checks = [line for line in lines if "checking the outputs already there" in line]
+    assert [line.split(": ")[2].split(",")[:2] for line in checks] == [
+        ["1/4 checked", " 1 complete"], ["2/4 checked", " 2 complete"], ["3/4 checked", " 3 complete"]], lines
+    i = lines.index(checks[-1])
+    assert lines[i + 1].startswith("fastvid-prepare: 4/5 videos (80%), 4 done already, ")  # then the broken one

@@ -48,8 +48,8 @@ unless ``--strict`` is given and some failed, or none could be read (1). A CSV w
 ``--video-path-prefix`` but is relative to the CSV's folder is refused before any work, naming the prefix to pass.
 
 Progress goes to stderr: a bar on a terminal; otherwise (nohup, SLURM, ``2> log``) a plain line at the start,
-every 30 s (:data:`PROGRESS_EVERY_S`) and at the end, with done/total, failures, rate and ETA; none with
-``--quiet``.
+every 30 s (:data:`PROGRESS_EVERY_S`) and at the end, with done/total, failures, rate and ETA (and, while a rerun
+checks the outputs already there before making any, how many it has checked); none with ``--quiet``.
 """
 
 from __future__ import annotations
@@ -811,6 +811,19 @@ class _LineProgress:
         print(f"fastvid-prepare: {total} videos to do (a progress line every {self.every:g} s)", file=sys.stderr,
               flush=True)
 
+    def checking(self, checked: int, total: int, found: int) -> None:
+        """A rerun's check of the outputs already there (before any video is made): ``checked`` of ``total``
+        looked at so far, ``found`` of them complete; a line every :data:`PROGRESS_EVERY_S` seconds."""
+        now = time.monotonic()
+        if now - self.last >= self.every and checked < total:
+            self.last = now
+            print(
+                f"fastvid-prepare: checking the outputs already there: {checked}/{total} checked, {found} complete, "
+                f"elapsed {_hms(now - self.t0)}",
+                file=sys.stderr,
+                flush=True,
+            )
+
     def skip(self, count: int) -> None:
         """``count`` videos found done already, at once (they do not count in the rate)."""
         if count:
@@ -850,7 +863,11 @@ class _BarProgress:
         self.failed = 0
         self.bar = tqdm(total=total, unit="video", dynamic_ncols=True, desc="fastvid-prepare")
 
+    def checking(self, checked: int, total: int, found: int) -> None:
+        self.bar.set_postfix_str(f"checking the outputs already there: {checked}/{total}")
+
     def skip(self, count: int) -> None:
+        self.bar.set_postfix_str("")
         self.bar.update(count)
 
     def update(self, failed: bool) -> None:
@@ -863,6 +880,9 @@ class _BarProgress:
 
 
 class _NoProgress:
+    def checking(self, checked: int, total: int, found: int) -> None:
+        pass
+
     def skip(self, count: int) -> None:
         pass
 
@@ -902,18 +922,25 @@ def _skipped_if_complete(jobs: list) -> list:
     return out
 
 
-def _complete_outputs(jobs: list, workers: int, ctx) -> dict:
+def _complete_outputs(jobs: list, workers: int, ctx, bar=None) -> dict:
     """``{dst: skipped result}`` for the jobs whose output is complete (:func:`is_complete`), checked by ``workers``
     processes in tasks of :data:`COMPLETE_CHECKS_PER_TASK`: a rerun over a large dataset finds most outputs there,
     and one pool task per video cost more than the check (about 0.5 ms of the main process each: minutes at
-    Kinetics scale)."""
+    Kinetics scale). ``bar`` (a progress object) is told how far the check is as its tasks finish."""
     if not jobs:
         return {}
     n = COMPLETE_CHECKS_PER_TASK
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     try:
         parts = [pool.submit(_skipped_if_complete, jobs[i:i + n]) for i in range(0, len(jobs), n)]
-        results = [r for part in parts for r in part.result()]
+        results: list = []
+        found = 0
+        for part in parts:
+            got = part.result()
+            results += got
+            found += sum(r is not None for r in got)
+            if bar is not None:
+                bar.checking(len(results), len(jobs), found)
     except BrokenProcessPool:  # (a worker died reading an output: the jobs check their outputs one by one instead)
         pool.shutdown(wait=False, cancel_futures=True)
         return {}
@@ -942,7 +969,7 @@ def _run_jobs(jobs: list, settings: EncodeSettings, workers: int, progress, fn=N
         ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload([__name__])
-        complete = _complete_outputs([(src, dst) for src, dst in jobs if os.path.isfile(dst)], workers, ctx)
+        complete = _complete_outputs([(src, dst) for src, dst in jobs if os.path.isfile(dst)], workers, ctx, bar)
         bar.skip(len(complete))
         yield from complete.values()
         rest = [(src, dst) for src, dst in jobs if dst not in complete]
