@@ -1461,6 +1461,25 @@ def test_cli_warns_when_the_training_labels_do_not_start_at_0(tiny_root, tmp_pat
     assert "start at" not in capsys.readouterr().out
 
 
+def test_cli_warns_when_a_clip_holds_fewer_frames_than_frames(tiny_root, tmp_path, capsys, no_training):
+    # --frames 8 of a 0.5 s clip of 10 fps videos: 3 of the 8 frames were copies, in silence (PyTorchVideo's behaviour)
+    from fastvid.train.cli import clip_frames_warning, main
+
+    base = ["--model", "resnet_small", "--clip-duration", "0.5", "--output-dir"]
+    for i, data in enumerate((tiny_root, tiny_root / "train.csv", tiny_root / "train")):  # root, CSV, class folders
+        with pytest.raises(no_training):
+            main(["--data", str(data), "--frames", "8", *base, str(tmp_path / f"r{i}")])
+        out = capsys.readouterr().out
+        assert "fastvid-train: warning: --frames 8 is more than the 5 frames a 0.5 s clip (--clip-duration) holds at "                "10 fps (the frame rate of " in out, out
+        assert "a --clip-duration of 0.8 s or more, or fewer --frames, gives each kept frame its own" in out
+        with pytest.raises(no_training):
+            main(["--data", str(data), "--frames", "5", *base, str(tmp_path / f"s{i}")])
+        assert "repeats frames" not in capsys.readouterr().out
+    (tmp_path / "gone.csv").write_text("gone.mp4 0\n")
+    assert clip_frames_warning(str(tmp_path / "gone.csv"), str(tmp_path), 8, 0.5) is None  # (no video to look at)
+    assert "1.2 s or more" in clip_frames_warning(str(tiny_root / "train.csv"), "", 12, 1.0)
+
+
 def test_cli_mistakes_print_a_short_usage_line_and_the_error(capsys):
     # argparse printed all ~40 options (27 lines) before the one line that says what is wrong
     from fastvid.train.cli import main

@@ -344,6 +344,54 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
             f"{os.path.join(prefix, video)})")
 
 
+def _first_video(split: str, prefix: str) -> str | None:
+    """The first video of a split (a CSV: the first of its first :data:`CSV_CHECK_VIDEOS` that exists; a class-folder
+    tree: the first file of the first class folder that has one), or None."""
+    from fastvid.data.labeled_video_paths import CSV_CHECK_VIDEOS, VIDEO_EXTENSIONS, class_folder_names, read_path_label_lines
+
+    try:
+        if os.path.isdir(split):
+            for name in class_folder_names(split):
+                folder = os.path.join(split, name)
+                files = sorted(f for f in os.listdir(folder) if f.lower().endswith(VIDEO_EXTENSIONS) and not f.startswith("."))
+                if files:
+                    return os.path.join(folder, files[0])
+            return None
+        for _, video, _ in read_path_label_lines(split)[:CSV_CHECK_VIDEOS]:
+            if os.path.isfile(os.path.join(prefix, video)):
+                return os.path.join(prefix, video)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def clip_frames_warning(split: str, prefix: str, frames: int, clip_duration: float) -> str | None:
+    """A warning when ``frames`` is more than a ``clip_duration`` clip of the split's first video holds at its frame
+    rate: UniformTemporalSubsample then repeats frames (as in PyTorchVideo), which a run does not otherwise show."""
+    video = _first_video(split, prefix)
+    if video is None:
+        return None
+    try:
+        import av
+
+        from fastvid.data.encoded_video import video_stream
+
+        with av.open(video, metadata_errors="ignore") as c:
+            stream = video_stream(c)
+            rate = stream.average_rate or stream.guessed_rate if stream is not None else None
+    except Exception:  # (an unreadable first video is the dataset's to skip and report)
+        return None
+    if not rate or float(rate) <= 0:
+        return None
+    fps = float(rate)
+    held = clip_duration * fps
+    if frames <= held + 1e-6:
+        return None
+    return (f"--frames {frames} is more than the {held:g} frames a {clip_duration:g} s clip (--clip-duration) holds at "
+            f"{fps:g} fps (the frame rate of {video}): every clip repeats frames, as in PyTorchVideo; a --clip-duration "
+            f"of {math.ceil(frames / fps * 100) / 100:g} s or more, or fewer --frames, gives each kept frame its own")
+
+
 def check_inputs(args: argparse.Namespace) -> str | None:
     """The first problem with the files a (non-demo) run reads, as an error message, or None: a missing
     --data / --train / --val / --resume path."""
@@ -835,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
                         + ("label 0 is a class" if low == 1 else f"labels 0-{low - 1} are classes")
                         + f" without a training video ({num_classes} classes in all, chance "
                         f"{1 / num_classes:.1%}); if the labels count from 1, subtract 1 from each")
+            note = clip_frames_warning(datamodule.train_path, args.video_path_prefix or "", args.frames, args.clip_duration)
+            if note:
+                say(f"fastvid-train: warning: {note}")
             if datamodule.val_path is not None:
                 label_max = datamodule.max_label(datamodule.val_path)
                 if label_max >= num_classes:
