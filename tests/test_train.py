@@ -1480,6 +1480,24 @@ def test_cli_warns_when_a_clip_holds_fewer_frames_than_frames(tiny_root, tmp_pat
     assert "1.2 s or more" in clip_frames_warning(str(tiny_root / "train.csv"), "", 12, 1.0)
 
 
+def test_the_continue_command_says_to_use_the_launcher_of_the_run(monkeypatch):
+    # under torchrun or a multi-task srun, the printed command (fastvid-train ...) alone starts one process, not the run
+    from fastvid.train.cli import _launcher, _resume_command
+
+    for k in ("TORCHELASTIC_RUN_ID", "SLURM_STEP_ID", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"):
+        monkeypatch.delenv(k, raising=False)
+    argv = ["--data", "d", "--devices", "2", "--resume", "x.ckpt", "--overwrite"]
+    assert _resume_command(argv) == "fastvid-train --data d --devices 2 --resume last"
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
+    assert _resume_command(argv).endswith("--resume last (started the way this run was: under torchrun, with its own "
+                                          "arguments)")
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID")
+    assert _launcher({"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "4"}) == "srun, with its own arguments"
+    assert _launcher({"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "1"}) is None  # (one task: the command alone is it)
+    assert _launcher({"SLURM_NTASKS": "8"}) is None  # (a batch script, not a task of srun)
+    assert _launcher({"SLURM_STEP_ID": "0", "SLURM_NTASKS": "2(x4)"}) is None
+
+
 def test_cli_mistakes_print_a_short_usage_line_and_the_error(capsys):
     # argparse printed all ~40 options (27 lines) before the one line that says what is wrong
     from fastvid.train.cli import main

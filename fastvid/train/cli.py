@@ -680,7 +680,20 @@ def _resume_command(argv: list[str]) -> str:
             skip = True
         elif not (arg.startswith("--resume=") or arg == "--overwrite"):
             kept.append(arg)
-    return shlex.join(["fastvid-train", *kept, "--resume", "last"])
+    command = shlex.join(["fastvid-train", *kept, "--resume", "last"])
+    launcher = _launcher(os.environ)
+    return command + (f" (started the way this run was: under {launcher})" if launcher else "")
+
+
+def _launcher(environ) -> str | None:
+    """The launcher that started this process for DDP, as its environment tells (torchrun, SLURM's srun), or None:
+    the continue command is given without it, so the message says to use it."""
+    if environ.get("TORCHELASTIC_RUN_ID"):
+        return "torchrun, with its own arguments"
+    tasks = environ.get("SLURM_STEP_NUM_TASKS") or environ.get("SLURM_NTASKS") or "1"
+    if environ.get("SLURM_STEP_ID") is not None and tasks.isdigit() and int(tasks) > 1:
+        return "srun, with its own arguments"
+    return None
 
 
 def _leave_process_group(status: int) -> int:
