@@ -8,10 +8,12 @@ to RGB, stack, float32, then UniformTemporalSubsample) vs decord when it is inst
 video (a random-clip dataset opens one video per clip). Decoder threads: 1 for every implementation, and
 torch runs on 1 thread, as inside a DataLoader worker.
 
-The 5 minute video also times fastvid with the whole-video packet index ("fastvid-full-index", what every
-video got before videos longer than ``EncodedVideoPyAV.window_index_after_sec`` were indexed only around
-each clip): the cost of demuxing a long file on every open. With timings off (CI's smoke run) the long
-video is 12 s, to keep the run short.
+Every video is also read by fastvid with the whole-video packet index built on open ("fastvid-full-index":
+what every clip of a fresh open got before the first clip of an open video was indexed around its window only
+and decoded from the packets that index read, ``EncodedVideoPyAV.window_index_first_clip``; on the 5 minute
+video, what it got before videos longer than ``window_index_after_sec`` were indexed around each clip): the
+cost of demuxing the whole file on every open. With timings off (CI's smoke run) the long video is 12 s, to keep
+the run short.
 """
 
 from __future__ import annotations
@@ -109,7 +111,15 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-IMPLS = {"fastvid": fastvid_clip, "pytorchvideo-style": pytorchvideo_style_clip, "decord": decord_clip}
+IMPLS = {"fastvid": fastvid_clip, "fastvid-full-index": fastvid_clip, "pytorchvideo-style": pytorchvideo_style_clip,
+         "decord": decord_clip}
+
+
+def _whole_index_on_open(monkeypatch) -> None:
+    from fastvid.data import EncodedVideoPyAV
+
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", float("inf"))
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_first_clip", False)
 
 
 def _bench_clips(benchmark, path: str, seconds: float, gop: int, impl: str, fn) -> None:
@@ -146,9 +156,11 @@ def _bench_clips(benchmark, path: str, seconds: float, gop: int, impl: str, fn) 
 @pytest.mark.benchmark(group="decode-cpu")
 @pytest.mark.parametrize("gop", [250, 32])
 @pytest.mark.parametrize("impl", list(IMPLS))
-def test_decode_clip(benchmark, gop, impl, one_torch_thread):
+def test_decode_clip(benchmark, gop, impl, one_torch_thread, monkeypatch):
     if impl == "decord":
         pytest.importorskip("decord")
+    if impl == "fastvid-full-index":
+        _whole_index_on_open(monkeypatch)
     path = bench_video(gop)
     with EncodedVideo.from_path(path, decode_audio=False) as v:
         duration = float(v.duration)
@@ -165,9 +177,7 @@ LONG_IMPLS = {
 @pytest.mark.benchmark(group="decode-cpu")
 @pytest.mark.parametrize("impl", list(LONG_IMPLS))
 def test_decode_clip_long_video(benchmark, impl, one_torch_thread, monkeypatch):
-    from fastvid.data import EncodedVideoPyAV
-
     seconds = 300 if not benchmark.disabled else 12
     if impl == "fastvid-full-index":
-        monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", float("inf"))
+        _whole_index_on_open(monkeypatch)
     _bench_clips(benchmark, bench_video(32, seconds=seconds), seconds, 32, impl, LONG_IMPLS[impl])

@@ -196,10 +196,54 @@ def test_a_shared_pass_that_disagrees_with_the_index_is_read_window_by_window(vi
         EncodedVideo.from_path(path).get_clips_frames(windows, 0)
 
 
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_the_first_clip_of_an_open_video_is_read_from_its_window_index(videos, name, monkeypatch):
+    # A training loader opens a video for each clip: that clip is indexed around its window and decoded from the
+    # packets the index read (no second seek), bit-identical to the reference; the next clip of the same video
+    # uses the whole index. window_index_first_clip=False: the whole index at once (as before).
+    if name not in videos:
+        pytest.skip(f"encoder for {name} not available in this FFmpeg")
+    path = videos[name]
+    decoded = decode_all_frames(path)
+    reused = 0
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        whole_at_open = v._index is not None  # (a header without durations: indexed on open)
+        windows = _windows(v.duration, seed=len(name) + 2)
+        seek_unreliable = v._seek_unreliable
+    for i, (s, e) in enumerate(windows):
+        for n in (None, 1, 8):
+            with EncodedVideo.from_path(path, decode_audio=False) as v:
+                got = v.get_clip_frames(s, e, n)
+                stats = dict(v.last_decode_stats)
+                again = v.get_clip_frames(s, e, n)
+                ref = reference_clip(path, s, e, n, decoded=decoded)
+                if ref is None:
+                    assert got["video"] is None and again["video"] is None, (s, e, n)
+                    continue
+                assert torch.equal(got["video"], ref) and torch.equal(again["video"], ref), (name, s, e, n)
+                assert torch.equal(got["frame_indices"], again["frame_indices"])
+                assert v.fallbacks == 0
+                if not whole_at_open and not seek_unreliable and stats.get("index"):
+                    assert stats["index"] == "window", stats
+                    assert v.last_decode_stats["index"] == "full"  # the second clip: the whole index
+                    reused += bool(stats.get("reused_index_packets"))
+    if not whole_at_open and not seek_unreliable and not v._pts_are_decode_times():
+        assert reused > 0  # (a window before the first keyframe, or none at all, seeks as before)
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_first_clip", False)
+    s, e = windows[3]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        got = v.get_clip_frames(s, e, 8)
+        assert v.last_decode_stats.get("index") in (None, "full") and "reused_index_packets" not in v.last_decode_stats
+        ref = reference_clip(path, s, e, 8, decoded=decoded)
+        assert (got["video"] is None and ref is None) or torch.equal(got["video"], ref)
+
+
 def test_long_videos_index_only_around_the_clip(videos, monkeypatch):
     path = videos["h264_yuv420p_bframes.mp4"]  # 75 frames, a keyframe every 12
     with EncodedVideo.from_path(path, decode_audio=False) as v:
         v.get_clip_frames(Fraction(1), Fraction(3, 2), 4)
+        assert v.last_decode_stats["index"] == "window" and v.last_decode_stats["reused_index_packets"]
+        v.get_clip_frames(Fraction(1), Fraction(3, 2), 4)  # a second clip of a short video: the whole index
         assert v.last_decode_stats["index"] == "full" and v.last_decode_stats["indexed_packets"] == 75
     monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 1.0)  # "long": over 1 s
     with EncodedVideo.from_path(path, decode_audio=False) as v:

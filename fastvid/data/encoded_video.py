@@ -11,8 +11,10 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   stops after the last kept frame and converts only kept frames to RGB. The result, uint8 (T', H, W, 3)
   (returned as a (C, T', H, W) view), is bit-identical to decoding the whole window and subsampling.
   Should the decoder's output ever disagree with the index (frames missing or unexpected), the clip is
-  decoded the plain way instead and ``fallbacks`` counts it. Videos up to
-  :attr:`EncodedVideoPyAV.window_index_after_sec` (60 s) are indexed whole on their first clip (one
+  decoded the plain way instead and ``fallbacks`` counts it. The first clip read from an opened video (a
+  training loader opens a video for each clip) is indexed around its window only, and decoded from the
+  packets that index read, without seeking again (:attr:`EncodedVideoPyAV.window_index_first_clip`); later
+  clips of videos up to :attr:`EncodedVideoPyAV.window_index_after_sec` (60 s) use the whole index (one
   demux, reused by every later clip); longer ones are indexed around each clip window only, so that
   opening a long video for one clip does not read the whole file.
 * :meth:`EncodedVideoPyAV.get_clips_frames` gives several windows' clips at once, each exactly
@@ -324,6 +326,10 @@ class EncodedVideoPyAV:
     #: only the packets from the keyframe before its window to two keyframes past it (a long video's
     #: full index costs more than decoding a clip: about 20 ms for 5 minutes of 340x256 H.264).
     window_index_after_sec: float = 60.0
+    #: The first clip read from an opened video (a training loader opens a video per clip) is indexed around its
+    #: window too, whatever the video's length, and decoded from the packets that index read, without a second
+    #: seek; later clips of a video up to :attr:`window_index_after_sec` use its whole index, built once.
+    window_index_first_clip: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
     def __init__(
@@ -350,6 +356,7 @@ class EncodedVideoPyAV:
         self._container = None
         self._pid = os.getpid()
         self._index: VideoIndex | None = None
+        self._read_clip = False  # (a clip was planned: the next ones use the whole index)
         self._rotation: int | None = None
         self._reordered: bool | None = None
         self._open_gop = ""  # why not to seek: a keyframe seen by _decode_display_order opens its GOP
@@ -611,12 +618,16 @@ class EncodedVideoPyAV:
         self.last_decode_stats["from_start"] = True
         return self._container.demux(self._vstream)
 
-    def _window_index(self, start_pts, end_pts) -> VideoIndex | None:
+    def _window_index(self, start_pts, end_pts, keep: list | None = None) -> VideoIndex | None:
         """The index of the packets around [start_pts, end_pts): from a keyframe at or before start_pts
         to the second keyframe at or after end_pts (in decode order, so that the B frames that come
         after a keyframe but show before it are in). A backward seek lands on the last keyframe by
         decode time, which in an open GOP can show after start_pts: then the keyframe before it is
-        tried. None when no such keyframe is found in a few tries (the caller indexes the whole video)."""
+        tried. None when no such keyframe is found in a few tries (the caller indexes the whole video).
+
+        ``keep``: a list that receives every packet the (successful) index read, in decode order, the one it
+        stopped at included; the stream's next packet is then the one after the last of them, so a decode can
+        start at one of their keyframes without seeking again (:meth:`_index_packets_from`)."""
         container, vs = self._container, self._vstream
         target = int(math.floor(start_pts))
         for _ in range(4):
@@ -626,10 +637,14 @@ class EncodedVideoPyAV:
                 return None
             keys_past_end = 0
             first = []
+            if keep is not None:
+                keep.clear()
 
             def packets():
                 nonlocal keys_past_end
                 for packet in container.demux(vs):
+                    if keep is not None:
+                        keep.append(packet)
                     if not first and packet.pts is not None and not packet.is_discard:
                         first.append((packet.pts, packet.dts, packet.is_keyframe))
                     if packet.is_keyframe and packet.pts is not None and packet.pts >= end_pts:
@@ -645,6 +660,18 @@ class EncodedVideoPyAV:
             if pts <= start_pts or dts <= self._video_start_pts:
                 return index  # a keyframe showing at or before the window, or the stream's first packet
             target = min(target, dts) - 1
+        if keep is not None:
+            keep.clear()
+        return None
+
+    def _index_packets_from(self, index_packets: list, key_pts: int):
+        """The video stream's packets from the keyframe at pts ``key_pts`` on, as a seek to it gives them: those of
+        ``index_packets`` (what :meth:`_window_index` just read) from that keyframe, then the stream's next ones;
+        None when ``index_packets`` does not hold that keyframe."""
+        for i, packet in enumerate(index_packets):
+            if packet.is_keyframe and packet.pts == key_pts:
+                self.last_decode_stats["from_start"] = False
+                return itertools.chain(index_packets[i:], self._container.demux(self._vstream))
         return None
 
     def _audio_last_pts(self):
@@ -1094,10 +1121,13 @@ class EncodedVideoPyAV:
             # the packet index knows the frames' times but not which frame has which: decode the window
             # in display order (:meth:`_decode_display_order`) and keep the subsample
             return self._subsample(self._decode_window_frames(start_pts, end_pts), num_samples)
-        index = None
+        index = index_packets = None
+        first_clip, self._read_clip = not self._read_clip, True
         if (self._index is None and start_pts != math.inf and end_pts != math.inf and not self._seek_unreliable
-                and float(self._duration) > self.window_index_after_sec):
-            index = self._window_index(start_pts, end_pts)
+                and (float(self._duration) > self.window_index_after_sec
+                     or (first_clip and self.window_index_first_clip))):
+            index_packets = []
+            index = self._window_index(start_pts, end_pts, index_packets)
         indexed = "window" if index is not None else "full"
         if index is None:
             index = self.index
@@ -1118,14 +1148,14 @@ class EncodedVideoPyAV:
         want_pts = [pts_list[i] for i in kept]
         window_pts = set(pts_list[first : first + count])
         seek_pts = pts_list[seek] if seek >= 0 else None
-        buf = self._decode_selected(want_pts, window_pts, start_pts, end_pts, seek_pts, index)
+        buf = self._decode_selected(want_pts, window_pts, start_pts, end_pts, seek_pts, index, index_packets)
         self.last_decode_stats.update(index=indexed, indexed_packets=int(index.pts.numel()))
         if buf is None:
             return self._fallback(start_pts, end_pts, num_samples, "decoded frames disagree with the packet index")
         rel = torch.tensor([i - first for i in kept], dtype=torch.long)
         return buf, rel
 
-    def _decode_selected(self, want_pts, window_pts, start_pts, end_pts, seek_pts, index):
+    def _decode_selected(self, want_pts, window_pts, start_pts, end_pts, seek_pts, index, index_packets=None):
         vs = self._vstream
         cc = vs.codec_context
         positions: dict[int, list[int]] = {}
@@ -1134,7 +1164,13 @@ class EncodedVideoPyAV:
         remaining = len(positions)
         self.last_decode_stats = {}
         if seek_pts is not None:
-            packets, from_start = self._video_packets(seek_pts, seek_pts, index)
+            # the packets a window index has just read start there (no second seek), or a seek
+            packets = self._index_packets_from(index_packets, seek_pts) if index_packets else None
+            from_start = False
+            if packets is None:
+                packets, from_start = self._video_packets(seek_pts, seek_pts, index)
+            else:
+                self.last_decode_stats["reused_index_packets"] = True
         else:
             packets, from_start = self._rewound_packets(), True
         # where seeks are not trusted, every frame after one must be a frame of the index
