@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
 import fastvid.transforms as T
 from fastvid.data import (
     EncodedVideo,
+    EncodedVideoPyAV,
     Kinetics,
     LabeledVideoDataset,
     LabeledVideoMapDataset,
@@ -898,3 +899,92 @@ def test_a_csv_of_paths_relative_to_its_folder_asks_for_the_prefix(good_videos, 
     assert ds[1]["video"].shape == (3, 4, 32, 32)
     monkeypatch.chdir(tmp_path / "data")  # from the CSV's folder, the paths are right as they are
     Kinetics(str(tmp_path / "data" / "train.csv"), make_clip_sampler("random", 0.5))
+
+
+# -- shared reads in batches: budgets, random samplers, failures (from a mutation-testing review)
+
+
+def test_prefetch_counts_a_video_without_a_frame_size_as_1080p(good_videos, monkeypatch):
+    monkeypatch.setattr(EncodedVideoPyAV, "frame_size", property(lambda self: (0, 0)))
+    sizes = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
+    ds = LabeledVideoMapDataset(_paths(good_videos[:1]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
+                                transform=_view_transform(3), on_failure="skip")
+    ds.prefetch_bytes = 2 * 4 * 1920 * 1080 * 3
+    ds.__getitems__(list(range(len(ds))))
+    assert sizes == [2, 2, 2]
+
+
+def test_prefetch_budget_below_one_window_reads_each_window_alone(good_videos, monkeypatch):
+    sizes = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
+    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
+                                transform=_view_transform(3), on_failure="skip")
+    ds.prefetch_bytes = 1
+    ds.__getitems__(list(range(len(ds))))
+    assert sizes == []
+
+
+def test_getitems_out_of_range_is_an_index_error(good_videos):
+    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 3, 3),
+                                transform=_view_transform(3), on_failure="skip")
+    with pytest.raises(IndexError):
+        ds.__getitems__([len(ds), len(ds) + 1])
+
+
+def test_getitems_with_a_random_sampler_equals_item_reads_and_draws_once(good_videos, monkeypatch):
+    def make():
+        return LabeledVideoMapDataset(_paths(good_videos[:3]), make_clip_sampler("random", 0.5),
+                                      transform=_view_transform(1), on_failure="skip")
+    random.seed(0)
+    one = make()
+    alone = [one[i] for i in [0, 0, 1, 1, 2]]
+    calls = []
+    real = _ClipDecoder.clips
+    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: calls.append(len(w)) or real(self, v, w))
+    random.seed(0)
+    got = make().__getitems__([0, 0, 1, 1, 2])
+    _same_items(got, alone)
+    assert calls == []
+
+
+@pytest.mark.parametrize("iterable", [True, False])
+def test_a_failed_shared_read_is_tried_once_and_only_for_that_video(good_videos, tmp_path, monkeypatch, iterable):
+    half = _cut_in_the_middle(tmp_path)
+    monkeypatch.setattr(sys.modules[LabeledVideoMapDataset.__module__], "_WINDOW_FAILURES_PER_VIDEO", 1000)
+    calls = []
+    real = _ClipDecoder.clips
+
+    def clips(self, video, windows):
+        calls.append([video.name, "failed"])
+        out = real(self, video, windows)
+        calls[-1][1] = "ok"
+        return out
+
+    monkeypatch.setattr(_ClipDecoder, "clips", clips)
+    paths = _paths([half, good_videos[0]])
+    sampler = make_clip_sampler("uniform", Fraction(1, 10))
+    if iterable:
+        ds = LabeledVideoDataset(paths, sampler, video_sampler=SequentialSampler, frame_plan=4)
+        list(ds)
+    else:
+        ds = LabeledVideoMapDataset(paths, sampler, frame_plan=4, on_failure="skip")
+        [x for k in range(0, len(ds), 4) for x in ds.__getitems__(list(range(k, min(k + 4, len(ds)))))]
+    cut = [s for n, s in calls if n == "half.mp4"]
+    assert cut.count("failed") == 1, calls
+    assert any(n != "half.mp4" and s == "ok" for n, s in calls), calls
+
+
+def test_csv_prefix_hint_quotes_a_folder_with_a_space_and_names_the_current_directory(tmp_path, monkeypatch):
+    d = tmp_path / "my data"
+    (d / "v").mkdir(parents=True)
+    (d / "v" / "a.mp4").write_bytes(b"")
+    (d / "t.csv").write_text("v/a.mp4 0\n")
+    monkeypatch.chdir(tmp_path)
+    from fastvid.data.labeled_video_paths import csv_prefix_problem
+
+    msg = csv_prefix_problem(str(d / "t.csv"), ["v/a.mp4"], "", command_line=True)
+    assert msg.endswith(f"pass --video-path-prefix '{d}'"), msg
+    assert "relative to the current directory" in msg

@@ -1,6 +1,7 @@
 """EncodedVideo: frame-index decoding is bit-identical to a plain decode of every frame, on many formats;
 get_clip gives PyTorchVideo's float32 clip; bad files fail with clear errors."""
 
+import math
 import random
 from fractions import Fraction
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from fastvid.data import EncodedVideo, EncodedVideoPyAV
+from fastvid.data.encoded_video import VideoIndex
 from fastvid.data.reference_decode import decode_all_frames, reference_clip
 from fastvid.data.synthetic import encoder_available, write_video
 
@@ -539,3 +541,94 @@ def test_a_repeated_pts_keeps_the_last_frame_decoded():
     assert [f.name for f in got] == ["a", "c", "d"] and ok and decoded == 5  # (stops at the first frame past the end)
     got, _, ok = EncodedVideoPyAV._collect_window([Packet(frames)], 1, 3, {0, 1, 2})
     assert not ok and got == []  # a frame the index does not know: the caller decodes again from further back
+
+# -- shared passes: pass grouping, clusters, guards (from a mutation-testing review: each of these failed on a
+#    mutant of get_clips_frames that the tests above let through)
+
+
+@pytest.fixture(scope="module")
+def gop12_video(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("m") / "g12.mp4", codec="libx264", gop=12, bframes=3, num_frames=75)
+
+
+def _same_as_alone(v, windows, n):
+    got = v.get_clips_frames(windows, n)
+    stats = dict(v.last_decode_stats)
+    for (s, e), g in zip(windows, got):
+        one = v.get_clip_frames(s, e, n)
+        assert torch.equal(g["video"], one["video"]) and torch.equal(g["frame_indices"], one["frame_indices"])
+    return stats
+
+
+def test_a_window_starting_at_the_last_frame_of_the_pass_before_joins_it(gop12_video):
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        st = _same_as_alone(v, [(Fraction(0), Fraction(13, 30)), (Fraction(12, 30), Fraction(20, 30))], None)
+        assert st["passes"] == 1, st
+
+
+def test_a_nested_window_does_not_shorten_the_pass_it_joins(gop12_video):
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        ws = [(Fraction(0), Fraction(40, 30)), (Fraction(2, 30), Fraction(6, 30)), (Fraction(25, 30), Fraction(31, 30))]
+        st = _same_as_alone(v, ws, 4)
+        assert st["passes"] == 1, st
+
+
+def test_a_long_videos_cluster_is_indexed_to_its_longest_windows_end(gop12_video, monkeypatch):
+    monkeypatch.setattr(EncodedVideoPyAV, "window_index_after_sec", 1.0)
+    monkeypatch.setattr(EncodedVideoPyAV, "cluster_gap_sec", 0.5)
+    spans = []
+    real = EncodedVideoPyAV._window_index
+    monkeypatch.setattr(EncodedVideoPyAV, "_window_index", lambda self, s, e: spans.append((s, e)) or real(self, s, e))
+    decoded = decode_all_frames(gop12_video)
+    ws = [(Fraction(0), Fraction(2)), (Fraction(1, 10), Fraction(3, 10)), (Fraction(9, 10), Fraction(1))]
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        got = v.get_clips_frames(ws, 4)
+        assert len(spans) == 1, spans
+        assert v.fallbacks == 0
+        for (s, e), g in zip(ws, got):
+            assert torch.equal(g["video"], reference_clip(gop12_video, s, e, 4, decoded=decoded))
+
+
+def test_a_shared_pass_sees_a_frame_missing_from_the_index_before_its_last_windows_start(gop12_video):
+    decoded = decode_all_frames(gop12_video)
+    ws = [(Fraction(0), Fraction(1)), (Fraction(1, 2), Fraction(1))]
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        pts, keys = v.index.pts, v.index.keyframes
+        v._index = VideoIndex(torch.cat([pts[:4], pts[5:]]), torch.cat([keys[keys < 4], keys[keys > 4] - 1]))
+        got = v.get_clips_frames(ws, 8)
+        for (s, e), g in zip(ws, got):
+            assert torch.equal(g["video"], reference_clip(gop12_video, s, e, 8, decoded=decoded)), (s, e)
+
+
+def test_an_open_ended_window_in_shared_passes(gop12_video):
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        _same_as_alone(v, [(Fraction(1), math.inf), (Fraction(1, 2), Fraction(1))], 8)
+
+
+def test_shared_passes_are_counted(gop12_video):
+    with EncodedVideo.from_path(gop12_video, decode_audio=False) as v:
+        v.get_clips_frames([(Fraction(1), Fraction(2))], 8)
+        assert v.last_decode_stats["passes"] == 1
+        v.get_clips_frames([(Fraction(10), Fraction(11)), (Fraction(12), Fraction(13))], 8)
+        assert v.last_decode_stats["passes"] == 0
+
+
+@pytest.mark.parametrize("bframes", [2, 3])
+def test_h264_with_b_frames_in_avi_through_shared_passes(tmp_path, bframes):
+    params = "keyint=12:min-keyint=12:scenecut=0:open-gop=0"
+    ts = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=bframes, format="mpegts",
+                     options={"x264-params": params})
+    avi = str(tmp_path / "b.avi")
+    with av.open(ts) as ic, av.open(avi, "w") as oc:
+        ist = ic.streams.video[0]
+        ost = oc.add_stream_from_template(ist)
+        for packet in ic.demux(ist):
+            if packet.size:
+                packet.stream = ost
+                oc.mux(packet)
+    decoded = decode_all_frames(avi)
+    ws = [(Fraction(1, 2), Fraction(3, 2)), (Fraction(7, 9), Fraction(23, 18)), (Fraction(1), Fraction(2)), (Fraction(3, 2), Fraction(5, 2))]
+    with EncodedVideo.from_path(avi, decode_audio=False) as v:
+        got = v.get_clips_frames(ws, 8)
+        for (s, e), g in zip(ws, got):
+            assert torch.equal(g["video"], reference_clip(avi, s, e, 8, decoded=decoded)), (s, e)

@@ -809,3 +809,22 @@ def test_a_reruns_check_of_the_outputs_already_there_shows_progress(dataset, tmp
         ["1/4 checked", " 1 complete"], ["2/4 checked", " 2 complete"], ["3/4 checked", " 3 complete"]], lines
     i = lines.index(checks[-1])
     assert lines[i + 1].startswith("fastvid-prepare: 4/5 videos (80%), 4 done already, ")  # then the broken one
+
+
+def test_a_folder_of_the_new_default_rerun_with_b_pyramid_is_refused_without_the_old_folder_hint(tmp_path):
+    make_video(str(tmp_path / "src/train/v.mp4"), 48, 32, 30)
+    (tmp_path / "train.csv").write_text("train/v.mp4 0\n")
+    run = dict(video_path_prefix=str(tmp_path / "src"), workers=1, progress=False)
+    small = dict(short_side=32, gop=8, preset="ultrafast")
+    prepare([str(tmp_path / "train.csv")], str(tmp_path / "out"), settings=EncodeSettings(**small), **run)
+    with pytest.raises(PrepareError, match=r"b_pyramid: False then, True now") as e:
+        prepare([str(tmp_path / "train.csv")], str(tmp_path / "out"), settings=EncodeSettings(**small, b_pyramid=True), **run)
+    assert "--b-pyramid" not in str(e.value)
+
+
+def test_a_run_whose_only_video_is_missing_exits_1_and_a_folder_without_classes_is_misuse(tmp_path, capsys):
+    (tmp_path / "one.csv").write_text("nowhere/a.mp4 0\n")
+    assert main([str(tmp_path / "one.csv"), "-o", str(tmp_path / "o1")] + CLI_SMALL) == 1
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty"), "-o", str(tmp_path / "o2")] + CLI_SMALL) == 2
+    assert "has no class folders" in capsys.readouterr().err

@@ -481,3 +481,87 @@ def test_a_stalled_worker_stops_the_run_after_the_loader_timeout(tiny_root, tmp_
     assert ("stopped by the DataLoader: no batch came from its workers within --loader-timeout (DataLoader timed out "
             "after 5.0 seconds) in epoch") in proc.stderr
     assert "continue with: fastvid-train " in proc.stderr
+
+
+# -- from a mutation-testing review: behaviour no test pinned down
+
+
+def test_the_continue_command_of_a_resumed_run_has_one_resume():
+    from fastvid.train.cli import _resume_command
+
+    assert _resume_command(["--data", "d", "--resume", "last", "--epochs", "3"]) == \
+        "fastvid-train --data d --epochs 3 --resume last"
+    assert _resume_command(["--data", "d", "--resume=runs/x.ckpt", "--overwrite"]) == "fastvid-train --data d --resume last"
+
+
+def test_devices_with_a_trailing_comma_is_one_device(tiny_root, tmp_path, monkeypatch):
+    from fastvid.train import cli
+
+    class Built(Exception):
+        pass
+
+    def record(self, *a, num_workers, **k):
+        raise Built(num_workers)
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr("fastvid.train.data.KineticsDataModule.__init__", record)
+    with pytest.raises(Built) as e:
+        cli.main(["--data", str(tiny_root), "--accelerator", "gpu", "--devices", "1,", "--output-dir", str(tmp_path),
+                  "--no-progress"])
+    assert e.value.args[0] == 15
+
+
+def test_an_error_in_training_is_raised_not_taken_for_an_interruption(tiny_root, tmp_path, monkeypatch):
+    from fastvid.train import VideoClassificationModule
+    from fastvid.train.cli import main
+
+    def boom(self, batch, batch_idx):
+        raise ValueError("boom in training_step")
+
+    monkeypatch.setattr(VideoClassificationModule, "training_step", boom)
+    with pytest.raises(ValueError, match="boom"):
+        main(_argv(tiny_root, tmp_path))
+
+
+def test_the_loader_timeout_is_on_by_default():
+    from fastvid.train.cli import parse_args
+
+    assert parse_args(["--data", "x"]).loader_timeout == 600.0
+
+
+def test_a_resume_with_another_warmup_warns(tiny_root, tmp_path, monkeypatch):
+    _stop_in_epoch_1(monkeypatch)
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
+    assert _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "1"))[0] == 143
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
+    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "2", "--resume", "last"))
+    assert status == 0 and len(said) == 1, said
+
+
+def test_the_schedule_warning_gives_the_checkpoints_lr_past_warmup(tiny_root, tmp_path, monkeypatch):
+    from fastvid.train.module import warmup_cosine
+
+    _stop_in_epoch_1(monkeypatch)
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
+    assert _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "0.5"))[0] == 143
+    monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
+    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "6", "--warmup-epochs", "0.5", "--resume", "last"))
+    assert status == 0 and len(said) == 1
+    old = 0.01 * warmup_cosine(4, total_steps=12, warmup_steps=2, final_ratio=0.0)
+    new = 0.01 * warmup_cosine(4, total_steps=24, warmup_steps=2, final_ratio=0.0)
+    assert f"the learning rate is {new:.6g} where the checkpoint's schedule gives {old:.6g}" in said[0], said
+
+
+def test_eval_only_with_the_model_given_takes_frames_and_crop_from_the_checkpoint(tiny_root, tmp_path, capsys):
+    from fastvid.train.cli import main
+
+    assert main(_argv(tiny_root, tmp_path)) == 0
+    weights = str(tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt")
+    capsys.readouterr()
+    common = ["--data", str(tiny_root), "--eval-only", "--weights", weights, "--batch-size", "2", "--workers", "0",
+              "--clip-duration", "0.5", "--min-short-side", "32", "--max-short-side", "40", "--val-clips-per-video", "1",
+              "--accelerator", "cpu", "--devices", "1", "--output-dir", str(tmp_path / "runs"), "--no-progress"]
+    assert main(common + ["--model", "resnet_small"]) == 0
+    assert "evaluating with the checkpoint's --frames 4, --crop-size 32" in capsys.readouterr().out
+    last = _error(common + ["--model", "resnet50"], capsys)
+    assert "argument --model: the checkpoint" in last
