@@ -565,3 +565,8 @@ def test_eval_only_with_the_model_given_takes_frames_and_crop_from_the_checkpoin
     assert "evaluating with the checkpoint's --frames 4, --crop-size 32" in capsys.readouterr().out
     last = _error(common + ["--model", "resnet50"], capsys)
     assert "argument --model: the checkpoint" in last
+    # its 4 frames from a 0.3 s clip of 10 fps videos (3 frames): the evaluation says its clips repeat frames
+    shorter = [a if a != "0.5" else "0.3" for a in common]
+    assert main(shorter) == 0
+    assert "warning: --frames 4 is more than the 3 frames a 0.3 s clip (--clip-duration) holds at 10 fps" in \
+        capsys.readouterr().out

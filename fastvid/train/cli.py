@@ -882,6 +882,9 @@ def main(argv: list[str] | None = None) -> int:
             if label_max >= num_classes:
                 parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
                              f"{num_classes} classes")
+            note = clip_frames_warning(datamodule.val_path, args.video_path_prefix or "", args.frames, args.clip_duration)
+            if note:
+                say(f"fastvid-train: warning: {note}")
         else:
             labels_num_classes = datamodule.num_classes
             if args.num_classes is not None and args.num_classes < labels_num_classes:
