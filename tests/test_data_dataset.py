@@ -730,12 +730,22 @@ def test_map_style_batches_read_a_videos_windows_together_and_give_each_item(goo
     _same_items([x for b in loader for x in b], alone)
 
 
-def test_map_style_batch_reads_are_bounded_by_prefetch_bytes(good_videos, monkeypatch):
+def _shared_read_sizes(monkeypatch) -> list:
+    """The number of windows of each shared read (_ClipDecoder.clips call) from now on."""
     sizes = []
     real = _ClipDecoder.clips
     monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
-    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
-                                transform=_view_transform(3), on_failure="skip")
+    return sizes
+
+
+def _seven_views_dataset(videos):
+    return LabeledVideoMapDataset(_paths(videos), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
+                                  transform=_view_transform(3), on_failure="skip")
+
+
+def test_map_style_batch_reads_are_bounded_by_prefetch_bytes(good_videos, monkeypatch):
+    sizes = _shared_read_sizes(monkeypatch)
+    ds = _seven_views_dataset(good_videos[:2])
     ds.prefetch_bytes = 2 * 4 * 64 * 48 * 3  # two windows of 4 frames of 64x48
     alone = [ds[i] for i in range(len(ds))]
     got = ds.__getitems__(list(range(len(ds))))
@@ -906,22 +916,16 @@ def test_a_csv_of_paths_relative_to_its_folder_asks_for_the_prefix(good_videos, 
 
 def test_prefetch_counts_a_video_without_a_frame_size_as_1080p(good_videos, monkeypatch):
     monkeypatch.setattr(EncodedVideoPyAV, "frame_size", property(lambda self: (0, 0)))
-    sizes = []
-    real = _ClipDecoder.clips
-    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
-    ds = LabeledVideoMapDataset(_paths(good_videos[:1]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
-                                transform=_view_transform(3), on_failure="skip")
+    sizes = _shared_read_sizes(monkeypatch)
+    ds = _seven_views_dataset(good_videos[:1])
     ds.prefetch_bytes = 2 * 4 * 1920 * 1080 * 3
     ds.__getitems__(list(range(len(ds))))
     assert sizes == [2, 2, 2]
 
 
 def test_prefetch_budget_below_one_window_reads_each_window_alone(good_videos, monkeypatch):
-    sizes = []
-    real = _ClipDecoder.clips
-    monkeypatch.setattr(_ClipDecoder, "clips", lambda self, v, w: sizes.append(len(w)) or real(self, v, w))
-    ds = LabeledVideoMapDataset(_paths(good_videos[:2]), make_clip_sampler("constant_clips_per_video", 0.5, 7, 3),
-                                transform=_view_transform(3), on_failure="skip")
+    sizes = _shared_read_sizes(monkeypatch)
+    ds = _seven_views_dataset(good_videos[:2])
     ds.prefetch_bytes = 1
     ds.__getitems__(list(range(len(ds))))
     assert sizes == []

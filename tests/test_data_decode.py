@@ -615,17 +615,9 @@ def test_shared_passes_are_counted(gop12_video):
 
 @pytest.mark.parametrize("bframes", [2, 3])
 def test_h264_with_b_frames_in_avi_through_shared_passes(tmp_path, bframes):
-    params = "keyint=12:min-keyint=12:scenecut=0:open-gop=0"
-    ts = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=bframes, format="mpegts",
-                     options={"x264-params": params})
-    avi = str(tmp_path / "b.avi")
-    with av.open(ts) as ic, av.open(avi, "w") as oc:
-        ist = ic.streams.video[0]
-        ost = oc.add_stream_from_template(ist)
-        for packet in ic.demux(ist):
-            if packet.size:
-                packet.stream = ost
-                oc.mux(packet)
+    from test_data_decode_robustness import h264_bframes_in_ts_and_avi
+
+    _, avi = h264_bframes_in_ts_and_avi(tmp_path, bframes)
     decoded = decode_all_frames(avi)
     ws = [(Fraction(1, 2), Fraction(3, 2)), (Fraction(7, 9), Fraction(23, 18)), (Fraction(1), Fraction(2)), (Fraction(3, 2), Fraction(5, 2))]
     with EncodedVideo.from_path(avi, decode_audio=False) as v:

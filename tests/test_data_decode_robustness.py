@@ -330,17 +330,12 @@ def test_a_frame_folder_is_refused_with_a_clear_reason(tmp_path):
 
 
 # ------------------------------------------------------------------ 7. H.264 with B-frames in AVI
-@pytest.mark.parametrize("bframes, open_gop", [(2, False), (3, False), (3, True)])
-def test_h264_with_bframes_in_avi_comes_out_in_display_order(tmp_path, bframes, open_gop, monkeypatch):
-    # AVI stores no presentation times: FFmpeg numbers H.264 packets in decode order and the decoder's
-    # (display order) frames carry those numbers, so sorting by pts gave decode order. The truth: the
-    # same bitstream in MPEG-TS (real pts), remuxed into AVI packet by packet. An open GOP (x264's
-    # open-gop: keyframes without an IDR slice) cannot be decoded from a seek exactly (the decoder drops
-    # the B-frames that show before the keyframe): it is decoded from the start, with the warning.
+def h264_bframes_in_ts_and_avi(tmp_path, bframes: int, open_gop: bool = False) -> tuple[str, str]:
+    """(MPEG-TS path, AVI path): 60 frames of H.264 with ``bframes`` B frames and a keyframe every 12, in MPEG-TS
+    (real presentation times) and the same packets remuxed into AVI (which stores none)."""
     params = f"keyint=12:min-keyint=12:scenecut=0:open-gop={int(open_gop)}"
-    ts = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=bframes, format="mpegts",
-                     options={"x264-params": params})
-    monkeypatch.setattr(encoded_video, "_WARNED_FORMATS", set(), raising=False)
+    ts = str(write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=bframes, format="mpegts",
+                         options={"x264-params": params}))
     avi = str(tmp_path / "b.avi")
     with av.open(ts) as ic, av.open(avi, "w") as oc:
         ist = ic.streams.video[0]
@@ -349,6 +344,18 @@ def test_h264_with_bframes_in_avi_comes_out_in_display_order(tmp_path, bframes, 
             if packet.size:
                 packet.stream = ost
                 oc.mux(packet)
+    return ts, avi
+
+
+@pytest.mark.parametrize("bframes, open_gop", [(2, False), (3, False), (3, True)])
+def test_h264_with_bframes_in_avi_comes_out_in_display_order(tmp_path, bframes, open_gop, monkeypatch):
+    # AVI stores no presentation times: FFmpeg numbers H.264 packets in decode order and the decoder's
+    # (display order) frames carry those numbers, so sorting by pts gave decode order. The truth: the
+    # same bitstream in MPEG-TS (real pts), remuxed into AVI packet by packet. An open GOP (x264's
+    # open-gop: keyframes without an IDR slice) cannot be decoded from a seek exactly (the decoder drops
+    # the B-frames that show before the keyframe): it is decoded from the start, with the warning.
+    monkeypatch.setattr(encoded_video, "_WARNED_FORMATS", set(), raising=False)
+    ts, avi = h264_bframes_in_ts_and_avi(tmp_path, bframes, open_gop)
     _, truth = decode_all_frames(ts)
     truth = torch.from_numpy(truth).permute(3, 0, 1, 2)  # (C, T, H, W), display order
     with av.open(avi) as c:  # what the test is about: the decoder's frames do not come in pts order

@@ -1402,6 +1402,7 @@ def test_default_workers_share_the_machines_cpus_between_its_devices(monkeypatch
 
 @pytest.mark.parametrize("argv, want", [(["--accelerator", "gpu", "--devices", "2"], 7),
                                         (["--accelerator", "gpu", "--devices", "0,1"], 7),  # (ids: 2 devices)
+                                        (["--accelerator", "gpu", "--devices", "1,"], 15),  # (Lightning's 1-id list)
                                         (["--accelerator", "gpu", "--devices", "2", "--workers", "3"], 3),
                                         (["--accelerator", "cpu"], 4), (["--demo"], 2)])
 def test_cli_workers_default_by_where_it_trains(argv, want, tiny_root, tmp_path, monkeypatch):

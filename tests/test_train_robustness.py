@@ -449,6 +449,16 @@ def test_eval_only_takes_the_model_frames_and_crop_from_a_fastvid_checkpoint(tin
     assert (tmp_path / "runs" / "resnet_small-eval" / "eval_summary.json").is_file()
     last = _error(common + ["--crop-size", "40"], capsys)
     assert f"argument --crop-size: the checkpoint {weights} was trained with --crop-size 32, not 40" in last
+    # --model given: the frames and crop still come from the checkpoint; another model is refused
+    assert main(common + ["--model", "resnet_small"]) == 0
+    assert "evaluating with the checkpoint's --frames 4, --crop-size 32" in capsys.readouterr().out
+    last = _error(common + ["--model", "resnet50"], capsys)
+    assert "argument --model: the checkpoint" in last
+    # its 4 frames from a 0.3 s clip of 10 fps videos (3 frames): the evaluation says its clips repeat frames
+    shorter = [a if a != "0.5" else "0.3" for a in common]
+    assert main(shorter) == 0
+    assert "warning: --frames 4 is more than the 3 frames a 0.3 s clip (--clip-duration) holds at 10 fps" in \
+        capsys.readouterr().out
 
 
 def test_a_stalled_worker_stops_the_run_after_the_loader_timeout(tiny_root, tmp_path):
@@ -494,23 +504,6 @@ def test_the_continue_command_of_a_resumed_run_has_one_resume():
     assert _resume_command(["--data", "d", "--resume=runs/x.ckpt", "--overwrite"]) == "fastvid-train --data d --resume last"
 
 
-def test_devices_with_a_trailing_comma_is_one_device(tiny_root, tmp_path, monkeypatch):
-    from fastvid.train import cli
-
-    class Built(Exception):
-        pass
-
-    def record(self, *a, num_workers, **k):
-        raise Built(num_workers)
-
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
-    monkeypatch.setattr("fastvid.train.data.KineticsDataModule.__init__", record)
-    with pytest.raises(Built) as e:
-        cli.main(["--data", str(tiny_root), "--accelerator", "gpu", "--devices", "1,", "--output-dir", str(tmp_path),
-                  "--no-progress"])
-    assert e.value.args[0] == 15
-
-
 def test_an_error_in_training_is_raised_not_taken_for_an_interruption(tiny_root, tmp_path, monkeypatch):
     from fastvid.train import VideoClassificationModule
     from fastvid.train.cli import main
@@ -529,44 +522,29 @@ def test_the_loader_timeout_is_on_by_default():
     assert parse_args(["--data", "x"]).loader_timeout == 600.0
 
 
-def test_a_resume_with_another_warmup_warns(tiny_root, tmp_path, monkeypatch):
+def _stopped_then_resumed(tiny_root, tmp_path, monkeypatch, first: list, resumed: list) -> list[str]:
+    """The schedule warnings of a run started with ``first``, stopped in epoch 1, resumed with ``resumed``."""
     _stop_in_epoch_1(monkeypatch)
     monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
-    assert _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "1"))[0] == 143
+    assert _schedule_warnings(_argv(tiny_root, tmp_path, *first))[0] == 143
     monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
-    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "2", "--resume", "last"))
-    assert status == 0 and len(said) == 1, said
+    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, *resumed, "--resume", "last"))
+    assert status == 0
+    return said
+
+
+def test_a_resume_with_another_warmup_warns(tiny_root, tmp_path, monkeypatch):
+    said = _stopped_then_resumed(tiny_root, tmp_path, monkeypatch, ["--epochs", "3", "--warmup-epochs", "1"],
+                                 ["--epochs", "3", "--warmup-epochs", "2"])
+    assert len(said) == 1, said
 
 
 def test_the_schedule_warning_gives_the_checkpoints_lr_past_warmup(tiny_root, tmp_path, monkeypatch):
     from fastvid.train.module import warmup_cosine
 
-    _stop_in_epoch_1(monkeypatch)
-    monkeypatch.setenv("_FASTVID_TEST_STOP", "1")
-    assert _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "3", "--warmup-epochs", "0.5"))[0] == 143
-    monkeypatch.setenv("_FASTVID_TEST_STOP", "0")
-    status, said = _schedule_warnings(_argv(tiny_root, tmp_path, "--epochs", "6", "--warmup-epochs", "0.5", "--resume", "last"))
-    assert status == 0 and len(said) == 1
+    said = _stopped_then_resumed(tiny_root, tmp_path, monkeypatch, ["--epochs", "3", "--warmup-epochs", "0.5"],
+                                 ["--epochs", "6", "--warmup-epochs", "0.5"])
+    assert len(said) == 1, said
     old = 0.01 * warmup_cosine(4, total_steps=12, warmup_steps=2, final_ratio=0.0)
     new = 0.01 * warmup_cosine(4, total_steps=24, warmup_steps=2, final_ratio=0.0)
     assert f"the learning rate is {new:.6g} where the checkpoint's schedule gives {old:.6g}" in said[0], said
-
-
-def test_eval_only_with_the_model_given_takes_frames_and_crop_from_the_checkpoint(tiny_root, tmp_path, capsys):
-    from fastvid.train.cli import main
-
-    assert main(_argv(tiny_root, tmp_path)) == 0
-    weights = str(tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt")
-    capsys.readouterr()
-    common = ["--data", str(tiny_root), "--eval-only", "--weights", weights, "--batch-size", "2", "--workers", "0",
-              "--clip-duration", "0.5", "--min-short-side", "32", "--max-short-side", "40", "--val-clips-per-video", "1",
-              "--accelerator", "cpu", "--devices", "1", "--output-dir", str(tmp_path / "runs"), "--no-progress"]
-    assert main(common + ["--model", "resnet_small"]) == 0
-    assert "evaluating with the checkpoint's --frames 4, --crop-size 32" in capsys.readouterr().out
-    last = _error(common + ["--model", "resnet50"], capsys)
-    assert "argument --model: the checkpoint" in last
-    # its 4 frames from a 0.3 s clip of 10 fps videos (3 frames): the evaluation says its clips repeat frames
-    shorter = [a if a != "0.5" else "0.3" for a in common]
-    assert main(shorter) == 0
-    assert "warning: --frames 4 is more than the 3 frames a 0.3 s clip (--clip-duration) holds at 10 fps" in \
-        capsys.readouterr().out
