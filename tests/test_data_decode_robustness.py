@@ -164,6 +164,46 @@ def _cut_mp4(tmp_path, drop=3):
     return dst
 
 
+@pytest.mark.parametrize("drop", [3, 13])
+def test_a_failed_window_index_leaves_no_packets_for_the_decode(tmp_path, drop, monkeypatch):
+    # A first clip whose window index fails (no keyframe before the window in a cut file) is read with the whole
+    # index and a seek: the packets the failed index had read were handed to the decode all the same (harmless
+    # where the whole index leaves the file at its end; with a rewind they would have come before the stream's
+    # first packets). Each clip is the reference's either way.
+    path = _cut_mp4(tmp_path, drop)
+    decoded = decode_all_frames(path)
+    kept = []
+    real = EncodedVideoPyAV._window_index
+    monkeypatch.setattr(EncodedVideoPyAV, "_window_index",
+                        lambda self, s, e, keep=None: kept.append(keep) or real(self, s, e, keep))
+    for s, e in [(F(7, 20), F(23, 60)), (F(0), F(1)), (F(1, 10), F(11, 10)), (F(1), F(2))]:
+        with EncodedVideo.from_path(path, decode_audio=False) as v:
+            got = v.get_clip_frames(s, e, None)
+            stats = v.last_decode_stats
+            assert not (stats.get("index") == "full" and stats.get("reused_index_packets")), (s, e, stats)
+            ref = reference_clip(path, s, e, None, decoded=decoded)
+            assert (got["video"] is None and ref is None) or torch.equal(got["video"], ref), (s, e)
+    # and the kept packets are let go of as they are decoded (none left once a clip is read)
+    assert kept and all(k == [] for k in kept if k is not None)
+
+
+def test_perform_seek_false_reads_its_first_clip_with_the_whole_index(tmp_path):
+    # its clip's audio is read from where the video's decode left the container (PyTorchVideo's perform_seek=False):
+    # the window-index first clip would leave it elsewhere and change that audio
+    path = str(write_video(tmp_path / "a.mp4", num_frames=90, gop=12, bframes=2, audio=True))
+    with EncodedVideoPyAV(path, decode_audio=True, perform_seek=False) as v:
+        got = v.get_clip_frames(F(1), F(2), 8)
+        assert v.last_decode_stats["index"] == "full" and "reused_index_packets" not in v.last_decode_stats
+    EncodedVideoPyAV.window_index_first_clip = False
+    try:
+        with EncodedVideoPyAV(path, decode_audio=True, perform_seek=False) as v:
+            old = v.get_clip_frames(F(1), F(2), 8)
+    finally:
+        EncodedVideoPyAV.window_index_first_clip = True
+    assert torch.equal(got["video"], old["video"])
+    assert (got["audio"] is None and old["audio"] is None) or torch.equal(got["audio"], old["audio"])
+
+
 def test_mp4_whose_first_packet_is_not_a_keyframe(tmp_path):
     path = _cut_mp4(tmp_path)
     with av.open(path) as c:  # the file is what the test needs: FFmpeg refuses seeks before the first keyframe

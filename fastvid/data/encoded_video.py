@@ -328,7 +328,9 @@ class EncodedVideoPyAV:
     window_index_after_sec: float = 60.0
     #: The first clip read from an opened video (a training loader opens a video per clip) is indexed around its
     #: window too, whatever the video's length, and decoded from the packets that index read, without a second
-    #: seek; later clips of a video up to :attr:`window_index_after_sec` use its whole index, built once.
+    #: seek (each kept packet let go of once decoded); later clips of a video up to :attr:`window_index_after_sec` use
+    #: its whole index, built once. Not with ``perform_seek=False`` (a clip's audio is read from where its video's
+    #: decode left the container).
     window_index_first_clip: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
@@ -631,14 +633,14 @@ class EncodedVideoPyAV:
         container, vs = self._container, self._vstream
         target = int(math.floor(start_pts))
         for _ in range(4):
+            if keep is not None:
+                keep.clear()
             try:
                 container.seek(target, stream=vs, backward=True, any_frame=False)
             except _AV_ERRORS:
                 return None
             keys_past_end = 0
             first = []
-            if keep is not None:
-                keep.clear()
 
             def packets():
                 nonlocal keys_past_end
@@ -655,6 +657,8 @@ class EncodedVideoPyAV:
 
             index = VideoIndex.from_packets(packets())
             if not first or not first[0][2] or first[0][1] is None:
+                if keep is not None:
+                    keep.clear()
                 return None
             pts, dts = first[0][0], first[0][1]
             if pts <= start_pts or dts <= self._video_start_pts:
@@ -671,8 +675,17 @@ class EncodedVideoPyAV:
         for i, packet in enumerate(index_packets):
             if packet.is_keyframe and packet.pts == key_pts:
                 self.last_decode_stats["from_start"] = False
-                return itertools.chain(index_packets[i:], self._container.demux(self._vstream))
+                del index_packets[:i]
+                index_packets.reverse()
+                return self._drained(index_packets)
         return None
+
+    def _drained(self, reversed_packets: list):
+        """Yields the packets of ``reversed_packets`` (last first) and then the stream's next ones, letting go of
+        each kept packet as it is yielded (the list is emptied: the kept packets' memory is freed while decoding)."""
+        while reversed_packets:
+            yield reversed_packets.pop()
+        yield from self._container.demux(self._vstream)
 
     def _audio_last_pts(self):
         last = None
@@ -1125,9 +1138,12 @@ class EncodedVideoPyAV:
         first_clip, self._read_clip = not self._read_clip, True
         if (self._index is None and start_pts != math.inf and end_pts != math.inf and not self._seek_unreliable
                 and (float(self._duration) > self.window_index_after_sec
-                     or (first_clip and self.window_index_first_clip))):
+                     or (first_clip and self.window_index_first_clip and self.perform_seek))):
+            # (perform_seek=False: the clip's audio is read from where the video left the container, as before)
             index_packets = []
             index = self._window_index(start_pts, end_pts, index_packets)
+            if index is None:
+                index_packets = None
         indexed = "window" if index is not None else "full"
         if index is None:
             index = self.index
