@@ -187,6 +187,26 @@ def test_a_failed_window_index_leaves_no_packets_for_the_decode(tmp_path, drop, 
     assert kept and all(k == [] for k in kept if k is not None)
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])
+def test_av1_clips_with_hidden_frames_are_exact(tmp_path, ext):
+    # SVT-AV1's random-access stream (hidden frames shown later by 3-byte packets), decoded by libdav1d: skipping
+    # non-reference frames there dropped a wanted frame (a clip one frame short after a fallback), and the decoder
+    # kept dropping frames for every later clip of the video. Such decoders now decode every frame.
+    from fastvid.data.synthetic import encoder_available
+
+    if not encoder_available("libsvtav1") or "libdav1d" not in av.codecs_available:
+        pytest.skip("needs the libsvtav1 encoder and the libdav1d decoder")
+    path = str(write_video(tmp_path / f"av1{ext}", num_frames=60, gop=15, codec="libsvtav1", width=64, height=64))
+    decoded = decode_all_frames(path)
+    windows = [(F(1867, 1000), F(3967, 1000)), (F(0), F(1)), (F(1, 3), F(4, 3)), (F(1), F(2)), (F(1, 2), F(3, 2))]
+    with EncodedVideo.from_path(path, decode_audio=False) as v:  # one open for every clip
+        for s, e in windows:
+            for n in (None, 1, 8):
+                got = v.get_clip_frames(s, e, n)
+                assert torch.equal(got["video"], reference_clip(path, s, e, n, decoded=decoded)), (s, e, n)
+        assert v.fallbacks == 0
+
+
 def test_perform_seek_false_reads_its_first_clip_with_the_whole_index(tmp_path):
     # its clip's audio is read from where the video's decode left the container (PyTorchVideo's perform_seek=False):
     # the window-index first clip would leave it elsewhere and change that audio

@@ -7,7 +7,8 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   forward, keep the window), with the seek verified (below).
 * :meth:`EncodedVideoPyAV.get_clip_frames` decodes only what a temporal subsample keeps. A packet index
   (pts and keyframe flags, read by demuxing without decoding) and the C++ planner give the kept frames
-  and the keyframe to seek to; decoding starts there, skips non-reference frames that are not kept,
+  and the keyframe to seek to; decoding starts there, skips non-reference frames that are not kept (in the
+  decoders that allow it: :data:`_NONREF_SKIP_DECODERS`),
   stops after the last kept frame and converts only kept frames to RGB. The result, uint8 (T', H, W, 3)
   (returned as a (C, T', H, W) view), is bit-identical to decoding the whole window and subsampling.
   Should the decoder's output ever disagree with the index (frames missing or unexpected), the clip is
@@ -106,6 +107,14 @@ class _Rgb24:
         if self._threads:
             return self._reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
         return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+
+
+# FFmpeg decoders that honour ``skip_frame = "NONREF"`` frame by frame, as set before each packet (it drops the
+# frames no other frame refers to and changes nothing else). Others decode every frame: libdav1d (AV1) applies the
+# setting to frames other than those of the packets it was set for, and keeps dropping after it is set back, so a
+# wanted frame goes missing (found by a fuzz: a clip one frame short, and wrong clips after it on the same video).
+_NONREF_SKIP_DECODERS = frozenset({"h264", "hevc", "mpeg4", "h263", "mpeg1video", "mpeg2video", "vp8", "vp9", "vc1", "wmv3",
+                                   "msmpeg4v3"})
 
 
 def video_stream(container):
@@ -1194,11 +1203,12 @@ class EncodedVideoPyAV:
         buf = None
         decoded = converted = 0
         skipping = False
+        skip_ok = cc.name in _NONREF_SKIP_DECODERS
         ok = False
         try:
             for packet in packets:
                 p = packet.pts
-                skip = p is not None and p not in positions
+                skip = p is not None and p not in positions and skip_ok
                 if skip != skipping:
                     cc.skip_frame = "NONREF" if skip else "DEFAULT"
                     skipping = skip
