@@ -187,6 +187,20 @@ def test_a_failed_window_index_leaves_no_packets_for_the_decode(tmp_path, drop, 
     assert kept and all(k == [] for k in kept if k is not None)
 
 
+@pytest.mark.parametrize("drop", [3, 13])
+def test_perform_seek_false_falls_back_from_the_start_of_the_file(tmp_path, drop):
+    # A cut MP4 (its first packet not a keyframe) refuses the seek of the frame-index read; the fallback's plain
+    # decode then read on from where that attempt had left the file (its end) and gave no clip at all
+    path = _cut_mp4(tmp_path, drop)
+    decoded = decode_all_frames(path)
+    for s, e in [(F(-1, 10), F(1233, 1000)), (F(0), F(1)), (F(1, 10), F(11, 10))]:
+        with EncodedVideoPyAV(path, decode_audio=False, perform_seek=False) as v:
+            for n in (None, 8):
+                got = v.get_clip_frames(s, e, n)
+                ref = reference_clip(path, s, e, n, decoded=decoded)
+                assert got["video"] is not None and torch.equal(got["video"], ref), (s, e, n)
+
+
 @pytest.mark.parametrize("ext", [".mkv", ".mp4"])
 def test_av1_clips_with_hidden_frames_are_exact(tmp_path, ext):
     # SVT-AV1's random-access stream (hidden frames shown later by 3-byte packets), decoded by libdav1d: skipping

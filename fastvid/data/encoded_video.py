@@ -1247,6 +1247,10 @@ class EncodedVideoPyAV:
     def _fallback(self, start_pts, end_pts, num_samples, reason):
         self.fallbacks += 1
         logger.info("%s: frame-index decoding not possible (%s); decoding the whole window", self._describe(), reason)
+        if not self.perform_seek:
+            # (the plain decode reads on from the current position, which the frame-index attempt has moved: from
+            # the start of the file, as a fresh open reads it)
+            self._rewind()
         return self._subsample(self._decode_window_frames(start_pts, end_pts), num_samples)
 
     def _subsample(self, frames: list, num_samples):
