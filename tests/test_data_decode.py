@@ -240,6 +240,19 @@ def test_the_first_clip_of_an_open_video_is_read_from_its_window_index(videos, n
         assert (got["video"] is None and ref is None) or torch.equal(got["video"], ref)
 
 
+def test_a_first_clip_keeps_at_most_keep_packet_bytes_of_packets(videos, monkeypatch):
+    # a video with few keyframes kept most of the file's packets for its first clip: past the cap it seeks instead
+    path = videos["h264_yuv420p_bframes.mp4"]
+    decoded = decode_all_frames(path)
+    for cap, reused in ((1 << 30, True), (2000, False)):
+        monkeypatch.setattr(EncodedVideoPyAV, "keep_packet_bytes", cap)
+        with EncodedVideo.from_path(path, decode_audio=False) as v:
+            got = v.get_clip_frames(Fraction(1), Fraction(2), 8)
+            assert v.last_decode_stats["index"] == "window"
+            assert bool(v.last_decode_stats.get("reused_index_packets")) == reused, cap
+            assert torch.equal(got["video"], reference_clip(path, Fraction(1), Fraction(2), 8, decoded=decoded))
+
+
 def test_long_videos_index_only_around_the_clip(videos, monkeypatch):
     path = videos["h264_yuv420p_bframes.mp4"]  # 75 frames, a keyframe every 12
     with EncodedVideo.from_path(path, decode_audio=False) as v:

@@ -820,6 +820,12 @@ def test_a_folder_of_the_new_default_rerun_with_b_pyramid_is_refused_without_the
     with pytest.raises(PrepareError, match=r"b_pyramid: False then, True now") as e:
         prepare([str(tmp_path / "train.csv")], str(tmp_path / "out"), settings=EncodeSettings(**small, b_pyramid=True), **run)
     assert "--b-pyramid" not in str(e.value)
+    # a record that names the old value (b_pyramid: true) is the same settings as one without it
+    record = tmp_path / "out" / "prepare_settings.json"
+    record.write_text(json.dumps({**EncodeSettings(**small, b_pyramid=True).identity(), "b_pyramid": True}))
+    s = prepare([str(tmp_path / "train.csv")], str(tmp_path / "out"), settings=EncodeSettings(**small, b_pyramid=True),
+                **run)
+    assert len(s.failed) == 0
 
 
 def test_a_run_whose_only_video_is_missing_exits_1_and_a_folder_without_classes_is_misuse(tmp_path, capsys):

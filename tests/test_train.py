@@ -1471,14 +1471,21 @@ def test_cli_warns_when_a_clip_holds_fewer_frames_than_frames(tiny_root, tmp_pat
         with pytest.raises(no_training):
             main(["--data", str(data), "--frames", "8", *base, str(tmp_path / f"r{i}")])
         out = capsys.readouterr().out
-        assert "fastvid-train: warning: --frames 8 is more than the 5 frames a 0.5 s clip (--clip-duration) holds at "                "10 fps (the frame rate of " in out, out
+        assert ("fastvid-train: warning: --frames 8 is more than the 5 frames a 0.5 s clip (--clip-duration) holds at "
+                "10 fps (the frame rate of ") in out, out
+        assert ", the split's first video): its clips repeat frames" in out
         assert "a --clip-duration of 0.8 s or more, or fewer --frames, gives each kept frame its own" in out
         with pytest.raises(no_training):
             main(["--data", str(data), "--frames", "5", *base, str(tmp_path / f"s{i}")])
-        assert "repeats frames" not in capsys.readouterr().out
+        assert "repeat frames" not in capsys.readouterr().out
     (tmp_path / "gone.csv").write_text("gone.mp4 0\n")
     assert clip_frames_warning(str(tmp_path / "gone.csv"), str(tmp_path), 8, 0.5) is None  # (no video to look at)
     assert "1.2 s or more" in clip_frames_warning(str(tiny_root / "train.csv"), "", 12, 1.0)
+    # a window of 5.5 frame times holds 5 or 6 frames: 6 repeat in half the clips at most, by one frame (64 frames of
+    # 2.1333 s at 30 fps, 63.999 frame times, hold 64 in nearly every clip): not worth a warning; 7 are too many
+    train = str(tiny_root / "train.csv")
+    assert clip_frames_warning(train, "", 6, 0.55) is None and clip_frames_warning(train, "", 64, 6.3999) is None
+    assert "the 6 frames a 0.55 s clip" in clip_frames_warning(train, "", 7, 0.55)
 
 
 def test_the_continue_command_says_to_use_the_launcher_of_the_run(monkeypatch):

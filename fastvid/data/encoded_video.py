@@ -114,7 +114,7 @@ class _Rgb24:
 # setting to frames other than those of the packets it was set for, and keeps dropping after it is set back, so a
 # wanted frame goes missing (found by a fuzz: a clip one frame short, and wrong clips after it on the same video).
 _NONREF_SKIP_DECODERS = frozenset({"h264", "hevc", "mpeg4", "h263", "mpeg1video", "mpeg2video", "vp8", "vp9", "vc1", "wmv3",
-                                   "msmpeg4v3"})
+                                   "msmpeg4"})
 
 
 def video_stream(container):
@@ -341,6 +341,9 @@ class EncodedVideoPyAV:
     #: its whole index, built once. Not with ``perform_seek=False`` (a clip's audio is read from where its video's
     #: decode left the container).
     window_index_first_clip: bool = True
+    #: At most this many bytes of packets are kept from a window index for the decode (a video with few keyframes
+    #: would keep most of the file); past it the decode seeks again instead.
+    keep_packet_bytes: int = 32 << 20
 
     @_public_defaults(**_PYAV_FLAGS)
     def __init__(
@@ -651,11 +654,17 @@ class EncodedVideoPyAV:
             keys_past_end = 0
             first = []
 
+            kept_bytes = 0
+
             def packets():
-                nonlocal keys_past_end
+                nonlocal keys_past_end, kept_bytes
                 for packet in container.demux(vs):
-                    if keep is not None:
+                    if keep is not None and kept_bytes >= 0:
                         keep.append(packet)
+                        kept_bytes += packet.size
+                        if kept_bytes > self.keep_packet_bytes:  # (few keyframes: the rest of the file; a seek will do)
+                            keep.clear()
+                            kept_bytes = -1
                     if not first and packet.pts is not None and not packet.is_discard:
                         first.append((packet.pts, packet.dts, packet.is_keyframe))
                     if packet.is_keyframe and packet.pts is not None and packet.pts >= end_pts:

@@ -384,12 +384,13 @@ def clip_frames_warning(split: str, prefix: str, frames: int, clip_duration: flo
     if not rate or float(rate) <= 0:
         return None
     fps = float(rate)
-    held = clip_duration * fps
-    if frames <= held + 1e-6:
-        return None
-    return (f"--frames {frames} is more than the {held:g} frames a {clip_duration:g} s clip (--clip-duration) holds at "
-            f"{fps:g} fps (the frame rate of {video}): every clip repeats frames, as in PyTorchVideo; a --clip-duration "
-            f"of {math.ceil(frames / fps * 100) / 100:g} s or more, or fewer --frames, gives each kept frame its own")
+    held = clip_duration * fps  # a clip holds floor(held) or ceil(held) frames, as its window falls
+    if frames <= math.ceil(held - 1e-6):
+        return None  # (at most some clips, by one frame: 64 frames of 2.1333 s at 29.97 fps)
+    return (f"--frames {frames} is more than the {math.ceil(held - 1e-6)} frames a {clip_duration:g} s clip "
+            f"(--clip-duration) holds at {fps:g} fps (the frame rate of {video}, the split's first video): its clips "
+            f"repeat frames, as in PyTorchVideo; a --clip-duration of {math.ceil(frames / fps * 100) / 100:g} s or "
+            "more, or fewer --frames, gives each kept frame its own")
 
 
 def check_inputs(args: argparse.Namespace) -> str | None:

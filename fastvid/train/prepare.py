@@ -594,10 +594,10 @@ def _check_settings_file(out_dir: str, settings: EncodeSettings) -> None:
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             before = json.load(f)
-        if before != settings.identity():
-            now = {**_SETTINGS_BEFORE, **settings.identity()}
-            before = {**_SETTINGS_BEFORE, **before}
-            diff = {k: (before.get(k), v) for k, v in now.items() if before.get(k) != v}
+        now = {**_SETTINGS_BEFORE, **settings.identity()}
+        before = {**_SETTINGS_BEFORE, **before}  # (a record without a later setting: the value before it existed)
+        if before != now:
+            diff = {k: (before.get(k), now.get(k)) for k in {**now, **before} if before.get(k) != now.get(k)}
             hint = ""
             if "b_pyramid" in diff and before.get("b_pyramid"):
                 hint = " (a folder prepared before fastvid-prepare turned the B-frame pyramid off: pass --b-pyramid, or b_pyramid=True, to go on)"
