@@ -639,32 +639,30 @@ class EncodedVideoPyAV:
         decode time, which in an open GOP can show after start_pts: then the keyframe before it is
         tried. None when no such keyframe is found in a few tries (the caller indexes the whole video).
 
-        ``keep``: a list that receives every packet the (successful) index read, in decode order, the one it
-        stopped at included; the stream's next packet is then the one after the last of them, so a decode can
-        start at one of their keyframes without seeking again (:meth:`_index_packets_from`)."""
+        ``keep``: a list that receives every packet a successful index read, in decode order, the one it stopped at
+        included (none past :attr:`keep_packet_bytes`; nothing when the index fails); the stream's next packet is
+        then the one after the last of them, so a decode can start at one of their keyframes without seeking again
+        (:meth:`_index_packets_from`)."""
         container, vs = self._container, self._vstream
         target = int(math.floor(start_pts))
         for _ in range(4):
-            if keep is not None:
-                keep.clear()
             try:
                 container.seek(target, stream=vs, backward=True, any_frame=False)
             except _AV_ERRORS:
                 return None
             keys_past_end = 0
             first = []
-
-            kept_bytes = 0
+            read: list | None = [] if keep is not None else None  # (this try's packets)
+            read_bytes = 0
 
             def packets():
-                nonlocal keys_past_end, kept_bytes
+                nonlocal keys_past_end, read, read_bytes
                 for packet in container.demux(vs):
-                    if keep is not None and kept_bytes >= 0:
-                        keep.append(packet)
-                        kept_bytes += packet.size
-                        if kept_bytes > self.keep_packet_bytes:  # (few keyframes: the rest of the file; a seek will do)
-                            keep.clear()
-                            kept_bytes = -1
+                    if read is not None:
+                        read.append(packet)
+                        read_bytes += packet.size
+                        if read_bytes > self.keep_packet_bytes:  # (few keyframes: the rest of the file; a seek will do)
+                            read = None
                     if not first and packet.pts is not None and not packet.is_discard:
                         first.append((packet.pts, packet.dts, packet.is_keyframe))
                     if packet.is_keyframe and packet.pts is not None and packet.pts >= end_pts:
@@ -675,15 +673,13 @@ class EncodedVideoPyAV:
 
             index = VideoIndex.from_packets(packets())
             if not first or not first[0][2] or first[0][1] is None:
-                if keep is not None:
-                    keep.clear()
                 return None
             pts, dts = first[0][0], first[0][1]
             if pts <= start_pts or dts <= self._video_start_pts:
+                if read is not None:
+                    keep.extend(read)
                 return index  # a keyframe showing at or before the window, or the stream's first packet
             target = min(target, dts) - 1
-        if keep is not None:
-            keep.clear()
         return None
 
     def _index_packets_from(self, index_packets: list, key_pts: int):
@@ -692,7 +688,7 @@ class EncodedVideoPyAV:
         None when ``index_packets`` does not hold that keyframe."""
         for i, packet in enumerate(index_packets):
             if packet.is_keyframe and packet.pts == key_pts:
-                self.last_decode_stats["from_start"] = False
+                self.last_decode_stats.update(from_start=False, reused_index_packets=True)
                 del index_packets[:i]
                 index_packets.reverse()
                 return self._drained(index_packets)
@@ -1160,8 +1156,6 @@ class EncodedVideoPyAV:
             # (perform_seek=False: the clip's audio is read from where the video left the container, as before)
             index_packets = []
             index = self._window_index(start_pts, end_pts, index_packets)
-            if index is None:
-                index_packets = None
         indexed = "window" if index is not None else "full"
         if index is None:
             index = self.index
@@ -1203,8 +1197,6 @@ class EncodedVideoPyAV:
             from_start = False
             if packets is None:
                 packets, from_start = self._video_packets(seek_pts, seek_pts, index)
-            else:
-                self.last_decode_stats["reused_index_packets"] = True
         else:
             packets, from_start = self._rewound_packets(), True
         # where seeks are not trusted, every frame after one must be a frame of the index

@@ -883,9 +883,6 @@ def main(argv: list[str] | None = None) -> int:
             if label_max >= num_classes:
                 parser.error(f"argument --eval-only: the validation labels go up to {label_max}, but the model has "
                              f"{num_classes} classes")
-            note = clip_frames_warning(datamodule.val_path, args.video_path_prefix or "", args.frames, args.clip_duration)
-            if note:
-                say(f"fastvid-train: warning: {note}")
         else:
             labels_num_classes = datamodule.num_classes
             if args.num_classes is not None and args.num_classes < labels_num_classes:
@@ -900,9 +897,6 @@ def main(argv: list[str] | None = None) -> int:
                         + ("label 0 is a class" if low == 1 else f"labels 0-{low - 1} are classes")
                         + f" without a training video ({num_classes} classes in all, chance "
                         f"{1 / num_classes:.1%}); if the labels count from 1, subtract 1 from each")
-            note = clip_frames_warning(datamodule.train_path, args.video_path_prefix or "", args.frames, args.clip_duration)
-            if note:
-                say(f"fastvid-train: warning: {note}")
             if datamodule.val_path is not None:
                 label_max = datamodule.max_label(datamodule.val_path)
                 if label_max >= num_classes:
@@ -911,6 +905,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                 " (--num-classes sets more)"))
     except (ValueError, FileNotFoundError) as e:  # a CSV line without an integer label, an empty split, ...
         parser.error(str(e))
+    note = clip_frames_warning(datamodule.val_path if args.eval_only else datamodule.train_path,
+                               args.video_path_prefix or "", args.frames, args.clip_duration)
+    if note:
+        say(f"fastvid-train: warning: {note}")
     if chance is None:
         chance = 1.0 / num_classes
 
