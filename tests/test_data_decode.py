@@ -300,6 +300,71 @@ def test_skips_nonref_frames_and_stops_early(videos):
         assert v.last_decode_stats["frames_decoded"] < full
 
 
+class _DemuxSpy:
+    """Stands for an open container and records the pts of every packet its demux gives."""
+
+    def __init__(self, container):
+        self._container, self.pts = container, []
+
+    def __getattr__(self, name):
+        return getattr(self._container, name)
+
+    def demux(self, *args, **kwargs):
+        for packet in self._container.demux(*args, **kwargs):
+            self.pts.append(packet.pts)
+            yield packet
+
+
+@pytest.mark.parametrize("threads", [1, 0])
+@pytest.mark.parametrize("name", ["h264_yuv420p_bframes.mp4", "h264_10bit.mkv", "mpeg4.mp4", "vp9_odd.webm"])
+def test_the_decoder_is_drained_once_the_kept_frames_packets_are_in(videos, name, threads):
+    # Once the packets of every kept frame are in the decoder, it is drained: no packet after the last of them is
+    # read (it used to be fed the next packets until it gave the last kept frame up: with B frames the next
+    # reference frame, with frame threads a frame per thread). Clip after clip on one open video (a drained decoder
+    # is reset for the next seek), frame-threaded (threads=0) or not, each clip is the reference's.
+    if name not in videos:
+        pytest.skip(f"encoder for {name} not available in this FFmpeg")
+    path = videos[name]
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False, threads=threads) as v:
+        pts = v.index.pts_list  # (the whole index first: the clips below read only their own packets)
+        v._container = spy = _DemuxSpy(v._container)
+        for s, e in _windows(v.duration, seed=threads)[3:]:
+            for n in (8, None):
+                plan = v.plan_clips([(s, e)], n)
+                spy.pts.clear()
+                got = v.get_clip_frames(s, e, n)
+                ref = reference_clip(path, s, e, n, decoded=decoded)
+                assert torch.equal(got["video"], ref), (s, e, n)
+                first, count = int(plan.first[0]), int(plan.count[0])
+                kept = {pts[i] for i in (plan.indices[0].tolist() if n else range(first, first + count))}
+                assert v.last_decode_stats["drained"] is True
+                assert [p for p in spy.pts if p is not None][-1] in kept, (s, e, n, spy.pts[-3:])
+        assert v.fallbacks == 0
+
+
+def test_the_decoder_is_not_drained_where_a_frame_can_span_packets(tmp_path):
+    # MPEG-TS / PS can carry a frame's two fields in two packets: there the decoder is fed on as before
+    path = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=2, format="mpegts")
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        for s, e in [(Fraction(1, 3), Fraction(4, 3)), (Fraction(1), Fraction(3, 2))]:
+            got = v.get_clip_frames(s, e, 8)
+            assert torch.equal(got["video"], reference_clip(path, s, e, 8, decoded=decoded))
+            assert v.last_decode_stats["drained"] is False
+
+
+def test_without_draining_the_clips_are_the_same(videos, monkeypatch):
+    monkeypatch.setattr(EncodedVideoPyAV, "drain_after_last_kept", False)
+    path = videos["h264_yuv420p_bframes.mp4"]
+    decoded = decode_all_frames(path)
+    with EncodedVideo.from_path(path, decode_audio=False) as v:
+        for s, e in _windows(v.duration, seed=5)[3:]:
+            got = v.get_clip_frames(s, e, 8)
+            assert torch.equal(got["video"], reference_clip(path, s, e, 8, decoded=decoded)), (s, e)
+            assert v.last_decode_stats["drained"] is False
+
+
 def test_kept_frames_are_converted_through_one_single_threaded_context(videos):
     # frame.to_ndarray(format="rgb24") made a swscale context per frame, with one thread per CPU since PyAV 17:
     # every kept frame started and joined those threads (most of a DataLoader worker's conversion time).

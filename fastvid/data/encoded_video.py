@@ -9,7 +9,9 @@ Two ways to get a clip [start, end) (seconds; frames whose presentation time lie
   (pts and keyframe flags, read by demuxing without decoding) and the C++ planner give the kept frames
   and the keyframe to seek to; decoding starts there, skips non-reference frames that are not kept (in the
   decoders that allow it: :data:`_NONREF_SKIP_DECODERS`),
-  stops after the last kept frame and converts only kept frames to RGB. The result, uint8 (T', H, W, 3)
+  stops at the last kept frame (in MP4 / MOV and Matroska / WebM, once the kept frames' packets are in, the decoder
+  is drained rather than fed the frames after them: :attr:`EncodedVideoPyAV.drain_after_last_kept`) and converts
+  only kept frames to RGB. The result, uint8 (T', H, W, 3)
   (returned as a (C, T', H, W) view), is bit-identical to decoding the whole window and subsampling.
   Should the decoder's output ever disagree with the index (frames missing or unexpected), the clip is
   decoded the plain way instead and ``fallbacks`` counts it. The first clip read from an opened video (a
@@ -115,6 +117,11 @@ class _Rgb24:
 # wanted frame goes missing (found by a fuzz: a clip one frame short, and wrong clips after it on the same video).
 _NONREF_SKIP_DECODERS = frozenset({"h264", "hevc", "mpeg4", "h263", "mpeg1video", "mpeg2video", "vp8", "vp9", "vc1", "wmv3",
                                    "msmpeg4"})
+
+
+# Containers whose packets each hold one whole frame (a sample of MP4 / MOV, a block of Matroska / WebM), so that a
+# kept frame is complete once its packet is decoded. (MPEG-TS / PS can carry a frame's fields in two packets.)
+_FRAME_PACKET_FORMATS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
 
 
 def video_stream(container):
@@ -344,6 +351,10 @@ class EncodedVideoPyAV:
     #: At most this many bytes of packets are kept from a window index for the decode (a video with few keyframes
     #: would keep most of the file); past it the decode seeks again instead.
     keep_packet_bytes: int = 32 << 20
+    #: Once the packets of every kept frame have gone to the decoder, it is drained (FFmpeg's flush: the frames it
+    #: holds back for reordering come out) instead of being fed the next packets (the next reference frames, a
+    #: frame-threaded decoder's pipeline). Only in containers whose packets are whole frames (:data:`_FRAME_PACKET_FORMATS`).
+    drain_after_last_kept: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
     def __init__(
@@ -696,10 +707,14 @@ class EncodedVideoPyAV:
 
     def _drained(self, reversed_packets: list):
         """Yields the packets of ``reversed_packets`` (last first) and then the stream's next ones, letting go of
-        each kept packet as it is yielded (the list is emptied: the kept packets' memory is freed while decoding)."""
-        while reversed_packets:
-            yield reversed_packets.pop()
-        yield from self._container.demux(self._vstream)
+        each kept packet as it is yielded (the list is emptied: the kept packets' memory is freed while decoding, and
+        what a decode that stops early leaves is let go of with the generator)."""
+        try:
+            while reversed_packets:
+                yield reversed_packets.pop()
+            yield from self._container.demux(self._vstream)
+        finally:
+            reversed_packets.clear()
 
     def _audio_last_pts(self):
         last = None
@@ -1205,7 +1220,10 @@ class EncodedVideoPyAV:
         decoded = converted = 0
         skipping = False
         skip_ok = cc.name in _NONREF_SKIP_DECODERS
-        ok = False
+        # the kept frames whose packets the decoder has not had yet (None: decode on until every kept frame is out)
+        unsent = (set(positions) if self.drain_after_last_kept and self._container.format.name in _FRAME_PACKET_FORMATS
+                  else None)
+        drained = ok = False
         try:
             for packet in packets:
                 p = packet.pts
@@ -1213,7 +1231,13 @@ class EncodedVideoPyAV:
                 if skip != skipping:
                     cc.skip_frame = "NONREF" if skip else "DEFAULT"
                     skipping = skip
-                for frame in packet.decode():
+                frames = packet.decode()
+                if unsent is not None and p in unsent:
+                    unsent.discard(p)
+                    if not unsent:
+                        drained = True
+                        frames += cc.decode(None)
+                for frame in frames:
                     decoded += 1
                     fp = frame.pts
                     if fp is None or (known is not None and fp not in known):
@@ -1237,12 +1261,16 @@ class EncodedVideoPyAV:
                 if remaining == 0:
                     ok = True
                     break
+                if drained:
+                    break  # (a kept frame did not come out: the index and the decoder disagree)
         except av.error.EOFError:
             pass
         finally:
             if skipping:
                 cc.skip_frame = "DEFAULT"
-            self.last_decode_stats.update(frames_decoded=decoded, frames_converted=converted)
+            if drained:
+                cc.flush_buffers()  # (out of the drained state: the next decode starts at a seek or a rewind)
+            self.last_decode_stats.update(frames_decoded=decoded, frames_converted=converted, drained=drained)
         return buf if ok else None
 
     def _fallback(self, start_pts, end_pts, num_samples, reason):
