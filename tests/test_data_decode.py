@@ -354,11 +354,14 @@ def test_the_decoder_is_not_drained_where_a_frame_can_span_packets(tmp_path):
             assert v.last_decode_stats["drained"] is False
 
 
-def test_without_draining_the_clips_are_the_same(videos, monkeypatch):
-    monkeypatch.setattr(EncodedVideoPyAV, "drain_after_last_kept", False)
+@pytest.mark.parametrize("how", ["drain_after_last_kept=False", "perform_seek=False"])
+def test_without_draining_the_clips_are_the_same(videos, monkeypatch, how):
+    # (perform_seek=False: a plain read after a clip goes on from the decoder state and file position it leaves)
+    if how == "drain_after_last_kept=False":
+        monkeypatch.setattr(EncodedVideoPyAV, "drain_after_last_kept", False)
     path = videos["h264_yuv420p_bframes.mp4"]
     decoded = decode_all_frames(path)
-    with EncodedVideo.from_path(path, decode_audio=False) as v:
+    with EncodedVideoPyAV(path, decode_audio=False, perform_seek=how != "perform_seek=False") as v:
         for s, e in _windows(v.duration, seed=5)[3:]:
             got = v.get_clip_frames(s, e, 8)
             assert torch.equal(got["video"], reference_clip(path, s, e, 8, decoded=decoded)), (s, e)

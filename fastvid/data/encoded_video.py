@@ -353,7 +353,9 @@ class EncodedVideoPyAV:
     keep_packet_bytes: int = 32 << 20
     #: Once the packets of every kept frame have gone to the decoder, it is drained (FFmpeg's flush: the frames it
     #: holds back for reordering come out) instead of being fed the next packets (the next reference frames, a
-    #: frame-threaded decoder's pipeline). Only in containers whose packets are whole frames (:data:`_FRAME_PACKET_FORMATS`).
+    #: frame-threaded decoder's pipeline). Only in containers whose packets are whole frames (:data:`_FRAME_PACKET_FORMATS`),
+    #: and not with ``perform_seek=False`` (there the next read goes on from the decoder's state and the container's
+    #: position that a clip leaves).
     drain_after_last_kept: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
@@ -1221,8 +1223,8 @@ class EncodedVideoPyAV:
         skipping = False
         skip_ok = cc.name in _NONREF_SKIP_DECODERS
         # the kept frames whose packets the decoder has not had yet (None: decode on until every kept frame is out)
-        unsent = (set(positions) if self.drain_after_last_kept and self._container.format.name in _FRAME_PACKET_FORMATS
-                  else None)
+        unsent = (set(positions) if self.drain_after_last_kept and self.perform_seek
+                  and self._container.format.name in _FRAME_PACKET_FORMATS else None)
         drained = ok = False
         try:
             for packet in packets:
