@@ -316,7 +316,7 @@ class _DemuxSpy:
 
 
 @pytest.mark.parametrize("threads", [1, 0])
-@pytest.mark.parametrize("name", ["h264_yuv420p_bframes.mp4", "h264_10bit.mkv", "mpeg4.mp4", "vp9_odd.webm"])
+@pytest.mark.parametrize("name", ["h264_yuv420p_bframes.mp4", "h264_10bit.mkv", "vp9_odd.webm"])
 def test_the_decoder_is_drained_once_the_kept_frames_packets_are_in(videos, name, threads):
     # Once the packets of every kept frame are in the decoder, it is drained: no packet after the last of them is
     # read (it used to be fed the next packets until it gave the last kept frame up: with B frames the next
@@ -343,14 +343,20 @@ def test_the_decoder_is_drained_once_the_kept_frames_packets_are_in(videos, name
         assert v.fallbacks == 0
 
 
-def test_the_decoder_is_not_drained_where_a_frame_can_span_packets(tmp_path):
-    # MPEG-TS / PS can carry a frame's two fields in two packets: there the decoder is fed on as before
-    path = write_video(tmp_path / "b.ts", num_frames=60, gop=12, bframes=2, format="mpegts")
+@pytest.mark.parametrize("name, kw", [
+    ("b.ts", dict(format="mpegts")),  # (MPEG-TS / PS can carry a frame's two fields in two packets)
+    ("interlaced_mpeg4.mkv", dict(codec="mpeg4", options={"flags": "+ildct+ilme"})),
+])
+def test_the_decoder_is_not_drained_where_a_frame_can_span_packets_or_for_mpeg4(tmp_path, name, kw):
+    # (FFmpeg's MPEG-4 part 2 decoder drops the B frames of an interlaced stream after a seek, how many depending on
+    # what it read before: there a drained frame-threaded decoder lost more of a clip's frames)
+    path = write_video(tmp_path / name, num_frames=60, gop=12, bframes=2, **kw)
     decoded = decode_all_frames(path)
-    with EncodedVideo.from_path(path, decode_audio=False) as v:
+    with EncodedVideo.from_path(path, decode_audio=False, threads=0) as v:
         for s, e in [(Fraction(1, 3), Fraction(4, 3)), (Fraction(1), Fraction(3, 2))]:
             got = v.get_clip_frames(s, e, 8)
-            assert torch.equal(got["video"], reference_clip(path, s, e, 8, decoded=decoded))
+            if name.endswith(".ts"):
+                assert torch.equal(got["video"], reference_clip(path, s, e, 8, decoded=decoded))
             assert v.last_decode_stats["drained"] is False
 
 

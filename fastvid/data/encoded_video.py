@@ -122,6 +122,10 @@ _NONREF_SKIP_DECODERS = frozenset({"h264", "hevc", "mpeg4", "h263", "mpeg1video"
 # Containers whose packets each hold one whole frame (a sample of MP4 / MOV, a block of Matroska / WebM), so that a
 # kept frame is complete once its packet is decoded. (MPEG-TS / PS can carry a frame's fields in two packets.)
 _FRAME_PACKET_FORMATS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
+# Decoders that are drained after the last kept frame's packet. Not MPEG-4 part 2: after a seek, FFmpeg's decoder
+# drops B frames of an interlaced stream (from timing state that no flush resets), and what it read before decides
+# how many (such clips fall back to the plain decode, drained or not; a drained frame-threaded decoder lost more).
+_DRAIN_DECODERS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "libdav1d", "mpeg1video", "mpeg2video"})
 
 
 def video_stream(container):
@@ -354,8 +358,8 @@ class EncodedVideoPyAV:
     #: Once the packets of every kept frame have gone to the decoder, it is drained (FFmpeg's flush: the frames it
     #: holds back for reordering come out) instead of being fed the next packets (the next reference frames, a
     #: frame-threaded decoder's pipeline). Only in containers whose packets are whole frames (:data:`_FRAME_PACKET_FORMATS`),
-    #: and not with ``perform_seek=False`` (there the next read goes on from the decoder's state and the container's
-    #: position that a clip leaves).
+    #: for the decoders of :data:`_DRAIN_DECODERS`, and not with ``perform_seek=False`` (there the next read goes on
+    #: from the decoder's state and the container's position that a clip leaves).
     drain_after_last_kept: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
@@ -1223,7 +1227,7 @@ class EncodedVideoPyAV:
         skipping = False
         skip_ok = cc.name in _NONREF_SKIP_DECODERS
         # the kept frames whose packets the decoder has not had yet (None: decode on until every kept frame is out)
-        unsent = (set(positions) if self.drain_after_last_kept and self.perform_seek
+        unsent = (set(positions) if self.drain_after_last_kept and self.perform_seek and cc.name in _DRAIN_DECODERS
                   and self._container.format.name in _FRAME_PACKET_FORMATS else None)
         drained = ok = False
         try:
