@@ -142,3 +142,58 @@ def test_cli_ddp_under_slurm_srun(tiny_root, tmp_path):
     summary = json.loads((out / "m" / "summary.json").read_text())
     assert summary["steps"] == 2  # (8 videos, 2 ranks, batches of 2)
 
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups")
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_root, tmp_path, workers):
+    # SLURM and timeout(1) signal every process of the job. Lightning's handler broadcast from inside the signal
+    # handler, wherever each rank was (a collective that no other rank's matched), and each rank then stopped at a
+    # step of its own: the ranks waited on one another until the process group's timeout (5 of 6 runs without
+    # workers, 4 of 5 with 2 per rank, hung > 45 s). With workers, a rank whose workers the signal killed raised
+    # mid-step. Now every rank stops after the same step, its workers shut down, status 143, within seconds.
+    import signal
+    import textwrap
+    import time
+
+    ready = tmp_path / "epoch1"
+    argv = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", str(workers),
+            "--clip-duration", "0.5", "--frames", "4", "--crop-size", "32", "--min-short-side", "32",
+            "--max-short-side", "40", "--val-clips-per-video", "1", "--accelerator", "cpu", "--devices", "2",
+            "--strategy", "ddp", "--epochs", "100", "--lr", "0.01", "--output-dir", str(tmp_path / "runs"),
+            "--run-name", "m", "--no-progress", "--no-plot"]
+    script = tmp_path / "run.py"  # (Lightning starts rank 1 by running this process's command line again)
+    script.write_text(textwrap.dedent(f"""
+        import pathlib, sys
+        from fastvid.train import VideoClassificationModule
+        from fastvid.train.cli import main
+        start = VideoClassificationModule.on_train_epoch_start
+        def on_train_epoch_start(self):
+            if self.current_epoch == 1:
+                pathlib.Path({str(ready)!r}).touch()
+            return start(self)
+        VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
+        sys.exit(main({argv!r}))
+    """))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", MASTER_PORT=str(29500 + os.getpid() % 1000))
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 200
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read()[-3000:]
+        time.sleep(0.3)  # (into the epoch's steps)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            err = proc.communicate(timeout=60)[1]  # (stderr closes when every process of the group is gone)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the ranks were still running 60 s after the SIGTERM")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 143, err[-3000:]
+    assert "Traceback" not in err and "stopped by SIGTERM in epoch" in err, err[-3000:]

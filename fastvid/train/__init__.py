@@ -16,6 +16,7 @@ _EXPORTS = {
     "ContiguousDistributedSampler": "fastvid.train.data",
     "KineticsDataModule": "fastvid.train.data",
     "SyntheticMotionConfig": "fastvid.train.synthetic",
+    "SynchronizedSigterm": "fastvid.train.callbacks",
     "ThroughputMonitor": "fastvid.train.callbacks",
     "TrainingDiverged": "fastvid.train.module",
     "VideoClassificationModule": "fastvid.train.module",

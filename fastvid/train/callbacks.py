@@ -1,15 +1,16 @@
 """Training callbacks: clips per second and the share of step time spent waiting for data; a progress bar
-that does not wait for the device at every step."""
+that does not wait for the device at every step; a SIGTERM that stops every DDP rank at the same step."""
 
 from __future__ import annotations
 
 import collections
+import signal
 import time
 
 import pytorch_lightning as pl
 import torch
 
-__all__ = ["ThroughputMonitor", "TimedProgressBar", "step_clock"]
+__all__ = ["SynchronizedSigterm", "ThroughputMonitor", "TimedProgressBar", "step_clock"]
 
 
 def _batch_size(batch) -> int:
@@ -241,3 +242,62 @@ class TimedProgressBar(pl.callbacks.TQDMProgressBar):
         if not trainer.sanity_checking:
             self._show(self._val_progress_bar, self._val_n)
         super().on_validation_end(trainer, pl_module)
+
+
+class SynchronizedSigterm(pl.Callback):
+    """Under DDP, a SIGTERM to any rank (a job scheduler's stop: SLURM and ``timeout`` signal every process) stops
+    every rank after the same training step, with Lightning's ``SIGTERMException``.
+
+    Lightning's own SIGTERM handler broadcasts from inside the handler, wherever each rank happens to be (in a
+    step's backward, in a gradient all-reduce): a collective that the other ranks' collectives do not match, so
+    the ranks waited on one another until the process group's timeout, and each rank then stopped at a step of
+    its own. Here the handler only notes the signal; after each training step the ranks all-reduce the note (on
+    a gloo group: the host, never a device, waits for it) and all stop there. In validation, which has no
+    collective per batch, a rank that got the signal stops at its next batch, as with Lightning's handler. With
+    one process (or no process group) nothing is changed."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._active = False
+        self._group = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        import torch.distributed as dist
+
+        self._active = trainer.world_size > 1 and dist.is_available() and dist.is_initialized()
+        if self._active and self._group is None and dist.get_backend() != "gloo":
+            self._group = dist.new_group(backend="gloo")  # (every rank calls setup, in the same order)
+
+    def _note(self, signum, frame) -> None:
+        self.pending = True
+
+    def _take_over_sigterm(self) -> None:
+        # (Lightning registers its handler once the fit or validation has started, after ``setup``)
+        if self._active and signal.getsignal(signal.SIGTERM) != self._note:
+            signal.signal(signal.SIGTERM, self._note)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._take_over_sigterm()
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        self._take_over_sigterm()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if not self._active:
+            return
+        import torch.distributed as dist
+
+        flag = torch.tensor([1 if self.pending else 0], dtype=torch.int32)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._group)
+        if flag.item():
+            self._stop()
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx: int = 0) -> None:
+        if self._active and self.pending:
+            self._stop()
+
+    @staticmethod
+    def _stop() -> None:
+        from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+        raise SIGTERMException

@@ -646,7 +646,7 @@ def _interruption(trainer, exc: BaseException) -> tuple[str, int]:
 
     if isinstance(exc, SystemExit) and trainer.interrupted:
         stop = ("SIGTERM", 143) if isinstance(exc, SIGTERMException) else ("Ctrl-C", 130)
-    elif isinstance(exc, RuntimeError) and getattr(trainer, "received_sigterm", False):
+    elif isinstance(exc, RuntimeError) and (getattr(trainer, "received_sigterm", False) or _sigterm_noted(trainer)):
         stop = ("SIGTERM", 143)
     elif _loader_timed_out(exc):
         stop = (f"the DataLoader: no batch came from its workers within --loader-timeout ({exc})", 1)
@@ -654,6 +654,14 @@ def _interruption(trainer, exc: BaseException) -> tuple[str, int]:
         raise exc
     _quiet_dead_workers()
     return stop
+
+
+def _sigterm_noted(trainer) -> bool:
+    """Whether a :class:`~fastvid.train.callbacks.SynchronizedSigterm` of the trainer's (under DDP: it takes over
+    Lightning's SIGTERM handler) noted a SIGTERM that has not stopped the run yet."""
+    from fastvid.train.callbacks import SynchronizedSigterm
+
+    return any(isinstance(cb, SynchronizedSigterm) and cb.pending for cb in trainer.callbacks)
 
 
 def _loader_timed_out(exc: BaseException) -> bool:
@@ -755,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
-    from fastvid.train.callbacks import ThroughputMonitor, TimedProgressBar
+    from fastvid.train.callbacks import SynchronizedSigterm, ThroughputMonitor, TimedProgressBar
     from fastvid.train.checkpoint_io import AtomicCheckpointIO, remove_partial_checkpoints
     from fastvid.train.data import KineticsDataModule
     from fastvid.train.module import VideoClassificationModule
@@ -927,7 +935,7 @@ def main(argv: list[str] | None = None) -> int:
     last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, mode="min", save_top_k=1,
                            enable_version_counter=False, save_on_train_epoch_end=True)
     throughput = ThroughputMonitor()
-    callbacks = [checkpoint, last, LearningRateMonitor(logging_interval="step"), throughput]
+    callbacks = [checkpoint, last, LearningRateMonitor(logging_interval="step"), throughput, SynchronizedSigterm()]
     if not args.no_progress:
         callbacks.append(TimedProgressBar(interval=0.5))
     csv_logger = CSVLogger(save_dir=str(run_dir), name="logs")

@@ -182,6 +182,18 @@ def _check_same_class_folders(train_path: str | None, val_path: str | None) -> N
         )
 
 
+def _ignore_sigterm(worker_id: int) -> None:
+    """A DataLoader worker's ``worker_init_fn``: the first SIGTERM is ignored (the one sent to every process of the
+    job: the main process ends its workers), a second one ends the worker (the main process's ``terminate()`` of a
+    worker that did not stop when told, also at the interpreter's exit, which then waits for it)."""
+    import signal
+
+    def first(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, first)
+
+
 class KineticsDataModule(pl.LightningDataModule):
     """Train / validation loaders over Kinetics-style data (CSV of ``<path> <label>`` or class folders).
 
@@ -429,6 +441,10 @@ class KineticsDataModule(pl.LightningDataModule):
             collate_fn=collate_fn,
             persistent_workers=self.num_workers > 0,
             timeout=self.loader_timeout if self.num_workers > 0 else 0,
+            # Under DDP a SIGTERM sent to every process (SLURM, timeout) must not kill the workers: a rank whose
+            # worker died raised at once, mid-step, while the others went on to the next collective. The ranks
+            # stop together after a step (fastvid.train.SynchronizedSigterm) and then shut their workers down.
+            worker_init_fn=_ignore_sigterm if self.num_workers > 0 and self._world()[0] > 1 else None,
         )
 
     def train_dataloader(self) -> DataLoader:
