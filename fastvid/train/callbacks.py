@@ -251,22 +251,23 @@ class SynchronizedSigterm(pl.Callback):
     Lightning's own SIGTERM handler broadcasts from inside the handler, wherever each rank happens to be (in a
     step's backward, in a gradient all-reduce): a collective that the other ranks' collectives do not match, so
     the ranks waited on one another until the process group's timeout, and each rank then stopped at a step of
-    its own. Here the handler only notes the signal; after each training step the ranks all-reduce the note (on
-    a gloo group: the host, never a device, waits for it) and all stop there. In validation, which has no
-    collective per batch, a rank that got the signal stops at its next batch, as with Lightning's handler. With
-    one process (or no process group) nothing is changed."""
+    its own. Here the handler only notes the signal; after each training step the ranks all-reduce the note (one
+    int32 on the training device, over the run's process group: no other group or network to set up; the host
+    waits for the step's device work there, as it does at the start of each step in Lightning 2.6, which
+    broadcasts its own flag) and all stop there. In validation, which has no collective per batch, a rank that got
+    the signal stops at its next batch, as with Lightning's handler. With one process (or no process group)
+    nothing is changed."""
 
     def __init__(self) -> None:
         self.pending = False
         self._active = False
-        self._group = None
+        self._device = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         import torch.distributed as dist
 
         self._active = trainer.world_size > 1 and dist.is_available() and dist.is_initialized()
-        if self._active and self._group is None and dist.get_backend() != "gloo":
-            self._group = dist.new_group(backend="gloo")  # (every rank calls setup, in the same order)
+        self._device = trainer.strategy.root_device
 
     def _note(self, signum, frame) -> None:
         self.pending = True
@@ -287,8 +288,8 @@ class SynchronizedSigterm(pl.Callback):
             return
         import torch.distributed as dist
 
-        flag = torch.tensor([1 if self.pending else 0], dtype=torch.int32)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._group)
+        flag = torch.tensor([1 if self.pending else 0], dtype=torch.int32, device=self._device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         if flag.item():
             self._stop()
 
