@@ -219,6 +219,41 @@ def test_ctrl_c_ends_the_run_with_130(tiny_root, tmp_path):
     assert "stopped by Ctrl-C in epoch 1; " in proc.stderr and " --epochs 2 --resume last" in proc.stderr
 
 
+def test_synchronized_sigterm_leaves_one_process_to_lightning_and_stops_validation_at_the_next_batch(monkeypatch):
+    # (its DDP behaviour: tests/test_train_ddp.py::test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step)
+    import torch.distributed as dist
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from fastvid.train.callbacks import SynchronizedSigterm
+
+    class Trainer:
+        world_size = 1
+
+        class strategy:
+            root_device = torch.device("cpu")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    cb = SynchronizedSigterm()
+    cb.setup(Trainer(), None, "fit")
+    cb.on_train_start(Trainer(), None)
+    assert signal.getsignal(signal.SIGTERM) == previous  # (one process: Lightning's handler stays)
+    cb.on_train_batch_end(Trainer(), None, None, None, 0)  # (no collective)
+
+    Trainer.world_size = 2
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    cb.setup(Trainer(), None, "validate")
+    try:
+        cb.on_validation_start(Trainer(), None)
+        assert signal.getsignal(signal.SIGTERM) == cb._note
+        cb.on_validation_batch_start(Trainer(), None, None, 0)
+        os.kill(os.getpid(), signal.SIGTERM)  # noted, nothing raised from the handler
+        assert cb.pending
+        with pytest.raises(SIGTERMException):
+            cb.on_validation_batch_start(Trainer(), None, None, 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups")
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_sigterm_to_the_whole_process_group_ends_the_run_with_143(tiny_root, tmp_path, overwrite):
