@@ -334,7 +334,10 @@ class EncodedVideoPyAV:
             PyTorchVideo defaults to True; shaped as PyTorchVideo shapes it: float32 (samples,), channels
             averaged).
         perform_seek: seek before decoding a clip (PyTorchVideo's option).
-        threads: decoder threads; None: :func:`default_decoder_threads` (1 inside DataLoader workers).
+        threads: decoder threads; None: :func:`default_decoder_threads` (1 inside DataLoader workers). Another
+            number (0: FFmpeg's choice) turns on frame threads too; with PyAV's Python log callback installed
+            (``av.logging.set_level(...)``), closing such a video can deadlock (FFmpeg's frame threads wait for the
+            GIL in the callback while the closing thread holds it: PyAV issues #909, #751).
 
     Raises:
         RuntimeError naming the video when it cannot be opened or has no video stream; ValueError for
