@@ -145,13 +145,15 @@ def test_cli_ddp_under_slurm_srun(tiny_root, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups")
-@pytest.mark.parametrize("workers", [0, 2])
-def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_root, tmp_path, workers):
+@pytest.mark.parametrize("workers, to, phase", [(0, "group", "train"), (2, "group", "train"),
+                                                (2, "rank 0", "validation")])
+def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_root, tmp_path, workers, to, phase):
     # SLURM and timeout(1) signal every process of the job. Lightning's handler broadcast from inside the signal
     # handler, wherever each rank was (a collective that no other rank's matched), and each rank then stopped at a
     # step of its own: the ranks waited on one another until the process group's timeout (5 of 6 runs without
     # workers, 4 of 5 with 2 per rank, hung > 45 s). With workers, a rank whose workers the signal killed raised
     # mid-step. Now every rank stops after the same step, its workers shut down, status 143, within seconds.
+    # A SIGTERM to rank 0 alone (as Kubernetes sends it) during validation: every rank stops after that epoch.
     import signal
     import textwrap
     import time
@@ -167,12 +169,22 @@ def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_roo
         import pathlib, sys
         from fastvid.train import VideoClassificationModule
         from fastvid.train.cli import main
-        start = VideoClassificationModule.on_train_epoch_start
-        def on_train_epoch_start(self):
-            if self.current_epoch == 1:
-                pathlib.Path({str(ready)!r}).touch()
-            return start(self)
-        VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
+        if {phase == "train"!r}:
+            start = VideoClassificationModule.on_train_epoch_start
+            def on_train_epoch_start(self):
+                if self.current_epoch == 1:
+                    pathlib.Path({str(ready)!r}).touch()
+                return start(self)
+            VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
+        else:
+            import time
+            step = VideoClassificationModule.validation_step
+            def validation_step(self, *args, **kwargs):
+                if self.current_epoch == 1:
+                    pathlib.Path({str(ready)!r}).touch()
+                    time.sleep(0.2)
+                return step(self, *args, **kwargs)
+            VideoClassificationModule.validation_step = validation_step
         sys.exit(main({argv!r}))
     """))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", MASTER_PORT=str(29500 + os.getpid() % 1000))
@@ -184,8 +196,11 @@ def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_roo
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read()[-3000:]
-        time.sleep(0.3)  # (into the epoch's steps)
-        os.killpg(proc.pid, signal.SIGTERM)
+        time.sleep(0.3 if phase == "train" else 0.1)  # (into the epoch's steps; into the validation)
+        if to == "group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         try:
             err = proc.communicate(timeout=60)[1]  # (stderr closes when every process of the group is gone)
         except subprocess.TimeoutExpired:
@@ -197,3 +212,6 @@ def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_roo
             pass
     assert proc.returncode == 143, err[-3000:]
     assert "Traceback" not in err and "stopped by SIGTERM in epoch" in err, err[-3000:]
+    if phase == "validation":  # (stopped once the epoch was written)
+        last = torch.load(tmp_path / "runs" / "m" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        assert last["epoch"] == 1, (last["epoch"], err[-2000:])

@@ -219,37 +219,81 @@ def test_ctrl_c_ends_the_run_with_130(tiny_root, tmp_path):
     assert "stopped by Ctrl-C in epoch 1; " in proc.stderr and " --epochs 2 --resume last" in proc.stderr
 
 
-def test_synchronized_sigterm_leaves_one_process_to_lightning_and_stops_validation_at_the_next_batch(monkeypatch):
-    # (its DDP behaviour: tests/test_train_ddp.py::test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step)
+def test_synchronized_sigterm_leaves_one_process_to_lightning_and_stops_ranks_together(monkeypatch):
+    # (its DDP runs: tests/test_train_ddp.py::test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step)
     import torch.distributed as dist
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from fastvid.train.callbacks import SynchronizedSigterm
 
+    class Connector:
+        received_sigterm = False
+
+        def _sigterm_notifier_fn(self, signum, frame):
+            raise AssertionError("Lightning's handler")
+
+    class State:
+        fn = "fit"
+
     class Trainer:
         world_size = 1
+        _signal_connector = Connector()
+        state = State()
 
         class strategy:
             root_device = torch.device("cpu")
 
-    previous = signal.getsignal(signal.SIGTERM)
+    trainer = Trainer()
     cb = SynchronizedSigterm()
-    cb.setup(Trainer(), None, "fit")
-    cb.on_train_start(Trainer(), None)
-    assert signal.getsignal(signal.SIGTERM) == previous  # (one process: Lightning's handler stays)
-    cb.on_train_batch_end(Trainer(), None, None, None, 0)  # (no collective)
+    cb.setup(trainer, None, "fit")
+    assert trainer._signal_connector._sigterm_notifier_fn != cb._note  # one process: Lightning's handler stays
+    cb.on_train_batch_end(trainer, None, None, None, 0)  # (no collective)
 
     Trainer.world_size = 2
+    reduced = []
     monkeypatch.setattr(dist, "is_initialized", lambda: True)
-    cb.setup(Trainer(), None, "validate")
+    monkeypatch.setattr(dist, "all_reduce", lambda t, op=None: reduced.append(int(t)))
+    cb.setup(trainer, None, "fit")
+    assert trainer._signal_connector._sigterm_notifier_fn == cb._note  # (what Lightning then registers)
+    cb.on_train_batch_end(trainer, None, None, None, 0)
+    cb._note(signal.SIGTERM, None)  # a SIGTERM: noted only
+    cb.on_validation_epoch_end(trainer, None)  # in a fit: agreed, and the epoch ends first
+    assert reduced == [0, 1] and not trainer._signal_connector.received_sigterm
+    cb.on_train_epoch_end(trainer, None)
+    assert trainer._signal_connector.received_sigterm  # (Lightning's fit loop stops every rank after the epoch)
+    with pytest.raises(SIGTERMException):
+        cb.on_train_batch_end(trainer, None, None, None, 1)
+
+    State.fn = "validate"  # --eval-only: the evaluation stops at its end
+    cb.setup(trainer, None, "validate")
+    cb._note(signal.SIGTERM, None)
+    with pytest.raises(SIGTERMException):
+        cb.on_validation_epoch_end(trainer, None)
+
+
+def test_ddp_loader_workers_ignore_the_first_sigterm_and_are_seeded_per_rank(monkeypatch):
+    # Lightning seeds each rank's workers apart only in a DataLoader without a worker_init_fn: the SIGTERM one made
+    # every rank's workers draw the same clips, crops and flips
+    import random
+
+    from lightning_fabric.utilities.seed import pl_worker_init_function
+
+    from fastvid.train.data import _ddp_worker_init
+
+    previous = signal.getsignal(signal.SIGTERM)
+    draws = {}
     try:
-        cb.on_validation_start(Trainer(), None)
-        assert signal.getsignal(signal.SIGTERM) == cb._note
-        cb.on_validation_batch_start(Trainer(), None, None, 0)
-        os.kill(os.getpid(), signal.SIGTERM)  # noted, nothing raised from the handler
-        assert cb.pending
-        with pytest.raises(SIGTERMException):
-            cb.on_validation_batch_start(Trainer(), None, None, 1)
+        for rank in (0, 1):
+            torch.manual_seed(1234)
+            _ddp_worker_init(0, rank=rank, seed_workers=True)
+            draws[rank] = (random.random(), float(torch.rand(1)))
+            torch.manual_seed(1234)
+            pl_worker_init_function(0, rank=rank)
+            assert draws[rank] == (random.random(), float(torch.rand(1)))
+        assert draws[0] != draws[1]
+        _ddp_worker_init(0, rank=0, seed_workers=False)
+        os.kill(os.getpid(), signal.SIGTERM)  # the first one: ignored
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # (a second one ends the worker)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -361,8 +361,9 @@ class EncodedVideoPyAV:
     #: Once the packets of every kept frame have gone to the decoder, it is drained (FFmpeg's flush: the frames it
     #: holds back for reordering come out) instead of being fed the next packets (the next reference frames, a
     #: frame-threaded decoder's pipeline). Only in containers whose packets are whole frames (:data:`_FRAME_PACKET_FORMATS`),
-    #: for the decoders of :data:`_DRAIN_DECODERS`, and not with ``perform_seek=False`` (there the next read goes on
-    #: from the decoder's state and the container's position that a clip leaves).
+    #: for the decoders of :data:`_DRAIN_DECODERS`, once a frame of the video has come out progressive (an interlaced
+    #: video is never drained: a field-coded picture can be two packets), and not with ``perform_seek=False`` (there
+    #: the next read goes on from the decoder's state and the container's position that a clip leaves).
     drain_after_last_kept: bool = True
 
     @_public_defaults(**_PYAV_FLAGS)
@@ -396,6 +397,7 @@ class EncodedVideoPyAV:
         self._open_gop = ""  # why not to seek: a keyframe seen by _decode_display_order opens its GOP
         self._rgb24 = _Rgb24()
         self.fallbacks = 0
+        self._interlaced: bool | None = None  # (whether this video's frames are; None: none decoded yet)
         #: what the last clip's decode did: frames_decoded, frames_converted, from_start (decoded from the
         #: start of the file: a seek could not be used or verified), seek_retries (when a seek was retried), ...
         self.last_decode_stats: dict = {}
@@ -1241,11 +1243,15 @@ class EncodedVideoPyAV:
                     cc.skip_frame = "NONREF" if skip else "DEFAULT"
                     skipping = skip
                 frames = packet.decode()
-                if unsent is not None and p in unsent:
+                if unsent is not None:
+                    progressive = self._seen_progressive(frames)
                     unsent.discard(p)
-                    if not unsent:
+                    if not unsent and not drained and progressive:
                         drained = True
-                        frames += cc.decode(None)
+                        try:
+                            frames += cc.decode(None)
+                        except av.error.EOFError:
+                            pass  # (drained already: the stream's end packet came before)
                 for frame in frames:
                     decoded += 1
                     fp = frame.pts
@@ -1259,7 +1265,8 @@ class EncodedVideoPyAV:
                             buf = np.empty((len(want_pts),) + arr.shape, dtype=np.uint8)
                         elif arr.shape != buf.shape[1:]:
                             raise RuntimeError(
-                                f"frame size changed inside the clip of {self._video_name} (at {frame.time} s): "
+                                f"frame size changed inside the clip of {self._video_name} (at "
+                                f"{float(fp * vs.time_base):.3f} s): "
                                 f"{buf.shape[2]}x{buf.shape[1]} then {arr.shape[1]}x{arr.shape[0]}"
                             )
                         for q in pos:
@@ -1281,6 +1288,16 @@ class EncodedVideoPyAV:
                 cc.flush_buffers()  # (out of the drained state: the next decode starts at a seek or a rewind)
             self.last_decode_stats.update(frames_decoded=decoded, frames_converted=converted, drained=drained)
         return buf if ok else None
+
+    def _seen_progressive(self, frames: list) -> bool:
+        """Whether this video's decoded frames, ``frames`` included, are known to be progressive (none interlaced).
+        A field-coded picture can be two packets, one per field (H.264 PAFF): such a video is never drained."""
+        for frame in frames:
+            if frame.interlaced_frame:
+                self._interlaced = True
+            elif self._interlaced is None:
+                self._interlaced = False
+        return self._interlaced is False
 
     def _fallback(self, start_pts, end_pts, num_samples, reason):
         self.fallbacks += 1

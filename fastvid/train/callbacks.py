@@ -245,56 +245,86 @@ class TimedProgressBar(pl.callbacks.TQDMProgressBar):
 
 
 class SynchronizedSigterm(pl.Callback):
-    """Under DDP, a SIGTERM to any rank (a job scheduler's stop: SLURM and ``timeout`` signal every process) stops
-    every rank after the same training step, with Lightning's ``SIGTERMException``.
+    """Under DDP, a SIGTERM to any rank (a job scheduler's stop: SLURM and ``timeout`` signal every process,
+    Kubernetes the first) stops every rank at the same point, with Lightning's ``SIGTERMException``.
 
     Lightning's own SIGTERM handler broadcasts from inside the handler, wherever each rank happens to be (in a
     step's backward, in a gradient all-reduce): a collective that the other ranks' collectives do not match, so
     the ranks waited on one another until the process group's timeout, and each rank then stopped at a step of
-    its own. Here the handler only notes the signal; after each training step the ranks all-reduce the note (one
-    int32 on the training device, over the run's process group: no other group or network to set up; the host
-    waits for the step's device work there, as it does at the start of each step in Lightning 2.6, which
-    broadcasts its own flag) and all stop there. In validation, which has no collective per batch, a rank that got
-    the signal stops at its next batch, as with Lightning's handler. With one process (or no process group)
-    nothing is changed."""
+    its own. Here the handler only notes the signal, and the ranks all-reduce the note (one int32 on the training
+    device, over the run's process group) where every rank passes:
+
+    * after each training step: all stop there (the epoch's checkpoints are not written: the last one saved is
+      the epoch before);
+    * at the end of a validation epoch (a rank's validation batches are its own, no collective per batch): in a
+      fit, all stop at the end of that training epoch, once its checkpoints are written (Lightning's own check
+      there, through its signal connector); an ``--eval-only`` evaluation stops there, nothing written.
+
+    A SIGTERM after the last training step's all-reduce (and no validation after it) lets the run finish. The
+    all-reduce makes the host wait for the step's device work; Lightning 2.6 does the same at the start of each
+    step (it broadcasts its own flag), older versions did not: there this adds a wait per step. With one process
+    (or no process group) nothing is changed."""
 
     def __init__(self) -> None:
-        self.pending = False
+        self.pending = False  # a SIGTERM this rank got
+        self._agreed = False  # every rank knows of one (set from an all-reduce only)
         self._active = False
         self._device = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         import torch.distributed as dist
 
+        self.pending = self._agreed = False
         self._active = trainer.world_size > 1 and dist.is_available() and dist.is_initialized()
         self._device = trainer.strategy.root_device
+        connector = getattr(trainer, "_signal_connector", None)
+        if self._active and hasattr(connector, "_sigterm_notifier_fn"):
+            # (Lightning registers its handlers after setup, loader set-up and worker start included: this way the
+            # note is what it registers, chained with its SLURM handler and any handler there before)
+            connector._sigterm_notifier_fn = self._note
 
     def _note(self, signum, frame) -> None:
         self.pending = True
 
-    def _take_over_sigterm(self) -> None:
-        # (Lightning registers its handler once the fit or validation has started, after ``setup``)
-        if self._active and signal.getsignal(signal.SIGTERM) != self._note:
-            signal.signal(signal.SIGTERM, self._note)
+    def _take_over_sigterm(self, trainer) -> None:
+        # (a Lightning without the notifier attribute: its handler is replaced once it is registered)
+        if self._active and getattr(getattr(trainer, "_signal_connector", None), "_sigterm_notifier_fn", None) != self._note:
+            if signal.getsignal(signal.SIGTERM) != self._note:
+                signal.signal(signal.SIGTERM, self._note)
 
     def on_train_start(self, trainer, pl_module) -> None:
-        self._take_over_sigterm()
+        self._take_over_sigterm(trainer)
 
     def on_validation_start(self, trainer, pl_module) -> None:
-        self._take_over_sigterm()
+        self._take_over_sigterm(trainer)
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if not self._active:
-            return
+    def _all_ranks_noted(self) -> bool:
         import torch.distributed as dist
 
         flag = torch.tensor([1 if self.pending else 0], dtype=torch.int32, device=self._device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         if flag.item():
+            self.pending = self._agreed = True
+        return self._agreed
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self._active and self._all_ranks_noted():
             self._stop()
 
-    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx: int = 0) -> None:
-        if self._active and self.pending:
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        # (callbacks' epoch-end hooks run before the module's, whose metrics are synchronized across ranks)
+        if self._active and self._all_ranks_noted() and trainer.state.fn == "validate":
+            self._stop()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if not (self._active and self._agreed):
+            return
+        connector = getattr(trainer, "_signal_connector", None)
+        if hasattr(connector, "received_sigterm"):
+            # Lightning's fit loop then stops every rank once the epoch's end hooks are done: the checkpoint
+            # callbacks (which Lightning calls after the others) have written the epoch
+            connector.received_sigterm = True
+        else:
             self._stop()
 
     @staticmethod

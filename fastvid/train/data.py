@@ -20,6 +20,7 @@ What it does differently from the PyTorchVideo tutorial's ``KineticsDataModule``
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -182,16 +183,23 @@ def _check_same_class_folders(train_path: str | None, val_path: str | None) -> N
         )
 
 
-def _ignore_sigterm(worker_id: int) -> None:
-    """A DataLoader worker's ``worker_init_fn``: the first SIGTERM is ignored (the one sent to every process of the
-    job: the main process ends its workers), a second one ends the worker (the main process's ``terminate()`` of a
-    worker that did not stop when told, also at the interpreter's exit, which then waits for it)."""
+def _ddp_worker_init(worker_id: int, *, rank: int, seed_workers: bool) -> None:
+    """The ``worker_init_fn`` of a DDP run's DataLoader workers: the first SIGTERM is ignored (the one sent to every
+    process of the job: the main process ends its workers), a second one ends the worker (the main process's
+    ``terminate()`` of a worker that did not stop when told, also at the interpreter's exit, which then waits for
+    it). ``seed_workers``: then Lightning's per-rank worker seeding (``pl_worker_init_function``), which Lightning
+    adds only to a DataLoader without a ``worker_init_fn`` (after ``seed_everything(workers=True)``: without it,
+    every rank's workers drew the same clips, crops and flips)."""
     import signal
 
     def first(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     signal.signal(signal.SIGTERM, first)
+    if seed_workers:
+        from lightning_fabric.utilities.seed import pl_worker_init_function
+
+        pl_worker_init_function(worker_id, rank=rank)
 
 
 class KineticsDataModule(pl.LightningDataModule):
@@ -444,8 +452,15 @@ class KineticsDataModule(pl.LightningDataModule):
             # Under DDP a SIGTERM sent to every process (SLURM, timeout) must not kill the workers: a rank whose
             # worker died raised at once, mid-step, while the others went on to the next collective. The ranks
             # stop together after a step (fastvid.train.SynchronizedSigterm) and then shut their workers down.
-            worker_init_fn=_ignore_sigterm if self.num_workers > 0 and self._world()[0] > 1 else None,
+            worker_init_fn=self._worker_init(),
         )
+
+    def _worker_init(self):
+        world, rank = self._world()
+        if self.num_workers == 0 or world == 1:
+            return None  # (Lightning adds its own seeding, when asked for)
+        return functools.partial(_ddp_worker_init, rank=rank,
+                                 seed_workers=bool(int(os.environ.get("PL_SEED_WORKERS", "0") or 0)))
 
     def train_dataloader(self) -> DataLoader:
         if self.train_path is None:
