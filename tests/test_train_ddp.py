@@ -155,8 +155,9 @@ def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_roo
     # mid-step. Now every rank stops after the same step, its workers shut down, status 143, within seconds.
     # A SIGTERM to rank 0 alone (as Kubernetes sends it) during validation: every rank stops after that epoch.
     import signal
-    import textwrap
     import time
+
+    from _train_scripts import epoch1_signal_script
 
     ready = tmp_path / "epoch1"
     argv = ["--data", str(tiny_root), "--model", "resnet_small", "--batch-size", "2", "--workers", str(workers),
@@ -165,28 +166,7 @@ def test_ddp_sigterm_to_every_process_stops_every_rank_at_the_same_step(tiny_roo
             "--strategy", "ddp", "--epochs", "100", "--lr", "0.01", "--output-dir", str(tmp_path / "runs"),
             "--run-name", "m", "--no-progress", "--no-plot"]
     script = tmp_path / "run.py"  # (Lightning starts rank 1 by running this process's command line again)
-    script.write_text(textwrap.dedent(f"""
-        import pathlib, sys
-        from fastvid.train import VideoClassificationModule
-        from fastvid.train.cli import main
-        if {phase == "train"!r}:
-            start = VideoClassificationModule.on_train_epoch_start
-            def on_train_epoch_start(self):
-                if self.current_epoch == 1:
-                    pathlib.Path({str(ready)!r}).touch()
-                return start(self)
-            VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
-        else:
-            import time
-            step = VideoClassificationModule.validation_step
-            def validation_step(self, *args, **kwargs):
-                if self.current_epoch == 1:
-                    pathlib.Path({str(ready)!r}).touch()
-                    time.sleep(0.2)
-                return step(self, *args, **kwargs)
-            VideoClassificationModule.validation_step = validation_step
-        sys.exit(main({argv!r}))
-    """))
+    script.write_text(epoch1_signal_script(argv, ready, phase=phase))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", MASTER_PORT=str(29500 + os.getpid() % 1000))
     env.pop("LOCAL_RANK", None)
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

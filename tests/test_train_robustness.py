@@ -307,18 +307,9 @@ def test_sigterm_to_the_whole_process_group_ends_the_run_with_143(tiny_root, tmp
 
     argv = _argv(tiny_root, tmp_path, "--epochs", "50", "--workers", "2", *(["--overwrite"] if overwrite else []))
     ready = tmp_path / "epoch1"
-    script = textwrap.dedent(f"""
-        import pathlib, sys
-        from fastvid.train import VideoClassificationModule
-        from fastvid.train.cli import main
-        start = VideoClassificationModule.on_train_epoch_start
-        def on_train_epoch_start(self):
-            if self.current_epoch == 1:
-                pathlib.Path({str(ready)!r}).touch()
-            return start(self)
-        VideoClassificationModule.on_train_epoch_start = on_train_epoch_start
-        sys.exit(main({argv!r}))
-    """)
+    from _train_scripts import epoch1_signal_script
+
+    script = epoch1_signal_script(argv, ready)
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     try:
