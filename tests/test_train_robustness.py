@@ -271,6 +271,21 @@ def test_synchronized_sigterm_leaves_one_process_to_lightning_and_stops_ranks_to
         cb.on_validation_epoch_end(trainer, None)
 
 
+def test_the_stop_message_says_in_or_after_which_epoch():
+    from types import SimpleNamespace
+
+    from fastvid.train.cli import _where_stopped
+
+    def trainer(started, completed):
+        progress = SimpleNamespace(started=started, completed=completed)
+        return SimpleNamespace(fit_loop=SimpleNamespace(epoch_progress=SimpleNamespace(current=progress)),
+                               current_epoch=completed)
+
+    assert _where_stopped(trainer(2, 1)) == "in epoch 1"  # (epoch 1 running)
+    assert _where_stopped(trainer(2, 2)) == "after epoch 1"  # (epoch 1 done, epoch 2 not started)
+    assert _where_stopped(trainer(0, 0)) == "in epoch 0"  # (before the first epoch)
+
+
 def test_ddp_loader_workers_ignore_the_first_sigterm_and_are_seeded_per_rank(monkeypatch):
     # Lightning seeds each rank's workers apart only in a DataLoader without a worker_init_fn: the SIGTERM one made
     # every rank's workers draw the same clips, crops and flips

@@ -656,6 +656,15 @@ def _interruption(trainer, exc: BaseException) -> tuple[str, int]:
     return stop
 
 
+def _where_stopped(trainer) -> str:
+    """"in epoch N" for a run stopped inside an epoch, "after epoch N" for one stopped once epoch N was done (a
+    stop at the end of a validation under DDP; Lightning has counted the epoch by then)."""
+    progress = trainer.fit_loop.epoch_progress.current
+    if progress.completed > 0 and progress.started == progress.completed:
+        return f"after epoch {progress.completed - 1}"
+    return f"in epoch {trainer.current_epoch}"
+
+
 def _sigterm_noted(trainer) -> bool:
     """Whether a :class:`~fastvid.train.callbacks.SynchronizedSigterm` of the trainer's (under DDP: it takes over
     Lightning's SIGTERM handler) noted a SIGTERM that has not stopped the run yet."""
@@ -1056,7 +1065,7 @@ def _fit_and_report(args, pl, trainer, module, datamodule, ckpt_path, progress, 
         signal_name, status = _interruption(trainer, e)
         if rank == 0:
             last_ckpt = ckpt_dir / "last.ckpt"
-            print(f"fastvid-train: stopped by {signal_name} in epoch {trainer.current_epoch}; "
+            print(f"fastvid-train: stopped by {signal_name} {_where_stopped(trainer)}; "
                   + (f"{last_ckpt} holds the last epoch saved; continue with: "
                      f"{_resume_command(args.command_line)}" if last_ckpt.is_file()
                      else "no epoch was saved"), file=sys.stderr)
