@@ -275,6 +275,20 @@ def test_class_folders_are_read_as_fastvid_prepare_reads_them(tmp_path):
     assert [(os.path.relpath(p, tmp_path), int(label)) for p, label in entries] == got
 
 
+def test_the_first_class_folder_video_is_the_first_the_scan_lists(tmp_path):
+    # (fastvid-train's --frames warning reads it: it looked at each class folder's top level only, with a copy of
+    # the scan's filters, and found no video in a tree of nested folders)
+    from fastvid.data.labeled_video_paths import first_class_folder_video, scan_class_folders
+
+    (tmp_path / "a").mkdir()  # a class without videos, then one whose videos are nested, behind hidden entries
+    for rel in ["a/notes.txt", "b/.hidden.mp4", "b/.ipynb_checkpoints/0.mp4", "b/x/sub/2.MP4", "b/x/1.avi", "c/3.mp4"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    first = first_class_folder_video(tmp_path)
+    assert first == scan_class_folders(tmp_path)[0][0][0] == str(tmp_path / "b" / "x" / "1.avi")
+    assert first_class_folder_video(tmp_path / "a") is None  # (its one folder holds no video)
+
+
 def test_class_folders(tmp_path):
     for cls, names in {"b_cls": ["2.mp4", "1.avi", "notes.txt"], "a_cls": ["z.mkv"], "empty": []}.items():
         (tmp_path / cls).mkdir()

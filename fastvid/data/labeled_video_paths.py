@@ -104,14 +104,27 @@ def scan_class_folders(
     (links that loop back up are not entered)."""
     root = pathlib.Path(root)
     classes = class_folder_names(root)
-    exts = tuple(e.lower() for e in extensions)
-    items = []
-    for label, name in enumerate(classes):
-        for dirpath, files in _walk_class_folder(root / name):
-            for fname in sorted(files):
-                if fname.lower().endswith(exts):
-                    items.append((os.path.join(dirpath, fname), label))
+    items = [(path, label) for label, name in enumerate(classes) for path in _class_videos(root / name, extensions)]
     return items, classes
+
+
+def first_class_folder_video(root: str | os.PathLike, extensions=VIDEO_EXTENSIONS) -> str | None:
+    """The first video :func:`scan_class_folders` lists for ``root`` (None when it lists none), found without walking
+    the class folders after the first one that holds a video."""
+    root = pathlib.Path(root)
+    for name in class_folder_names(root):
+        for path in _class_videos(root / name, extensions):
+            return path
+    return None
+
+
+def _class_videos(folder: pathlib.Path, extensions):
+    """The videos of one class folder, in :func:`scan_class_folders`' order."""
+    exts = tuple(e.lower() for e in extensions)
+    for dirpath, files in _walk_class_folder(folder):
+        for fname in sorted(files):
+            if fname.lower().endswith(exts):
+                yield os.path.join(dirpath, fname)
 
 
 def _hidden(name: str) -> bool:

@@ -346,17 +346,12 @@ def _check_first_video(csv_path: str, prefix: str, option: str) -> str | None:
 
 def _first_video(split: str, prefix: str) -> str | None:
     """The first video of a split (a CSV: the first of its first :data:`CSV_CHECK_VIDEOS` that exists; a class-folder
-    tree: the first file of the first class folder that has one), or None."""
-    from fastvid.data.labeled_video_paths import CSV_CHECK_VIDEOS, VIDEO_EXTENSIONS, class_folder_names, read_path_label_lines
+    tree: the first video the dataset lists), or None."""
+    from fastvid.data.labeled_video_paths import CSV_CHECK_VIDEOS, first_class_folder_video, read_path_label_lines
 
     try:
         if os.path.isdir(split):
-            for name in class_folder_names(split):
-                folder = os.path.join(split, name)
-                files = sorted(f for f in os.listdir(folder) if f.lower().endswith(VIDEO_EXTENSIONS) and not f.startswith("."))
-                if files:
-                    return os.path.join(folder, files[0])
-            return None
+            return first_class_folder_video(split)
         for _, video, _ in read_path_label_lines(split)[:CSV_CHECK_VIDEOS]:
             if os.path.isfile(os.path.join(prefix, video)):
                 return os.path.join(prefix, video)
