@@ -713,10 +713,10 @@ class EncodedVideoPyAV:
                 self.last_decode_stats.update(from_start=False, reused_index_packets=True)
                 del index_packets[:i]
                 index_packets.reverse()
-                return self._drained(index_packets)
+                return self._kept_then_stream(index_packets)
         return None
 
-    def _drained(self, reversed_packets: list):
+    def _kept_then_stream(self, reversed_packets: list):
         """Yields the packets of ``reversed_packets`` (last first) and then the stream's next ones, letting go of
         each kept packet as it is yielded (the list is emptied: the kept packets' memory is freed while decoding, and
         what a decode that stops early leaves is let go of with the generator)."""
